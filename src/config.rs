@@ -1,0 +1,300 @@
+//! Typed settings, loaded in layers.
+//!
+//! Order (later wins): the compiled-in `config/default.toml`, then `config/default.toml` and
+//! `config/{env}.toml` from the config directory if they exist (`EVENTCHAT_CONFIG_DIR`,
+//! default `./config`), then `EVENTCHAT_<SECTION>__<KEY>` environment variables. The
+//! environment name comes from `EVENTCHAT_ENV` (default `local`). Every struct denies unknown
+//! keys, so a typo in a file or variable stops the start instead of being ignored. Secrets are
+//! [`SecretString`] and never appear in `Debug` output.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The defaults, compiled in so that a bare binary in an empty directory starts.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Rule(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub llm: LlmSettings,
+    pub actors: ActorSettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub body_limit_bytes: usize,
+    pub chatkit_path: String,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub sse_keep_alive_secs: u64,
+    pub workers: usize,
+    pub cors_allowed_origins: Vec<String>,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    HS256,
+    RS256,
+    ES256,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub algorithm: JwtAlgorithm,
+    pub jwt_secret: SecretString,
+    pub public_key_file: String,
+    pub jwks_file: String,
+    pub audience: String,
+    pub issuer: String,
+    pub leeway_secs: u64,
+    pub dev_login: bool,
+    pub token_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    pub base_url: String,
+    pub api_key: SecretString,
+    pub organization: String,
+    pub connect_timeout_secs: u64,
+    pub first_token_timeout_secs: u64,
+    pub turn_timeout_secs: u64,
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub history_token_budget: usize,
+    pub title_enabled: bool,
+    pub title_model: String,
+    pub agents: AgentSettingsTable,
+}
+
+impl LlmSettings {
+    /// A model is reachable when either a key (for api.openai.com) or a base URL (any
+    /// OpenAI-compatible server, which may need no key) is configured.
+    pub fn is_configured(&self) -> bool {
+        !self.base_url.trim().is_empty() || !self.api_key.expose_secret().trim().is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettingsTable {
+    pub client: AgentSettings,
+    pub venue_general: AgentSettings,
+    pub venue_event: AgentSettings,
+}
+
+/// Model settings and prompt style of one assistant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    pub max_tool_rounds: u32,
+    pub tone: String,
+    pub formality: String,
+    pub response_length: String,
+    pub proactivity: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorSettings {
+    pub idle_ttl_secs: u64,
+    pub queue_bound: usize,
+    pub subscriber_buffer: usize,
+    pub recent_items: usize,
+    /// Enables `POST /admin/actors/{id}/panic`, for the test suite's restart tests only.
+    pub fault_injection: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub max_message_chars: usize,
+    pub max_metadata_bytes: usize,
+    pub max_page_size: u64,
+    pub max_attachment_bytes: u64,
+    pub attachment_mime_types: Vec<String>,
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    pub max_concurrent_streams: usize,
+}
+
+impl Settings {
+    /// Loads settings for `EVENTCHAT_ENV` (default `local`) from `EVENTCHAT_CONFIG_DIR`
+    /// (default `./config`) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env_name = std::env::var("EVENTCHAT_ENV").unwrap_or_else(|_| "local".to_owned());
+        let dir = std::env::var("EVENTCHAT_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(Path::new(&dir), &env_name, &vars)
+    }
+
+    /// Loads settings from an explicit directory, environment name and variable map; the
+    /// test suite uses this to avoid touching the process environment.
+    pub fn load_from(
+        dir: &Path,
+        env_name: &str,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        if !env_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::Rule(format!(
+                "EVENTCHAT_ENV must be a plain name, got {env_name:?}"
+            )));
+        }
+        // Only SECTION__KEY variables are settings; EVENTCHAT_ENV, EVENTCHAT_CONFIG_DIR and
+        // the test suite's own variables are not and must not trip `deny_unknown_fields`.
+        let overrides: HashMap<String, String> = vars
+            .iter()
+            .filter(|(k, _)| k.starts_with("EVENTCHAT_") && k["EVENTCHAT_".len()..].contains("__"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let settings: Settings = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(dir.join("default.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{env_name}.toml"))).required(false))
+            .add_source(
+                Environment::with_prefix("EVENTCHAT")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.cors_allowed_origins")
+                    .with_list_parse_key("limits.attachment_mime_types")
+                    .source(Some(overrides)),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.server.chatkit_path.starts_with('/') {
+            return Err(ConfigError::Rule(
+                "server.chatkit_path must start with '/'".into(),
+            ));
+        }
+        if self.actors.queue_bound == 0 || self.actors.subscriber_buffer == 0 {
+            return Err(ConfigError::Rule(
+                "actors.queue_bound and actors.subscriber_buffer must be at least 1".into(),
+            ));
+        }
+        if self.auth.algorithm == JwtAlgorithm::HS256
+            && self.auth.jwt_secret.expose_secret().len() < 16
+        {
+            return Err(ConfigError::Rule(
+                "auth.jwt_secret must be at least 16 characters for HS256".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `host:port` to bind.
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.server.host, self.server.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_without_any_directory() {
+        let s = Settings::load_from(Path::new("/nonexistent"), "local", &HashMap::new()).unwrap();
+        assert_eq!(s.server.port, 8000);
+        assert_eq!(s.llm.agents.client.model, "gpt-4o");
+        assert!(!s.auth.dev_login);
+    }
+
+    #[test]
+    fn environment_overrides_win_and_non_settings_are_ignored() {
+        let s = Settings::load_from(
+            Path::new("/nonexistent"),
+            "local",
+            &vars(&[
+                ("EVENTCHAT_SERVER__PORT", "9123"),
+                ("EVENTCHAT_ENV", "local"),
+                ("EVENTCHAT_LLM__AGENTS__CLIENT__MODEL", "gpt-x"),
+                (
+                    "EVENTCHAT_SERVER__CORS_ALLOWED_ORIGINS",
+                    "http://a,http://b",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 9123);
+        assert_eq!(s.llm.agents.client.model, "gpt-x");
+        assert_eq!(s.server.cors_allowed_origins, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Settings::load_from(
+            Path::new("/nonexistent"),
+            "local",
+            &vars(&[("EVENTCHAT_SERVER__PROT", "1")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let s = Settings::load_from(Path::new("/nonexistent"), "local", &HashMap::new()).unwrap();
+        let dbg = format!("{:?}", s.auth);
+        assert!(!dbg.contains("change-me"), "{dbg}");
+    }
+}

@@ -1,0 +1,191 @@
+//! Process-wide metrics in the Prometheus text format (`GET /metrics`).
+//!
+//! Counters and gauges are atomics; histograms have fixed buckets. Labelled counters use a
+//! small concurrent map. Everything is lock-free on the hot path except the first sight of a
+//! new label set.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+
+#[derive(Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn dec(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Seconds buckets from 1 ms to 2 minutes.
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0, 120.0,
+];
+
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    sum_micros: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_micros: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.counts[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{b}\"}} {}",
+                self.counts[i].load(Ordering::Relaxed)
+            );
+        }
+        let total = self.total.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {total}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {total}");
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (request type, HTTP status) -> count.
+    pub requests: DashMap<(String, u16), u64>,
+    pub turn_latency: Histogram,
+    pub time_to_first_event: Histogram,
+    pub live_thread_actors: Gauge,
+    pub actor_restarts: Counter,
+    pub turns_total: Counter,
+    pub turn_errors: Counter,
+    pub llm_tokens_in: Counter,
+    pub llm_tokens_out: Counter,
+    pub llm_errors: Counter,
+    pub db_errors: Counter,
+    pub tool_calls: Counter,
+}
+
+static GLOBAL: OnceLock<Metrics> = OnceLock::new();
+
+/// The process-wide metrics.
+pub fn global() -> &'static Metrics {
+    GLOBAL.get_or_init(Metrics::default)
+}
+
+impl Metrics {
+    pub fn record_request(&self, kind: &str, status: u16) {
+        *self.requests.entry((kind.to_owned(), status)).or_insert(0) += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let _ = writeln!(
+            out,
+            "# HELP eventchat_requests_total ChatKit requests by type and HTTP status.\n# TYPE eventchat_requests_total counter"
+        );
+        let mut rows: Vec<_> = self
+            .requests
+            .iter()
+            .map(|e| (e.key().clone(), *e.value()))
+            .collect();
+        rows.sort();
+        for ((kind, status), n) in rows {
+            let _ = writeln!(
+                out,
+                "eventchat_requests_total{{type=\"{kind}\",status=\"{status}\"}} {n}"
+            );
+        }
+        self.turn_latency
+            .render("eventchat_turn_seconds", "Duration of a whole turn.", &mut out);
+        self.time_to_first_event.render(
+            "eventchat_time_to_first_event_seconds",
+            "Time from request to the first SSE event.",
+            &mut out,
+        );
+        let gauges: [(&str, &str, i64); 1] = [(
+            "eventchat_live_thread_actors",
+            "Thread actors currently alive.",
+            self.live_thread_actors.get(),
+        )];
+        for (name, help, v) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+        let counters: [(&str, &str, &Counter); 8] = [
+            ("eventchat_actor_restarts_total", "Thread actors restarted after dying.", &self.actor_restarts),
+            ("eventchat_turns_total", "Turns run.", &self.turns_total),
+            ("eventchat_turn_errors_total", "Turns that ended with an error event.", &self.turn_errors),
+            ("eventchat_llm_prompt_tokens_total", "Prompt tokens reported by the LLM.", &self.llm_tokens_in),
+            ("eventchat_llm_completion_tokens_total", "Completion tokens reported by the LLM.", &self.llm_tokens_out),
+            ("eventchat_llm_errors_total", "LLM requests that failed.", &self.llm_errors),
+            ("eventchat_db_errors_total", "Database operations that failed.", &self.db_errors),
+            ("eventchat_tool_calls_total", "Tool calls executed.", &self.tool_calls),
+        ];
+        for (name, help, c) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.get());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.record_request("threads.list", 200);
+        m.turn_latency.observe(Duration::from_millis(30));
+        m.actor_restarts.inc();
+        let text = m.render();
+        assert!(text.contains("eventchat_requests_total{type=\"threads.list\",status=\"200\"} 1"));
+        assert!(text.contains("eventchat_turn_seconds_bucket{le=\"0.05\"} 1"));
+        assert!(text.contains("eventchat_turn_seconds_bucket{le=\"0.025\"} 0"));
+        assert!(text.contains("eventchat_turn_seconds_count 1"));
+        assert!(text.contains("eventchat_actor_restarts_total 1"));
+    }
+}

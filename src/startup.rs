@@ -1,0 +1,162 @@
+//! `Application::build`: the one startup path shared by `main` and the tests.
+//!
+//! It connects to the database, runs migrations (unless turned off), builds the shared state,
+//! binds the listener (port 0 picks a free port, which the tests use) and returns a server
+//! that has not started yet, so the caller knows the port before serving.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::actors::Registry;
+use crate::actors::registry::DomainBus;
+use crate::agents::AgentResponder;
+use crate::auth::JwtVerifier;
+use crate::chatkit::responder::{Responder, TurnDeps};
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::store::{Stores, db};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot connect to the database: {0}")]
+    Database(#[source] sea_orm::DbErr),
+    #[error("cannot run migrations: {0}")]
+    Migrate(#[source] sea_orm::DbErr),
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("cannot set up the LLM client: {0}")]
+    Llm(#[source] crate::llm::LlmError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, binds, with the production responder (the assistants). Call
+    /// [`Application::run_until_stopped`] to serve.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, None).await
+    }
+
+    /// As [`Application::build`], with another responder (the tests' scripted one).
+    pub async fn build_with(
+        settings: Settings,
+        responder: Option<Arc<dyn Responder>>,
+    ) -> Result<Self, StartupError> {
+        std::fs::create_dir_all(&settings.server.data_dir).map_err(|source| {
+            StartupError::DataDir {
+                path: settings.server.data_dir.display().to_string(),
+                source,
+            }
+        })?;
+        let conn = db::connect(&settings.database)
+            .await
+            .map_err(StartupError::Database)?;
+        if settings.database.migrate_on_start {
+            db::migrate_up(&conn).await.map_err(StartupError::Migrate)?;
+        }
+        let verifier = Arc::new(JwtVerifier::new(&settings.auth)?);
+        let settings = Arc::new(settings);
+        let stores = Stores::new(conn);
+        let responder = match responder {
+            Some(r) => r,
+            None => Arc::new(AgentResponder::new(&settings).map_err(StartupError::Llm)?),
+        };
+        let bus = DomainBus::default();
+        let deps = TurnDeps {
+            stores: stores.clone(),
+            settings: settings.clone(),
+            responder,
+            bus: bus.clone(),
+        };
+        let arbiters = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let registry = Registry::new(deps, arbiters);
+        bus.attach(registry.clone());
+        let state = AppState {
+            settings,
+            stores,
+            verifier,
+            registry,
+        };
+        let addr = state.settings.bind_address();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        let server = Self::server(listener, state.clone())?;
+        tracing::info!(
+            port,
+            database = db::backend_name(&state.stores.db),
+            "eventchat listening"
+        );
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    fn server(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+        let workers = match state.settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            let state = data.clone();
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(|cfg| crate::http::configure(cfg, &state))
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: "listener".into(),
+            source,
+        })?
+        .run();
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the server is stopped (Ctrl-C or SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// The server future and a handle, for callers that manage its lifetime (tests).
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

@@ -1,0 +1,17 @@
+//! Shared application state handed to every handler (`web::Data<AppState>`).
+
+use std::sync::Arc;
+
+use crate::actors::Registry;
+use crate::auth::JwtVerifier;
+use crate::config::Settings;
+use crate::store::Stores;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub stores: Stores,
+    pub verifier: Arc<JwtVerifier>,
+    pub registry: Registry,
+}
