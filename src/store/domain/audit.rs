@@ -1,0 +1,87 @@
+//! The tool-call audit log: who ran which tool with which arguments, and how it went.
+//! Written once per call by the turn runner; never updated.
+
+use chrono::{DateTime, Utc};
+use entity::tool_calls::{self, Column, Entity};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::DomainStore;
+use crate::store::StoreResult;
+
+/// One tool call to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallAudit {
+    pub thread_id: String,
+    pub user_id: String,
+    pub agent_type: String,
+    pub tool: String,
+    pub arguments: Value,
+    pub result_summary: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// A recorded tool call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCallRecord {
+    pub id: i64,
+    pub thread_id: String,
+    pub user_id: String,
+    pub agent_type: String,
+    pub tool: String,
+    pub arguments: Value,
+    pub result_summary: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl DomainStore {
+    pub async fn record_tool_call(&self, a: ToolCallAudit) -> StoreResult<()> {
+        Entity::insert(tool_calls::ActiveModel {
+            id: NotSet,
+            thread_id: Set(a.thread_id),
+            user_id: Set(a.user_id),
+            agent_type: Set(a.agent_type),
+            tool: Set(a.tool),
+            arguments: Set(a.arguments),
+            result_summary: Set(a.result_summary),
+            ok: Set(a.ok),
+            error: Set(a.error),
+            duration_ms: Set(a.duration_ms),
+            created_at: Set(Utc::now()),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The calls of a thread, oldest first.
+    pub async fn tool_calls_for_thread(&self, thread_id: &str) -> StoreResult<Vec<ToolCallRecord>> {
+        let rows = Entity::find()
+            .filter(Column::ThreadId.eq(thread_id))
+            .order_by_asc(Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| ToolCallRecord {
+                id: m.id,
+                thread_id: m.thread_id,
+                user_id: m.user_id,
+                agent_type: m.agent_type,
+                tool: m.tool,
+                arguments: m.arguments,
+                result_summary: m.result_summary,
+                ok: m.ok,
+                error: m.error,
+                duration_ms: m.duration_ms,
+                created_at: m.created_at,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,41 @@
+//! Domain queries (venues, events, elements, guests, ...), used by the domain services and
+//! the assistants' context builders. Each file holds one area; records are plain structs
+//! (serializable, so tools can show them). No business rule lives here: `crate::domain`
+//! decides, these functions read and write. Multi-row writes run in one transaction.
+
+mod audit;
+mod change_requests;
+mod contracts;
+mod elements;
+mod events;
+mod guests;
+mod messages;
+mod tasks;
+mod venues;
+
+#[cfg(test)]
+pub mod fixture;
+
+pub use audit::{ToolCallAudit, ToolCallRecord};
+pub use change_requests::{ChangeApplication, ChangeRequestRecord, Resolution};
+pub use contracts::ContractRecord;
+pub use elements::{ElementChanges, ElementRecord, NewElement};
+pub use events::{EventChanges, EventQuery, EventRecord, EventRefRow};
+pub use guests::GuestRecord;
+pub use messages::MessageRecord;
+pub use tasks::{TaskQuery, TaskRecord};
+pub use venues::{OfferingRecord, UserProfile, VendorRecord, VenueRecord, VenueVendorRecord};
+
+use sea_orm::DatabaseConnection;
+
+/// Domain queries over one pool; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct DomainStore {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl DomainStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}

@@ -1,0 +1,76 @@
+//! Feedback (thumbs up/down) on assistant items.
+
+use chrono::{DateTime, Utc};
+use entity::chatkit_item_feedback::{self, Column, Entity};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+
+use super::error::StoreResult;
+use super::threads::ThreadRecord;
+
+/// One stored feedback row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackRecord {
+    pub item_id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FeedbackStore {
+    db: DatabaseConnection,
+}
+
+impl FeedbackStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Records `kind` for each item of the (already authorized) thread.
+    pub async fn add(
+        &self,
+        thread: &ThreadRecord,
+        item_ids: &[String],
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if item_ids.is_empty() {
+            return Ok(());
+        }
+        let rows = item_ids
+            .iter()
+            .map(|id| chatkit_item_feedback::ActiveModel {
+                id: NotSet,
+                thread_id: Set(thread.id.clone()),
+                item_id: Set(id.clone()),
+                user_id: Set(thread.user_id.clone()),
+                kind: Set(kind.to_owned()),
+                created_at: Set(now),
+            });
+        Entity::insert_many(rows)
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Feedback rows of a thread, oldest first.
+    pub async fn for_thread(&self, thread: &ThreadRecord) -> StoreResult<Vec<FeedbackRecord>> {
+        let rows = Entity::find()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .order_by_asc(Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| FeedbackRecord {
+                item_id: m.item_id,
+                user_id: m.user_id,
+                kind: m.kind,
+                created_at: m.created_at,
+            })
+            .collect())
+    }
+}

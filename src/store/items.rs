@@ -1,0 +1,262 @@
+//! The item half of the ChatKit store: thread items in a stable order.
+//!
+//! Guarantees:
+//! - item access takes a [`ThreadRecord`], which only `ThreadStore::load_thread` (scoped to
+//!   the owner) hands out, so an item can never be reached through another user's thread;
+//! - the order is `(created_at, seq)`, where `seq` is a monotonic row number assigned on first
+//!   insert, so items with identical timestamps page without gaps or duplicates;
+//! - writes are upserts (the reference's insert-on-`done` fails on a repeated `done`, see
+//!   protocol §12.2); an upsert keeps the original `seq` and `created_at`, and refuses to
+//!   touch an item id that belongs to another thread;
+//! - hidden items (`hidden_context_item`, `sdk_hidden_context`) are filtered in SQL when the
+//!   caller asks for visible items, so pages stay full.
+
+use chrono::{DateTime, Utc};
+use entity::chatkit_thread_items::{self, Column, Entity};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+
+use super::error::{StoreError, StoreResult};
+use super::paging::{Order, PageOf, after_condition};
+use super::threads::ThreadRecord;
+
+/// Item types that are stored but never shown to clients.
+pub const HIDDEN_ITEM_TYPES: [&str; 2] = ["hidden_context_item", "sdk_hidden_context"];
+
+/// Whether a listing includes hidden items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// What clients may see.
+    Visible,
+    /// Everything, for the server's own use (history for the model, retries).
+    All,
+}
+
+/// A stored item: the ChatKit item JSON plus the server-side columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRecord {
+    pub id: String,
+    pub thread_id: String,
+    pub item_type: String,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    /// The item exactly as it goes on the wire.
+    pub content: Value,
+    /// Server-only data (tool arguments and results); never sent to clients.
+    pub metadata: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+fn from_model(m: chatkit_thread_items::Model) -> ItemRecord {
+    ItemRecord {
+        id: m.id,
+        thread_id: m.thread_id,
+        item_type: m.item_type,
+        role: m.role,
+        status: m.status,
+        content: m.content,
+        metadata: m.metadata,
+        created_at: m.created_at,
+    }
+}
+
+/// Item queries over one connection pool.
+#[derive(Clone, Debug)]
+pub struct ItemStore {
+    db: DatabaseConnection,
+}
+
+impl ItemStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Inserts the item, or updates it in place if its id exists in the same thread.
+    pub async fn upsert_item(&self, thread: &ThreadRecord, item: &ItemRecord) -> StoreResult<()> {
+        if item.thread_id != thread.id {
+            return Err(StoreError::Conflict(format!(
+                "item {} names thread {}, not {}",
+                item.id, item.thread_id, thread.id
+            )));
+        }
+        let model = chatkit_thread_items::ActiveModel {
+            seq: NotSet,
+            id: Set(item.id.clone()),
+            thread_id: Set(thread.id.clone()),
+            item_type: Set(item.item_type.clone()),
+            role: Set(item.role.clone()),
+            content: Set(item.content.clone()),
+            status: Set(item.status.clone()),
+            metadata: Set(item.metadata.clone()),
+            created_at: Set(item.created_at),
+        };
+        let affected = Entity::insert(model)
+            .on_conflict(
+                OnConflict::column(Column::Id)
+                    .update_columns([
+                        Column::ItemType,
+                        Column::Role,
+                        Column::Content,
+                        Column::Status,
+                        Column::Metadata,
+                    ])
+                    .action_and_where(Expr::col((Entity, Column::ThreadId)).eq(thread.id.clone()))
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        if affected == 0 {
+            return Err(StoreError::Conflict(format!(
+                "item id {} is taken by another thread",
+                item.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// A page of the thread's items in `(created_at, seq)` order, starting strictly after the
+    /// item `after` when given.
+    pub async fn load_items(
+        &self,
+        thread: &ThreadRecord,
+        after: Option<&str>,
+        limit: u64,
+        order: Order,
+        visibility: Visibility,
+    ) -> StoreResult<PageOf<ItemRecord>> {
+        let mut query = Entity::find().filter(Column::ThreadId.eq(&thread.id));
+        if visibility == Visibility::Visible {
+            query = query.filter(Column::ItemType.is_not_in(HIDDEN_ITEM_TYPES));
+        }
+        if let Some(cursor) = after {
+            let anchor = self.find_model(thread, cursor).await?;
+            query = query.filter(after_condition(
+                order,
+                Column::CreatedAt,
+                anchor.created_at,
+                Column::Seq,
+                anchor.seq,
+            ));
+        }
+        query = match order {
+            Order::Asc => query
+                .order_by_asc(Column::CreatedAt)
+                .order_by_asc(Column::Seq),
+            Order::Desc => query
+                .order_by_desc(Column::CreatedAt)
+                .order_by_desc(Column::Seq),
+        };
+        let rows = query.limit(limit.saturating_add(1)).all(&self.db).await?;
+        let page = PageOf::from_overfetch(rows, limit, |m| m.id.clone());
+        Ok(PageOf {
+            data: page.data.into_iter().map(from_model).collect(),
+            has_more: page.has_more,
+            after: page.after,
+        })
+    }
+
+    /// The newest `n` items (hidden ones included), newest first.
+    pub async fn newest_items(
+        &self,
+        thread: &ThreadRecord,
+        n: u64,
+    ) -> StoreResult<Vec<ItemRecord>> {
+        Ok(self
+            .load_items(thread, None, n, Order::Desc, Visibility::All)
+            .await?
+            .data)
+    }
+
+    /// Every item of the thread, oldest first (hidden ones included).
+    pub async fn all_items(&self, thread: &ThreadRecord) -> StoreResult<Vec<ItemRecord>> {
+        let rows = Entity::find()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Seq)
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(from_model).collect())
+    }
+
+    /// One item of the thread.
+    pub async fn load_item(&self, thread: &ThreadRecord, item_id: &str) -> StoreResult<ItemRecord> {
+        self.find_model(thread, item_id).await.map(from_model)
+    }
+
+    async fn find_model(
+        &self,
+        thread: &ThreadRecord,
+        item_id: &str,
+    ) -> StoreResult<chatkit_thread_items::Model> {
+        Entity::find()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .filter(Column::Id.eq(item_id))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound("item"))
+    }
+
+    /// Deletes one item; `NotFound` if it is not in the thread.
+    pub async fn delete_item(&self, thread: &ThreadRecord, item_id: &str) -> StoreResult<()> {
+        let res = Entity::delete_many()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .filter(Column::Id.eq(item_id))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("item"));
+        }
+        Ok(())
+    }
+
+    /// Deletes every item ordered after `item_id` (used by retry); returns how many went.
+    pub async fn delete_items_after(
+        &self,
+        thread: &ThreadRecord,
+        item_id: &str,
+    ) -> StoreResult<u64> {
+        let anchor = self.find_model(thread, item_id).await?;
+        let res = Entity::delete_many()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .filter(after_condition(
+                Order::Asc,
+                Column::CreatedAt,
+                anchor.created_at,
+                Column::Seq,
+                anchor.seq,
+            ))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected)
+    }
+
+    /// The newest pending client tool call of the thread, wherever it stands: hidden items
+    /// written after it do not hide it (protocol §12.3).
+    pub async fn pending_client_tool_call(
+        &self,
+        thread: &ThreadRecord,
+    ) -> StoreResult<Option<ItemRecord>> {
+        let row = Entity::find()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .filter(Column::ItemType.eq("client_tool_call"))
+            .filter(Column::Status.eq("pending"))
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Seq)
+            .one(&self.db)
+            .await?;
+        Ok(row.map(from_model))
+    }
+
+    /// Number of items of the thread (hidden included).
+    pub async fn count_items(&self, thread: &ThreadRecord) -> StoreResult<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(Entity::find()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .count(&self.db)
+            .await?)
+    }
+}

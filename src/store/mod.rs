@@ -1,0 +1,53 @@
+//! Persistence: the only module that imports the `entity` crate.
+//!
+//! Each file holds the queries of one area and returns plain records, never entity models,
+//! so the rest of the server does not depend on table shapes. Every ChatKit query is scoped
+//! by user id (see `threads`). The same code runs on SQLite and PostgreSQL.
+
+pub mod attachments;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod feedback;
+pub mod items;
+pub mod paging;
+pub mod seed;
+pub mod threads;
+pub mod users;
+
+pub use domain::DomainStore;
+pub use attachments::{AttachmentRecord, AttachmentStore};
+pub use error::{StoreError, StoreResult};
+pub use feedback::{FeedbackRecord, FeedbackStore};
+pub use items::{ItemRecord, ItemStore, Visibility};
+pub use paging::{Order, PageOf};
+pub use threads::{ThreadRecord, ThreadStore};
+pub use users::{UserRecord, UserStore};
+
+use sea_orm::DatabaseConnection;
+
+/// All stores over one pool; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Stores {
+    pub db: DatabaseConnection,
+    pub threads: ThreadStore,
+    pub items: ItemStore,
+    pub attachments: AttachmentStore,
+    pub feedback: FeedbackStore,
+    pub users: UserStore,
+    pub domain: DomainStore,
+}
+
+impl Stores {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            threads: ThreadStore::new(db.clone()),
+            items: ItemStore::new(db.clone()),
+            attachments: AttachmentStore::new(db.clone()),
+            feedback: FeedbackStore::new(db.clone()),
+            users: UserStore::new(db.clone()),
+            domain: DomainStore::new(db.clone()),
+            db,
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The thread half of the ChatKit store: thread rows, scoped to their owner.
+//!
+//! Guarantees:
+//! - every query filters by `user_id`; a thread of another user is `NotFound`, exactly like a
+//!   thread that does not exist;
+//! - a soft-deleted thread (`deleted_at` set) is invisible to every query here and, because
+//!   item access needs a loaded [`ThreadRecord`], to every item query too;
+//! - listing pages by `(created_at, id)`, so threads created in the same microsecond are
+//!   neither skipped nor repeated.
+
+use chrono::{DateTime, Utc};
+use entity::chatkit_threads::{self, Column, Entity};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::{Map, Value};
+
+use super::error::{StoreError, StoreResult};
+use super::paging::{Order, PageOf, after_condition};
+
+/// A thread as the server sees it, including its server-side metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadRecord {
+    pub id: String,
+    pub user_id: String,
+    pub agent_type: String,
+    pub venue_id: Option<String>,
+    pub event_id: Option<String>,
+    pub title: Option<String>,
+    /// The ChatKit status object, e.g. `{"type":"active"}`.
+    pub status: Value,
+    pub allowed_image_domains: Option<Vec<String>>,
+    /// Server-only metadata; never sent to clients.
+    pub metadata: Map<String, Value>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ThreadRecord {
+    /// The parts that, when changed, make the server emit `thread.updated`.
+    pub fn visible_state(
+        &self,
+    ) -> (
+        &Option<String>,
+        &Value,
+        &Option<Vec<String>>,
+        &Map<String, Value>,
+    ) {
+        (
+            &self.title,
+            &self.status,
+            &self.allowed_image_domains,
+            &self.metadata,
+        )
+    }
+}
+
+fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
+    let metadata = match m.metadata {
+        Value::Object(map) => map,
+        Value::Null => Map::new(),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "thread {} metadata is not an object: {other}",
+                m.id
+            )));
+        }
+    };
+    let allowed_image_domains = match m.allowed_image_domains {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(serde_json::from_value(v).map_err(|e| {
+            StoreError::Corrupt(format!("thread {} allowed_image_domains: {e}", m.id))
+        })?),
+    };
+    Ok(ThreadRecord {
+        id: m.id,
+        user_id: m.user_id,
+        agent_type: m.agent_type,
+        venue_id: m.venue_id,
+        event_id: m.event_id,
+        title: m.title,
+        status: m.status,
+        allowed_image_domains,
+        metadata,
+        tokens_in: m.tokens_in,
+        tokens_out: m.tokens_out,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn to_active(t: &ThreadRecord) -> chatkit_threads::ActiveModel {
+    chatkit_threads::ActiveModel {
+        id: Set(t.id.clone()),
+        user_id: Set(t.user_id.clone()),
+        agent_type: Set(t.agent_type.clone()),
+        venue_id: Set(t.venue_id.clone()),
+        event_id: Set(t.event_id.clone()),
+        title: Set(t.title.clone()),
+        status: Set(t.status.clone()),
+        allowed_image_domains: Set(t
+            .allowed_image_domains
+            .as_ref()
+            .map(|d| Value::from(d.clone()))),
+        metadata: Set(Value::Object(t.metadata.clone())),
+        tokens_in: Set(t.tokens_in),
+        tokens_out: Set(t.tokens_out),
+        created_at: Set(t.created_at),
+        updated_at: Set(t.updated_at),
+        deleted_at: Set(None),
+    }
+}
+
+/// Thread queries over one connection pool.
+#[derive(Clone, Debug)]
+pub struct ThreadStore {
+    db: DatabaseConnection,
+}
+
+impl ThreadStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Inserts a new thread; an existing id is a conflict.
+    pub async fn insert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
+        Entity::insert(to_active(thread))
+            .exec(&self.db)
+            .await
+            .map_err(|e| {
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) {
+                    StoreError::Conflict(format!("thread {} already exists", thread.id))
+                } else {
+                    StoreError::Db(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Saves the mutable parts of a thread (title, status, image domains, metadata, token
+    /// counters). Only the owner's live thread is touched.
+    pub async fn save_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
+        let res = Entity::update_many()
+            .col_expr(Column::Title, Expr::value(thread.title.clone()))
+            .col_expr(Column::Status, Expr::value(thread.status.clone()))
+            .col_expr(
+                Column::AllowedImageDomains,
+                Expr::value(
+                    thread
+                        .allowed_image_domains
+                        .as_ref()
+                        .map(|d| Value::from(d.clone())),
+                ),
+            )
+            .col_expr(
+                Column::Metadata,
+                Expr::value(Value::Object(thread.metadata.clone())),
+            )
+            .col_expr(Column::TokensIn, Expr::value(thread.tokens_in))
+            .col_expr(Column::TokensOut, Expr::value(thread.tokens_out))
+            .col_expr(Column::UpdatedAt, Expr::value(thread.updated_at))
+            .filter(Column::Id.eq(&thread.id))
+            .filter(Column::UserId.eq(&thread.user_id))
+            .filter(Column::DeletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("thread"));
+        }
+        Ok(())
+    }
+
+    /// Loads a live thread of `user_id`.
+    pub async fn load_thread(&self, user_id: &str, thread_id: &str) -> StoreResult<ThreadRecord> {
+        let model = Entity::find_by_id(thread_id.to_owned())
+            .filter(Column::UserId.eq(user_id))
+            .filter(Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound("thread"))?;
+        from_model(model)
+    }
+
+    /// Loads a live thread by id alone, for the server's own use (rehydrating an actor whose
+    /// owner is checked elsewhere). Never call this with an id taken from a request without
+    /// checking `user_id` afterwards.
+    pub async fn load_thread_unscoped(&self, thread_id: &str) -> StoreResult<ThreadRecord> {
+        let model = Entity::find_by_id(thread_id.to_owned())
+            .filter(Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound("thread"))?;
+        from_model(model)
+    }
+
+    /// A page of the user's live threads, ordered by `(created_at, id)`.
+    pub async fn list_threads(
+        &self,
+        user_id: &str,
+        limit: u64,
+        after: Option<&str>,
+        order: Order,
+    ) -> StoreResult<PageOf<ThreadRecord>> {
+        let mut query = Entity::find()
+            .filter(Column::UserId.eq(user_id))
+            .filter(Column::DeletedAt.is_null());
+        if let Some(cursor) = after {
+            let anchor = Entity::find_by_id(cursor.to_owned())
+                .filter(Column::UserId.eq(user_id))
+                .one(&self.db)
+                .await?
+                .ok_or(StoreError::NotFound("cursor thread"))?;
+            query = query.filter(after_condition(
+                order,
+                Column::CreatedAt,
+                anchor.created_at,
+                Column::Id,
+                anchor.id,
+            ));
+        }
+        query = match order {
+            Order::Asc => query
+                .order_by_asc(Column::CreatedAt)
+                .order_by_asc(Column::Id),
+            Order::Desc => query
+                .order_by_desc(Column::CreatedAt)
+                .order_by_desc(Column::Id),
+        };
+        let rows = query.limit(limit.saturating_add(1)).all(&self.db).await?;
+        let page = PageOf::from_overfetch(rows, limit, |m| m.id.clone());
+        page.try_map(from_model)
+    }
+
+    /// Soft-deletes a thread: it disappears from every later request. Its items stay in the
+    /// database for retention policies but are unreachable through the store.
+    pub async fn soft_delete_thread(
+        &self,
+        user_id: &str,
+        thread_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let res = Entity::update_many()
+            .col_expr(Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(thread_id))
+            .filter(Column::UserId.eq(user_id))
+            .filter(Column::DeletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("thread"));
+        }
+        Ok(())
+    }
+
+    /// Adds token usage of a turn to the thread's counters.
+    pub async fn add_token_usage(
+        &self,
+        thread_id: &str,
+        tokens_in: i64,
+        tokens_out: i64,
+    ) -> StoreResult<()> {
+        Entity::update_many()
+            .col_expr(Column::TokensIn, Expr::col(Column::TokensIn).add(tokens_in))
+            .col_expr(
+                Column::TokensOut,
+                Expr::col(Column::TokensOut).add(tokens_out),
+            )
+            .filter(Column::Id.eq(thread_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Upserts a thread row (used by the demo seed and by tests that need fixed ids).
+    pub async fn upsert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
+        Entity::insert(to_active(thread))
+            .on_conflict(
+                OnConflict::column(Column::Id)
+                    .update_columns([
+                        Column::Title,
+                        Column::Status,
+                        Column::Metadata,
+                        Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
