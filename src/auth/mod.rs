@@ -1,0 +1,13 @@
+//! Authentication and access rules.
+//!
+//! A request is authenticated by the [`Principal`] extractor: the bearer token is verified
+//! ([`jwt`]), its `sub` is looked up in the users table, and the result carries who the user
+//! is (client, venue staff, vendor, admin) and their venue. What a principal may see is
+//! decided by the pure functions of [`access`].
+
+pub mod access;
+pub mod jwt;
+pub mod principal;
+
+pub use jwt::{AuthError, Claims, JwtVerifier};
+pub use principal::{Principal, UserType};

@@ -1,0 +1,107 @@
+//! The `Principal` extractor: who is calling.
+//!
+//! Built once per request from `Authorization: Bearer <jwt>`: the token is verified, then its
+//! subject is loaded from the users table. A missing or bad token is 401 (with
+//! `WWW-Authenticate: Bearer`); a valid token for an unknown user is 403.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserType {
+    Client,
+    Venue,
+    Vendor,
+    Admin,
+}
+
+impl UserType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client" => Some(Self::Client),
+            "venue" => Some(Self::Venue),
+            "vendor" => Some(Self::Vendor),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Venue => "venue",
+            Self::Vendor => "vendor",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub user_type: UserType,
+    pub venue_id: Option<String>,
+}
+
+/// The bearer token of a request, if it has a well-formed `Authorization` header.
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed authorization header".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::Unauthorized("malformed authorization header".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized("expected a bearer token".into()));
+    }
+    Ok(token.trim().to_owned())
+}
+
+/// Verifies the token and loads the user.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let claims = state
+        .verifier
+        .verify(token)
+        .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let user = state
+        .stores
+        .users
+        .find_by_id(&claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::Forbidden("unknown user".into()))?;
+    let user_type = UserType::parse(&user.user_type)
+        .ok_or_else(|| ApiError::Forbidden("user has an unknown type".into()))?;
+    Ok(Principal {
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        user_type,
+        venue_id: user.venue_id,
+    })
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            authenticate(&state, &token?).await
+        })
+    }
+}
