@@ -1,0 +1,101 @@
+//! The request `metadata` of `threads.create`: which assistant, for which venue and event.
+//!
+//! ChatKit.js integrations send `agentType`, `eventId` and `venueId` (the seed's
+//! ChatKitWrapper); snake_case spellings are accepted too. A missing required field is a 400
+//! naming it; a combination the principal may not use is a 403. What is decided here is
+//! stored on the thread, and later requests use the stored values, never new claims.
+
+use serde_json::{Map, Value};
+
+use crate::auth::access::{self, EventRef};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a new thread is bound to.
+pub struct ThreadPlan {
+    pub agent_type: String,
+    pub venue_id: Option<String>,
+    pub event_id: Option<String>,
+    pub metadata: Map<String, Value>,
+}
+
+fn field<'a>(meta: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a str> {
+    meta.get(camel)
+        .or_else(|| meta.get(snake))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn required<'a>(
+    meta: &'a Map<String, Value>,
+    camel: &'static str,
+    snake: &str,
+) -> Result<&'a str, ApiError> {
+    field(meta, camel, snake).ok_or(ApiError::MissingMetadata(camel))
+}
+
+fn forbidden(msg: &str) -> ApiError {
+    ApiError::Forbidden(msg.to_owned())
+}
+
+pub async fn plan_thread(state: &AppState, p: &Principal, meta: &Map<String, Value>) -> Result<ThreadPlan, ApiError> {
+    let agent_type = required(meta, "agentType", "agent_type")?;
+    if !matches!(agent_type, "client" | "venue_general" | "venue_event") {
+        return Err(ApiError::bad_request(format!(
+            "unknown agentType {agent_type:?}; expected client, venue_general or venue_event"
+        )));
+    }
+    access::may_use_agent(p, agent_type).map_err(|d| forbidden(d.0))?;
+    let events = &state.stores.domain;
+    let (venue_id, event_id) = match agent_type {
+        "client" => {
+            let event_id = required(meta, "eventId", "event_id")?;
+            let event = events.event_ref(event_id).await?.ok_or_else(|| forbidden("you may not use this event"))?;
+            let ok = access::can_access_event(
+                p,
+                EventRef {
+                    venue_id: &event.venue_id,
+                    client_id: &event.client_id,
+                },
+            );
+            if !ok {
+                return Err(forbidden("you may not use this event"));
+            }
+            (event.venue_id, Some(event.id))
+        }
+        "venue_general" => {
+            let venue_id = required(meta, "venueId", "venue_id")?;
+            if !access::can_access_venue(p, venue_id) {
+                return Err(forbidden("you may not use this venue"));
+            }
+            (venue_id.to_owned(), None)
+        }
+        _ => {
+            let venue_id = required(meta, "venueId", "venue_id")?;
+            let event_id = required(meta, "eventId", "event_id")?;
+            if !access::can_access_venue(p, venue_id) {
+                return Err(forbidden("you may not use this venue"));
+            }
+            let event = events.event_ref(event_id).await?.ok_or_else(|| forbidden("you may not use this event"))?;
+            if event.venue_id != venue_id {
+                return Err(forbidden("that event is not at this venue"));
+            }
+            (event.venue_id, Some(event.id))
+        }
+    };
+    let mut metadata = Map::new();
+    metadata.insert("agent_type".into(), Value::String(agent_type.to_owned()));
+    metadata.insert("venue_id".into(), Value::String(venue_id.clone()));
+    if let Some(e) = &event_id {
+        metadata.insert("event_id".into(), Value::String(e.clone()));
+    }
+    metadata.insert("user_type".into(), Value::String(p.user_type.as_str().to_owned()));
+    Ok(ThreadPlan {
+        agent_type: agent_type.to_owned(),
+        venue_id: Some(venue_id),
+        event_id,
+        metadata,
+    })
+}

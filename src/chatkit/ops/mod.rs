@@ -1,0 +1,98 @@
+//! The request router: one ChatKit envelope in, a JSON body or an SSE stream out.
+//!
+//! Every operation is scoped to the authenticated principal. Everything that can be checked
+//! before a stream starts is checked here, so a bad request gets an HTTP 4xx and changes
+//! nothing; only failures inside a turn become in-stream `error` events.
+
+mod attachments;
+mod metadata;
+mod streaming;
+mod threads;
+
+pub use attachments::{UPLOAD_TOKEN_HEADER, UploadError, read_bytes, upload_bytes};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::request::{Envelope, Request};
+use crate::actors::subscriber::SseMsg;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::Order as StoreOrder;
+
+/// What a request produces.
+pub enum Reply {
+    Json(Value),
+    Stream(mpsc::Receiver<SseMsg>),
+}
+
+/// Where the request came from, for URLs the server hands out (upload descriptors).
+pub struct Origin {
+    /// e.g. `http://127.0.0.1:8000`
+    pub base_url: String,
+}
+
+fn json(v: impl serde::Serialize) -> Result<Reply, ApiError> {
+    serde_json::to_value(v).map(Reply::Json).map_err(ApiError::internal)
+}
+
+pub(crate) fn store_order(o: super::Order) -> StoreOrder {
+    match o {
+        super::Order::Asc => StoreOrder::Asc,
+        super::Order::Desc => StoreOrder::Desc,
+    }
+}
+
+/// Handles one request.
+pub async fn dispatch(
+    state: &AppState,
+    principal: &Principal,
+    env: Envelope,
+    origin: &Origin,
+) -> Result<Reply, ApiError> {
+    let limits = &state.settings.limits;
+    let meta_len = serde_json::to_vec(&env.metadata).map_or(0, |v| v.len());
+    if meta_len > limits.max_metadata_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "metadata is {meta_len} bytes; the limit is {}",
+            limits.max_metadata_bytes
+        )));
+    }
+    match env.request {
+        Request::GetThread(p) => json(threads::get_by_id(state, principal, &p.thread_id).await?),
+        Request::ListThreads(p) => json(threads::list(state, principal, p).await?),
+        Request::ListItems(p) => json(threads::list_items(state, principal, p).await?),
+        Request::UpdateThread(p) => json(threads::update(state, principal, p).await?),
+        Request::DeleteThread(p) => {
+            threads::delete(state, principal, &p.thread_id).await?;
+            json(super::EmptyResponse {})
+        }
+        Request::Feedback(p) => {
+            threads::feedback(state, principal, p).await?;
+            json(super::EmptyResponse {})
+        }
+        Request::CreateAttachment(p) => json(attachments::create(state, principal, p, origin).await?),
+        Request::DeleteAttachment(p) => {
+            attachments::delete(state, principal, &p.attachment_id).await?;
+            json(super::EmptyResponse {})
+        }
+        Request::Transcribe(p) => json(attachments::transcribe(p)?),
+        Request::SyncCustomAction(p) => json(threads::sync_custom_action(state, principal, p).await?),
+        Request::CreateThread(p) => streaming::create(state, principal, p, &env.metadata).await,
+        Request::AddUserMessage(p) => streaming::add_user_message(state, principal, p).await,
+        Request::AddClientToolOutput(p) => streaming::add_client_tool_output(state, principal, p).await,
+        Request::AddStructuredInput(p) => streaming::add_structured_input(state, principal, p).await,
+        Request::RetryAfterItem(p) => streaming::retry(state, principal, p).await,
+        Request::CustomAction(p) => streaming::custom_action(state, principal, p).await,
+    }
+}
+
+/// Checks an id taken from a request before it reaches a query.
+pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
+    if super::ids::validate_id(id, None) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("invalid {what} id")))
+    }
+}

@@ -1,0 +1,168 @@
+//! The six streaming requests: validated here, then handed to the thread's actor, which
+//! runs (or queues) the turn and streams its events back through a subscriber channel.
+
+use serde_json::{Map, Value};
+
+use super::threads::load;
+use super::{Reply, check_id, metadata};
+use crate::actors::subscriber;
+use crate::actors::thread_actor::QueuedTurn;
+use crate::auth::{Principal, access};
+use crate::chatkit::UserMessageInput;
+use crate::chatkit::content::UserMessageContent;
+use crate::chatkit::ids::{IdPrefix, new_id};
+use crate::chatkit::params::{
+    AddClientToolOutputParams, AddStructuredInputParams, AddUserMessageParams, CreateThreadParams,
+    CustomActionParams, RetryAfterItemParams,
+};
+use crate::chatkit::time::now_micros;
+use crate::chatkit::turn::TurnInput;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{StoreError, ThreadRecord};
+
+async fn submit(state: &AppState, p: &Principal, thread: &ThreadRecord, input: TurnInput) -> Result<Reply, ApiError> {
+    let (tx, rx) = subscriber::channel(state.settings.actors.subscriber_buffer);
+    let handle = state.registry.thread(thread).await?;
+    handle
+        .start_turn(QueuedTurn {
+            input,
+            principal: p.clone(),
+            subscriber: tx,
+        })
+        .await?;
+    Ok(Reply::Stream(rx))
+}
+
+/// A thread the principal may still talk in (their own, and still allowed its assistant).
+async fn load_for_turn(state: &AppState, p: &Principal, thread_id: &str) -> Result<ThreadRecord, ApiError> {
+    let thread = load(state, p, thread_id).await?;
+    access::may_use_agent(p, &thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
+    Ok(thread)
+}
+
+/// Checks a user message before anything is written.
+async fn validate_input(state: &AppState, p: &Principal, input: &UserMessageInput) -> Result<(), ApiError> {
+    let max = state.settings.limits.max_message_chars;
+    let chars: usize = input
+        .content
+        .iter()
+        .map(|c| match c {
+            UserMessageContent::InputText { text } => text.chars().count(),
+            UserMessageContent::InputTag { text, .. } => text.chars().count(),
+        })
+        .sum::<usize>()
+        + input.quoted_text.as_ref().map_or(0, |q| q.chars().count());
+    if chars > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the message has {chars} characters; the limit is {max}"
+        )));
+    }
+    let has_text = input.content.iter().any(|c| match c {
+        UserMessageContent::InputText { text } => !text.trim().is_empty(),
+        UserMessageContent::InputTag { .. } => true,
+    });
+    if !has_text && input.attachments.is_empty() {
+        return Err(ApiError::bad_request("the message is empty"));
+    }
+    for id in &input.attachments {
+        check_id(id, "attachment")?;
+        match state.stores.attachments.load(&p.user_id, id).await {
+            Ok(a) if a.uploaded => {}
+            Ok(_) => return Err(ApiError::bad_request(format!("attachment {id} has not been uploaded"))),
+            Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("attachment")),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn create(
+    state: &AppState,
+    p: &Principal,
+    params: CreateThreadParams,
+    meta: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    let plan = metadata::plan_thread(state, p, meta).await?;
+    validate_input(state, p, &params.input).await?;
+    let now = now_micros();
+    let thread = ThreadRecord {
+        id: new_id(IdPrefix::Thread),
+        user_id: p.user_id.clone(),
+        agent_type: plan.agent_type,
+        venue_id: plan.venue_id,
+        event_id: plan.event_id,
+        title: None,
+        status: serde_json::json!({"type": "active"}),
+        allowed_image_domains: None,
+        metadata: plan.metadata,
+        tokens_in: 0,
+        tokens_out: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    state.stores.threads.insert_thread(&thread).await?;
+    submit(state, p, &thread, TurnInput::Create { input: params.input }).await
+}
+
+pub(super) async fn add_user_message(state: &AppState, p: &Principal, params: AddUserMessageParams) -> Result<Reply, ApiError> {
+    let thread = load_for_turn(state, p, &params.thread_id).await?;
+    validate_input(state, p, &params.input).await?;
+    submit(state, p, &thread, TurnInput::UserMessage { input: params.input }).await
+}
+
+pub(super) async fn add_client_tool_output(
+    state: &AppState,
+    p: &Principal,
+    params: AddClientToolOutputParams,
+) -> Result<Reply, ApiError> {
+    let thread = load_for_turn(state, p, &params.thread_id).await?;
+    if state.stores.items.pending_client_tool_call(&thread).await?.is_none() {
+        return Err(ApiError::bad_request("there is no pending client tool call in this thread"));
+    }
+    submit(state, p, &thread, TurnInput::ClientToolOutput { result: params.result }).await
+}
+
+pub(super) async fn add_structured_input(
+    state: &AppState,
+    p: &Principal,
+    params: AddStructuredInputParams,
+) -> Result<Reply, ApiError> {
+    let thread = load_for_turn(state, p, &params.thread_id).await?;
+    check_id(&params.item_id, "item")?;
+    let item = state.stores.items.load_item(&thread, &params.item_id).await?;
+    if item.item_type != "structured_input" || item.status.as_deref() != Some("pending") {
+        return Err(ApiError::bad_request("the item is not a pending structured input"));
+    }
+    let input = TurnInput::StructuredInput {
+        item_id: params.item_id,
+        submission: params.input,
+    };
+    submit(state, p, &thread, input).await
+}
+
+pub(super) async fn retry(state: &AppState, p: &Principal, params: RetryAfterItemParams) -> Result<Reply, ApiError> {
+    let thread = load_for_turn(state, p, &params.thread_id).await?;
+    check_id(&params.item_id, "item")?;
+    let item = state.stores.items.load_item(&thread, &params.item_id).await?;
+    if item.item_type != "user_message" {
+        return Err(ApiError::bad_request("only a user message can be retried"));
+    }
+    submit(state, p, &thread, TurnInput::Retry { item_id: params.item_id }).await
+}
+
+pub(super) async fn custom_action(state: &AppState, p: &Principal, params: CustomActionParams) -> Result<Reply, ApiError> {
+    let thread = load_for_turn(state, p, &params.thread_id).await?;
+    if let Some(item_id) = &params.item_id {
+        check_id(item_id, "item")?;
+        let item = state.stores.items.load_item(&thread, item_id).await?;
+        if item.item_type != "widget" {
+            return Err(ApiError::bad_request("the sender of an action must be a widget item"));
+        }
+    }
+    let input = TurnInput::CustomAction {
+        item_id: params.item_id,
+        action: params.action,
+    };
+    submit(state, p, &thread, input).await
+}

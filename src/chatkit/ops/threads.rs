@@ -1,0 +1,162 @@
+//! Non-streaming thread and item requests: `threads.get_by_id`, `threads.list`,
+//! `items.list`, `threads.update`, `threads.delete`, `items.feedback`,
+//! `threads.sync_custom_action`.
+
+use super::{check_id, store_order};
+use crate::auth::Principal;
+use crate::chatkit::convert::{item_from_record, thread_to_wire};
+use crate::chatkit::params::{
+    CustomActionParams, FeedbackKind, FeedbackParams, ListItemsParams, ListThreadsParams,
+    UpdateThreadParams,
+};
+use crate::chatkit::time::now_micros;
+use crate::chatkit::{Page, SyncCustomActionResponse, Thread, ThreadItem};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{ItemRecord, Order, StoreError, ThreadRecord, Visibility};
+
+/// `threads.get_by_id` returns the oldest items first (protocol §12.1).
+const GET_BY_ID_ITEMS: u64 = 20;
+const MAX_TITLE_CHARS: usize = 200;
+
+pub(super) async fn load(state: &AppState, p: &Principal, thread_id: &str) -> Result<ThreadRecord, ApiError> {
+    check_id(thread_id, "thread")?;
+    Ok(state.stores.threads.load_thread(&p.user_id, thread_id).await?)
+}
+
+fn decode(records: Vec<ItemRecord>) -> Result<Vec<ThreadItem>, ApiError> {
+    records
+        .iter()
+        .map(|r| item_from_record(r).map_err(ApiError::internal))
+        .collect()
+}
+
+fn cursor_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(_) => ApiError::bad_request("unknown `after` cursor"),
+        other => other.into(),
+    }
+}
+
+pub(super) async fn get_by_id(state: &AppState, p: &Principal, thread_id: &str) -> Result<Thread, ApiError> {
+    let thread = load(state, p, thread_id).await?;
+    let page = state
+        .stores
+        .items
+        .load_items(&thread, None, GET_BY_ID_ITEMS, Order::Asc, Visibility::Visible)
+        .await?;
+    Ok(thread_to_wire(&thread, decode(page.data)?, page.has_more, page.after))
+}
+
+fn clamp(limit: usize, max: u64) -> u64 {
+    u64::try_from(limit).unwrap_or(u64::MAX).clamp(1, max.max(1))
+}
+
+pub(super) async fn list(state: &AppState, p: &Principal, params: ListThreadsParams) -> Result<Page<Thread>, ApiError> {
+    if let Some(after) = &params.after {
+        check_id(after, "cursor")?;
+    }
+    let limit = clamp(params.limit, state.settings.limits.max_page_size);
+    let page = state
+        .stores
+        .threads
+        .list_threads(&p.user_id, limit, params.after.as_deref(), store_order(params.order))
+        .await
+        .map_err(cursor_error)?;
+    let data = page
+        .data
+        .iter()
+        .map(|t| thread_to_wire(t, Vec::new(), false, None))
+        .collect();
+    Ok(Page::new(data, page.has_more, page.after))
+}
+
+pub(super) async fn list_items(
+    state: &AppState,
+    p: &Principal,
+    params: ListItemsParams,
+) -> Result<Page<ThreadItem>, ApiError> {
+    let thread = load(state, p, &params.thread_id).await?;
+    if let Some(after) = &params.after {
+        check_id(after, "cursor")?;
+    }
+    let limit = clamp(params.limit, state.settings.limits.max_page_size);
+    let page = state
+        .stores
+        .items
+        .load_items(&thread, params.after.as_deref(), limit, store_order(params.order), Visibility::Visible)
+        .await
+        .map_err(cursor_error)?;
+    Ok(Page::new(decode(page.data)?, page.has_more, page.after))
+}
+
+pub(super) async fn update(state: &AppState, p: &Principal, params: UpdateThreadParams) -> Result<Thread, ApiError> {
+    let mut thread = load(state, p, &params.thread_id).await?;
+    let title = params.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if let Some(t) = &title {
+        if t.chars().count() > MAX_TITLE_CHARS {
+            return Err(ApiError::bad_request(format!("title is longer than {MAX_TITLE_CHARS} characters")));
+        }
+    }
+    thread.title = title;
+    thread.updated_at = now_micros();
+    state.stores.threads.save_thread(&thread).await?;
+    if let Some(live) = state.registry.live_thread(&thread).await {
+        live.thread_changed(thread.clone());
+    }
+    Ok(thread_to_wire(&thread, Vec::new(), false, None))
+}
+
+pub(super) async fn delete(state: &AppState, p: &Principal, thread_id: &str) -> Result<(), ApiError> {
+    let thread = load(state, p, thread_id).await?;
+    if let Some(live) = state.registry.live_thread(&thread).await {
+        live.stop().await?;
+    }
+    state
+        .stores
+        .threads
+        .soft_delete_thread(&p.user_id, thread_id, now_micros())
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn feedback(state: &AppState, p: &Principal, params: FeedbackParams) -> Result<(), ApiError> {
+    let thread = load(state, p, &params.thread_id).await?;
+    if params.item_ids.is_empty() {
+        return Err(ApiError::bad_request("item_ids must name at least one item"));
+    }
+    for id in &params.item_ids {
+        check_id(id, "item")?;
+        state.stores.items.load_item(&thread, id).await?;
+    }
+    let kind = match params.kind {
+        FeedbackKind::Positive => "positive",
+        FeedbackKind::Negative => "negative",
+    };
+    state
+        .stores
+        .feedback
+        .add(&thread, &params.item_ids, kind, now_micros())
+        .await?;
+    Ok(())
+}
+
+/// Non-streaming widget actions. The assistants of this server render no interactive
+/// widgets yet, so an action is validated (thread, sender widget) and answered with no
+/// update, which the client treats as "nothing to replace".
+pub(super) async fn sync_custom_action(
+    state: &AppState,
+    p: &Principal,
+    params: CustomActionParams,
+) -> Result<SyncCustomActionResponse, ApiError> {
+    let thread = load(state, p, &params.thread_id).await?;
+    if let Some(item_id) = &params.item_id {
+        check_id(item_id, "item")?;
+        let record = state.stores.items.load_item(&thread, item_id).await?;
+        if record.item_type != "widget" {
+            return Err(ApiError::bad_request("the sender of an action must be a widget item"));
+        }
+    }
+    tracing::info!(action = %params.action.kind, "sync custom action with no handler; nothing to update");
+    Ok(SyncCustomActionResponse { updated_item: None })
+}

@@ -1,0 +1,246 @@
+//! The responder: what produces the events of a turn, and the context it produces them in.
+//!
+//! The protocol machinery (`turn`) prepares a turn exactly as the reference server does
+//! (user message persisted and announced, `stream_options` first, tool output recorded, ...)
+//! and then hands a [`TurnContext`] to the configured [`Responder`], which is the agent
+//! runner in production and a scripted responder in tests. Every event the responder emits
+//! goes through [`TurnContext::emit`], which applies the pipeline of protocol §7: `done`
+//! upserts, `replaced` upserts, `removed` deletes, hidden items are stored but not
+//! forwarded, and a changed thread is saved and announced with `thread.updated`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::convert::{item_to_record, thread_to_wire};
+use super::turn::TurnOutput;
+use super::{Action, ThreadItem, ThreadStreamEvent};
+use crate::actors::thread_actor::CachedContext;
+use crate::auth::Principal;
+use crate::config::Settings;
+use crate::store::{Stores, ThreadRecord};
+
+/// Why a turn ended early. Rendered as one ChatKit `error` event.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    /// A message the user should see (`code: "custom"`).
+    #[error("{message}")]
+    Custom { message: String, allow_retry: bool },
+    /// A generic failure (`code: "stream.error"`; the client shows its own text).
+    #[error("stream error")]
+    Stream { allow_retry: bool },
+    /// Anything unexpected; logged, shown as a retryable `stream.error`.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl TurnError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    pub fn custom(message: impl Into<String>, allow_retry: bool) -> Self {
+        Self::Custom {
+            message: message.into(),
+            allow_retry,
+        }
+    }
+
+    /// The event that ends the stream.
+    pub fn to_event(&self) -> ThreadStreamEvent {
+        match self {
+            Self::Custom {
+                message,
+                allow_retry,
+            } => ThreadStreamEvent::error_custom(message.clone(), *allow_retry),
+            Self::Stream { allow_retry } => ThreadStreamEvent::error_stream(*allow_retry),
+            Self::Internal(_) => ThreadStreamEvent::error_stream(true),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for TurnError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::metrics::global().db_errors.inc();
+        Self::Internal(format!("{e:?}"))
+    }
+}
+
+/// What the responder is asked to respond to.
+#[derive(Debug, Clone)]
+pub enum RespondInput {
+    /// A new user message (create, add message) or the message a retry regenerates.
+    UserMessage(ThreadItem),
+    /// The client answered a client tool call, or a structured input was submitted; the
+    /// conversation continues without a new user message.
+    Continue,
+    /// A widget action, with the widget that sent it.
+    Action {
+        action: Action,
+        sender: Option<ThreadItem>,
+    },
+}
+
+/// Produces the events of one turn.
+pub trait Responder: Send + Sync + 'static {
+    fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>>;
+}
+
+/// Shared dependencies of every turn; cheap to clone.
+#[derive(Clone)]
+pub struct TurnDeps {
+    pub stores: Stores,
+    pub settings: Arc<Settings>,
+    pub responder: Arc<dyn Responder>,
+    pub bus: crate::actors::registry::DomainBus,
+}
+
+/// The state of one running turn, handed to the responder.
+pub struct TurnContext {
+    pub deps: TurnDeps,
+    pub principal: Principal,
+    pub input: RespondInput,
+    thread: ThreadRecord,
+    /// The thread as last announced, to detect changes (protocol §4.2).
+    snapshot: ThreadRecord,
+    out: mpsc::UnboundedSender<TurnOutput>,
+    item_metadata: HashMap<String, Value>,
+    pub(crate) awaiting_tool: bool,
+    pub(crate) tokens_in: u64,
+    pub(crate) tokens_out: u64,
+    pub(crate) events_sent: u64,
+    pub context: Option<CachedContext>,
+    pub(crate) context_rebuilt: bool,
+}
+
+impl TurnContext {
+    pub(crate) fn new(
+        deps: TurnDeps,
+        principal: Principal,
+        thread: ThreadRecord,
+        out: mpsc::UnboundedSender<TurnOutput>,
+        context: Option<CachedContext>,
+    ) -> Self {
+        Self {
+            deps,
+            principal,
+            input: RespondInput::Continue,
+            snapshot: thread.clone(),
+            thread,
+            out,
+            item_metadata: HashMap::new(),
+            awaiting_tool: false,
+            tokens_in: 0,
+            tokens_out: 0,
+            events_sent: 0,
+            context,
+            context_rebuilt: false,
+        }
+    }
+
+    pub fn thread(&self) -> &ThreadRecord {
+        &self.thread
+    }
+
+    /// Change title, status or server metadata; the change is saved and announced after
+    /// the next event (or at the end of the turn).
+    pub fn thread_mut(&mut self) -> &mut ThreadRecord {
+        &mut self.thread
+    }
+
+    pub(crate) fn into_thread(self) -> ThreadRecord {
+        self.thread
+    }
+
+    /// Server-side metadata to store with the item `item_id` when it is persisted (tool
+    /// arguments and results); never sent to the client.
+    pub fn set_item_metadata(&mut self, item_id: &str, metadata: Value) {
+        self.item_metadata.insert(item_id.to_owned(), metadata);
+    }
+
+    /// Token usage of a model call made for this turn.
+    pub fn record_usage(&mut self, prompt_tokens: u64, completion_tokens: u64) {
+        self.tokens_in += prompt_tokens;
+        self.tokens_out += completion_tokens;
+    }
+
+    /// Replaces the cached agent context (kept by the thread actor for the next turns).
+    pub fn set_context(&mut self, context: CachedContext) {
+        self.context = Some(context);
+        self.context_rebuilt = true;
+    }
+
+    /// Sends an event to the client without any persistence (used for the events that
+    /// precede the pipeline, such as `thread.created`).
+    pub(crate) fn send_raw(&mut self, event: ThreadStreamEvent) {
+        self.events_sent += 1;
+        // The receiver is the thread actor; if it is gone the turn has been cancelled and
+        // there is nobody to tell.
+        let _ = self.out.send(TurnOutput::Event(event));
+    }
+
+    /// The pipeline of protocol §7: persist as the event says, forward unless hidden, then
+    /// announce a changed thread.
+    pub async fn emit(&mut self, event: ThreadStreamEvent) -> Result<(), TurnError> {
+        let forward = match &event {
+            ThreadStreamEvent::ItemDone { item }
+            | ThreadStreamEvent::ItemReplaced { item } => {
+                self.persist(item).await?;
+                if item.is_pending_client_tool_call() {
+                    self.awaiting_tool = true;
+                }
+                !item.is_hidden()
+            }
+            ThreadStreamEvent::ItemRemoved { item_id } => {
+                match self
+                    .deps
+                    .stores
+                    .items
+                    .delete_item(&self.thread, item_id)
+                    .await
+                {
+                    Ok(()) | Err(crate::store::StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                true
+            }
+            _ => true,
+        };
+        if forward {
+            self.send_raw(event);
+        }
+        self.announce_thread_change().await
+    }
+
+    /// Persists an item as it stands (upsert), with any server metadata set for it.
+    pub async fn persist(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
+        let metadata = self
+            .item_metadata
+            .remove(&item.id)
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        let record = item_to_record(item, metadata).map_err(TurnError::internal)?;
+        self.deps
+            .stores
+            .items
+            .upsert_item(&self.thread, &record)
+            .await?;
+        Ok(())
+    }
+
+    /// If title, status or metadata changed since the last announcement: save and emit
+    /// `thread.updated`.
+    pub async fn announce_thread_change(&mut self) -> Result<(), TurnError> {
+        if self.thread.visible_state() == self.snapshot.visible_state() {
+            return Ok(());
+        }
+        self.thread.updated_at = super::time::now_micros();
+        self.deps.stores.threads.save_thread(&self.thread).await?;
+        self.snapshot = self.thread.clone();
+        let wire = thread_to_wire(&self.thread, Vec::new(), false, None);
+        self.send_raw(ThreadStreamEvent::ThreadUpdated { thread: wire });
+        Ok(())
+    }
+}
