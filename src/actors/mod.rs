@@ -1,0 +1,20 @@
+//! Live threads as actors.
+//!
+//! ```text
+//! HTTP worker --ThreadHandle--> ThreadActor (one per live thread; queue, turn, subscribers)
+//!      |                             ^ started, restarted, evicted by
+//!      +--Registry (venue -> addr)--> VenueSupervisor (one per venue, on one of N arbiters)
+//! ```
+//! Every streaming ChatKit request for a thread goes through its actor; the actor runs one
+//! turn at a time and streams its events to SSE subscribers. The rules of queueing live in
+//! [`thread_state`] (plain, unit-tested); the actors only perform effects.
+
+pub mod handle;
+pub mod registry;
+pub mod subscriber;
+pub mod supervisor;
+pub mod thread_actor;
+pub mod thread_state;
+
+pub use handle::ThreadHandle;
+pub use registry::Registry;

@@ -1,0 +1,265 @@
+//! `VenueSupervisor`: owns the live threads of one venue.
+//!
+//! It starts a thread actor on demand from the thread record the caller loaded from the store,
+//! restarts one whose actor died (a panic ends an actor without running `stopping`, so death
+//! is noticed by its address going dead, and the new actor starts from the durable state),
+//! evicts actors idle past `actors.idle_ttl` (driven by the [`EvictIdle`] message with an
+//! explicit `now`, sent by a timer in production and directly by tests), fans domain changes
+//! out to the threads whose context covers them, and answers inspection queries.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures::future::join_all;
+
+use super::thread_actor::{EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadActor, ThreadInfo};
+use crate::chatkit::turn::TurnDeps;
+use crate::store::ThreadRecord;
+
+struct Entry {
+    addr: Addr<ThreadActor>,
+    event_id: Option<String>,
+    agent_type: String,
+    restarts: u32,
+}
+
+pub struct VenueSupervisor {
+    venue_id: String,
+    deps: TurnDeps,
+    threads: HashMap<String, Entry>,
+    restarts_total: u64,
+    evicted_total: u64,
+}
+
+impl VenueSupervisor {
+    pub fn new(venue_id: String, deps: TurnDeps) -> Self {
+        Self {
+            venue_id,
+            deps,
+            threads: HashMap::new(),
+            restarts_total: 0,
+            evicted_total: 0,
+        }
+    }
+
+    fn spawn_thread(&self, thread: ThreadRecord, restarts: u32) -> Addr<ThreadActor> {
+        let deps = self.deps.clone();
+        ThreadActor::new(thread, deps, restarts).start()
+    }
+}
+
+impl Actor for VenueSupervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let ttl = Duration::from_secs(self.deps.settings.actors.idle_ttl_secs.max(1));
+        let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        ctx.run_interval(every, |_, ctx| {
+            ctx.notify(EvictIdle { now: Instant::now() });
+        });
+        tracing::debug!(venue_id = %self.venue_id, "venue supervisor started");
+    }
+}
+
+/// The actor of a thread, started or restarted as needed.
+#[derive(Message)]
+#[rtype(result = "Addr<ThreadActor>")]
+pub struct GetThread(pub ThreadRecord);
+
+impl Handler<GetThread> for VenueSupervisor {
+    type Result = MessageResult<GetThread>;
+
+    fn handle(&mut self, GetThread(thread): GetThread, _: &mut Self::Context) -> Self::Result {
+        if let Some(entry) = self.threads.get(&thread.id) {
+            if entry.addr.connected() {
+                return MessageResult(entry.addr.clone());
+            }
+        }
+        let restarts = match self.threads.remove(&thread.id) {
+            // The previous actor is gone without being evicted: it died.
+            Some(dead) => {
+                self.restarts_total += 1;
+                crate::metrics::global().actor_restarts.inc();
+                tracing::warn!(thread_id = %thread.id, "thread actor died; restarting from the store");
+                dead.restarts + 1
+            }
+            None => 0,
+        };
+        let entry = Entry {
+            event_id: thread.event_id.clone(),
+            agent_type: thread.agent_type.clone(),
+            addr: self.spawn_thread(thread.clone(), restarts),
+            restarts,
+        };
+        let addr = entry.addr.clone();
+        self.threads.insert(thread.id, entry);
+        MessageResult(addr)
+    }
+}
+
+/// The actor of a thread if it is live; never starts one.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<ThreadActor>>")]
+pub struct LiveThread(pub String);
+
+impl Handler<LiveThread> for VenueSupervisor {
+    type Result = Option<Addr<ThreadActor>>;
+
+    fn handle(&mut self, msg: LiveThread, _: &mut Self::Context) -> Self::Result {
+        self.threads
+            .get(&msg.0)
+            .filter(|e| e.addr.connected())
+            .map(|e| e.addr.clone())
+    }
+}
+
+/// Stop every thread idle past the configured ttl at `now`; replies how many stopped.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct EvictIdle {
+    pub now: Instant,
+}
+
+impl Handler<EvictIdle> for VenueSupervisor {
+    type Result = ResponseActFuture<Self, usize>;
+
+    fn handle(&mut self, msg: EvictIdle, _: &mut Self::Context) -> Self::Result {
+        let ttl = Duration::from_secs(self.deps.settings.actors.idle_ttl_secs);
+        // Dead actors are not idle, they are gone: keep them so the next request counts a
+        // restart, but do not ask them.
+        let asks: Vec<_> = self
+            .threads
+            .iter()
+            .filter(|(_, e)| e.addr.connected())
+            .map(|(id, e)| {
+                let id = id.clone();
+                let fut = e.addr.send(EvictIfIdle { now: msg.now, ttl });
+                async move { (id, fut.await.unwrap_or(false)) }
+            })
+            .collect();
+        Box::pin(join_all(asks).into_actor(self).map(|results, act, _| {
+            let mut n = 0;
+            for (id, stopped) in results {
+                if stopped {
+                    act.threads.remove(&id);
+                    n += 1;
+                }
+            }
+            act.evicted_total += n as u64;
+            n
+        }))
+    }
+}
+
+/// Stop one thread (admin), cancelling its turn.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct StopLiveThread(pub String);
+
+impl Handler<StopLiveThread> for VenueSupervisor {
+    type Result = ResponseActFuture<Self, bool>;
+
+    fn handle(&mut self, msg: StopLiveThread, _: &mut Self::Context) -> Self::Result {
+        let entry = self.threads.remove(&msg.0);
+        Box::pin(
+            async move {
+                match entry {
+                    Some(e) if e.addr.connected() => e.addr.send(StopThread).await.is_ok(),
+                    _ => false,
+                }
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+/// Stop every thread of the venue (admin); replies how many were live.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct StopAll;
+
+impl Handler<StopAll> for VenueSupervisor {
+    type Result = ResponseActFuture<Self, usize>;
+
+    fn handle(&mut self, _: StopAll, _: &mut Self::Context) -> Self::Result {
+        let addrs: Vec<_> = self.threads.drain().map(|(_, e)| e.addr).collect();
+        Box::pin(
+            async move {
+                let live: Vec<_> = addrs.into_iter().filter(|a| a.connected()).collect();
+                let n = live.len();
+                join_all(live.iter().map(|a| a.send(StopThread))).await;
+                n
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+/// A domain change touching an event: every live thread whose context covers the event (its
+/// own event, or the venue-wide assistant) drops its cached context.
+#[derive(Message, Clone)]
+#[rtype(result = "usize")]
+pub struct DomainChanged {
+    pub event_id: String,
+    pub summary: String,
+    /// The thread whose tool made the change; it already knows.
+    pub origin_thread: Option<String>,
+}
+
+impl Handler<DomainChanged> for VenueSupervisor {
+    type Result = usize;
+
+    fn handle(&mut self, msg: DomainChanged, _: &mut Self::Context) -> usize {
+        let mut n = 0;
+        for (id, e) in &self.threads {
+            let covers = e.event_id.as_deref() == Some(msg.event_id.as_str())
+                || e.agent_type == "venue_general";
+            if covers && msg.origin_thread.as_deref() != Some(id.as_str()) && e.addr.connected() {
+                e.addr.do_send(InvalidateContext {
+                    summary: msg.summary.clone(),
+                });
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// The admin view of the venue.
+#[derive(Message)]
+#[rtype(result = "SupervisorInfo")]
+pub struct InspectVenue;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SupervisorInfo {
+    pub venue_id: String,
+    pub live_threads: usize,
+    pub restarts: u64,
+    pub evicted: u64,
+    pub threads: Vec<ThreadInfo>,
+}
+
+impl Handler<InspectVenue> for VenueSupervisor {
+    type Result = ResponseActFuture<Self, SupervisorInfo>;
+
+    fn handle(&mut self, _: InspectVenue, _: &mut Self::Context) -> Self::Result {
+        let asks: Vec<_> = self
+            .threads
+            .values()
+            .filter(|e| e.addr.connected())
+            .map(|e| e.addr.send(Inspect))
+            .collect();
+        Box::pin(join_all(asks).into_actor(self).map(|infos, act, _| {
+            let mut threads: Vec<ThreadInfo> = infos.into_iter().filter_map(Result::ok).collect();
+            threads.sort_by(|a, b| a.thread_id.cmp(&b.thread_id));
+            SupervisorInfo {
+                venue_id: act.venue_id.clone(),
+                live_threads: threads.len(),
+                restarts: act.restarts_total,
+                evicted: act.evicted_total,
+                threads,
+            }
+        }))
+    }
+}
