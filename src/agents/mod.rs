@@ -1,0 +1,15 @@
+//! The three assistants: prompts, context, history and the turn runner.
+//!
+//! `runner::AgentResponder` is the production [`crate::chatkit::responder::Responder`]: it
+//! answers a turn with the configured model, calling the agent type's tools
+//! (`crate::tools`) and streaming ChatKit events as it goes.
+
+pub mod context;
+pub mod history;
+pub mod message;
+pub mod prompts;
+pub mod runner;
+pub mod starters;
+pub mod tool_round;
+
+pub use runner::AgentResponder;

@@ -1,0 +1,199 @@
+//! The turn runner: the LLM <-> tools loop that answers a turn, as a [`Responder`].
+//!
+//! 1. Context: the agent's context text is taken from the thread actor's cache, or built
+//!    from the database and handed back to the cache.
+//! 2. Model input: the system prompt (role, style, context) and the thread's history
+//!    rebuilt from stored items within the token budget.
+//! 3. Loop: stream the model; text deltas become an assistant message as they arrive; tool
+//!    calls run as a workflow round and their results go back to the model; at most
+//!    `max_tool_rounds` rounds, then a clear message.
+//! 4. After the first exchange, a short title (a small model call; can be turned off).
+//!
+//! Failures: no model configured is a `custom` error telling how to configure one; an LLM
+//! failure after text was streamed keeps the partial text (stored) and ends with a
+//! retryable `stream.error`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+
+use super::message::StreamingMessage;
+use super::tool_round::{self, CallCache};
+use super::{context, history, prompts};
+use crate::actors::thread_actor::CachedContext;
+use crate::chatkit::responder::{Responder, TurnContext, TurnError};
+use crate::config::{AgentSettings, Settings};
+use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
+use crate::store::Visibility;
+
+/// How long a cached context is trusted even without an invalidation.
+const CONTEXT_TTL_SECS: u64 = 300;
+
+pub struct AgentResponder {
+    llm: Arc<LlmClient>,
+}
+
+impl AgentResponder {
+    pub fn new(settings: &Settings) -> Result<Self, LlmError> {
+        Ok(Self {
+            llm: Arc::new(LlmClient::new(&settings.llm)?),
+        })
+    }
+}
+
+fn agent_settings<'a>(settings: &'a Settings, agent_type: &str) -> &'a AgentSettings {
+    let agents = &settings.llm.agents;
+    match agent_type {
+        "client" => &agents.client,
+        "venue_general" => &agents.venue_general,
+        _ => &agents.venue_event,
+    }
+}
+
+impl Responder for AgentResponder {
+    fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>> {
+        Box::pin(self.run(turn))
+    }
+}
+
+impl AgentResponder {
+    async fn run(&self, turn: &mut TurnContext) -> Result<(), TurnError> {
+        if !self.llm.is_configured() {
+            return Err(TurnError::custom(
+                "No language model is configured on this server. Set EVENTCHAT_LLM__API_KEY \
+                 (OpenAI) or EVENTCHAT_LLM__BASE_URL (any OpenAI-compatible server) and restart.",
+                false,
+            ));
+        }
+        let settings = turn.deps.settings.clone();
+        let agent_type = turn.thread().agent_type.clone();
+        let agent = agent_settings(&settings, &agent_type);
+        let context_text = self.context(turn).await?;
+        let records = turn
+            .deps
+            .stores
+            .items
+            .load_items(turn.thread(), None, 10_000, crate::store::Order::Asc, Visibility::All)
+            .await?
+            .data;
+        let first_exchange = turn.thread().title.is_none()
+            && records.iter().filter(|r| r.item_type == "user_message").count() == 1;
+        let mut messages = vec![ChatMessage::system(prompts::system_prompt(&agent_type, agent, &context_text))];
+        messages.extend(history::build(&records, settings.llm.history_token_budget));
+        let tools = crate::tools::specs_for(&agent_type);
+        let mut cache = CallCache::new();
+        let mut answer = String::new();
+        let mut rounds = 0;
+        loop {
+            let mut req = ChatRequest::new(agent.model.clone());
+            req.temperature = Some(agent.temperature);
+            req.max_tokens = Some(agent.max_tokens);
+            req.messages = messages.clone();
+            req.tools = tools.clone();
+            let (text, calls) = self.stream_round(turn, req).await?;
+            answer.push_str(&text);
+            if calls.is_empty() {
+                break;
+            }
+            rounds += 1;
+            if rounds > agent.max_tool_rounds {
+                StreamingMessage::say(
+                    turn,
+                    "I had to stop here: this request needed more steps than I may take in one \
+                     reply. Ask me to continue, or narrow the request down.",
+                )
+                .await?;
+                break;
+            }
+            let results = tool_round::run(turn, &calls, &mut cache).await?;
+            messages.push(ChatMessage::Assistant {
+                text,
+                tool_calls: calls.clone(),
+            });
+            for (call, result) in calls.iter().zip(results) {
+                messages.push(ChatMessage::tool(call.id.clone(), result.to_string()));
+            }
+        }
+        if first_exchange && settings.llm.title_enabled {
+            self.title(turn, &records, &answer).await;
+        }
+        Ok(())
+    }
+
+    /// The cached context if fresh, else a new one from the database.
+    async fn context(&self, turn: &mut TurnContext) -> Result<Arc<str>, TurnError> {
+        if let Some(c) = &turn.context {
+            if c.built_at.elapsed().as_secs() < CONTEXT_TTL_SECS {
+                return Ok(c.text.clone());
+            }
+        }
+        let text: Arc<str> = context::build_context(&turn.deps.stores, &turn.principal, turn.thread())
+            .await
+            .map_err(|e| TurnError::internal(format!("cannot build the assistant's context: {e}")))?
+            .into();
+        turn.set_context(CachedContext {
+            text: text.clone(),
+            built_at: Instant::now(),
+        });
+        Ok(text)
+    }
+
+    /// Streams one model response: text goes to the client as it comes; tool calls are
+    /// returned once complete.
+    async fn stream_round(&self, turn: &mut TurnContext, req: ChatRequest) -> Result<(String, Vec<ToolCall>), TurnError> {
+        let mut stream = self.llm.stream_chat(req);
+        let mut message = StreamingMessage::default();
+        let mut calls = Vec::new();
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(LlmEvent::TextDelta(delta)) => message.push(turn, &delta).await?,
+                Ok(LlmEvent::ToolCalls(c)) => calls.extend(c),
+                Ok(LlmEvent::Usage {
+                    prompt_tokens,
+                    completion_tokens,
+                }) => turn.record_usage(u64::from(prompt_tokens), u64::from(completion_tokens)),
+                Ok(LlmEvent::Finished { .. }) => {}
+                Err(e) => {
+                    crate::metrics::global().llm_errors.inc();
+                    tracing::warn!(error = %e, "LLM request failed");
+                    // Keep what was already said; the user can retry the rest.
+                    let streamed = message.started() || matches!(e, LlmError::Interrupted { .. });
+                    message.finish(turn).await?;
+                    return Err(if streamed {
+                        TurnError::Stream { allow_retry: true }
+                    } else {
+                        TurnError::custom(e.user_message(), e.is_retryable())
+                    });
+                }
+            }
+        }
+        let text = message.text().to_owned();
+        message.finish(turn).await?;
+        Ok((text, calls))
+    }
+
+    /// Generates and sets a title; failures only cost the title.
+    async fn title(&self, turn: &mut TurnContext, records: &[crate::store::ItemRecord], answer: &str) {
+        let first_user = records
+            .iter()
+            .find(|r| r.item_type == "user_message")
+            .and_then(|r| crate::chatkit::convert::item_from_record(r).ok())
+            .map(|i| i.plain_text())
+            .unwrap_or_default();
+        let mut req = ChatRequest::new(turn.deps.settings.llm.title_model.clone());
+        req.max_tokens = Some(24);
+        req.temperature = Some(0.2);
+        req.messages = vec![ChatMessage::user(prompts::title_prompt(&first_user, answer))];
+        match self.llm.complete(req).await {
+            Ok(t) => {
+                let title: String = t.trim().trim_matches('"').trim_end_matches('.').chars().take(80).collect();
+                if !title.is_empty() {
+                    turn.thread_mut().title = Some(title);
+                }
+            }
+            Err(e) => tracing::info!(error = %e, "no title generated"),
+        }
+    }
+}

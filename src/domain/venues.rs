@@ -1,0 +1,26 @@
+//! Venue services: the vendor relationships of the staff member's venue.
+
+use super::{DomainError, DomainResult, require_venue};
+use crate::auth::principal::Principal;
+use crate::store::domain::{DomainStore, VenueRecord, VenueVendorRecord};
+
+/// The venue itself, for its staff.
+pub async fn venue(store: &DomainStore, p: &Principal, venue_id: &str) -> DomainResult<VenueRecord> {
+    require_venue(p, venue_id)?;
+    store
+        .venue(venue_id)
+        .await?
+        .ok_or_else(|| DomainError::NotFound("venue".into()))
+}
+
+/// All vendor relationships (approved and pending) of the venue, optionally one category.
+pub async fn list_vendors(
+    store: &DomainStore,
+    p: &Principal,
+    venue_id: &str,
+    category: Option<&str>,
+) -> DomainResult<Vec<VenueVendorRecord>> {
+    require_venue(p, venue_id)?;
+    let category = category.map(str::trim).filter(|c| !c.is_empty());
+    Ok(store.venue_vendors(venue_id, None, category).await?)
+}

@@ -1,0 +1,23 @@
+//! The LLM client: chat completions against OpenAI or any OpenAI-compatible server, through
+//! async-openai, behind types of our own.
+//!
+//! - `types`: [`ChatRequest`], [`ChatMessage`], [`ToolSpec`], [`ToolCall`], [`LlmEvent`];
+//!   callers never see an async-openai type.
+//! - `client`: [`LlmClient`] (`stream_chat`, `complete`), built from `LlmSettings`.
+//! - `stream`: one streamed answer as a state machine (tool-call assembly, clocks, retries
+//!   before the first event, `Interrupted` after it).
+//! - `retry`: backoff with jitter, and the split of retries between async-openai and us.
+//! - `convert`: the translation to and from async-openai's types.
+//! - `error`: [`LlmError`] with `is_retryable` and `user_message`.
+
+mod client;
+mod convert;
+mod error;
+mod retry;
+mod stream;
+pub mod types;
+
+pub use client::{LlmClient, LlmStream};
+pub use error::{LlmError, TimeoutStage};
+pub use retry::RetryPolicy;
+pub use types::{ChatMessage, ChatRequest, LlmEvent, ToolCall, ToolSpec};

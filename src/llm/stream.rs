@@ -1,0 +1,243 @@
+//! One streamed answer as a state machine: open the stream, turn chunks into [`LlmEvent`]s,
+//! retry failures that happen before the caller saw anything, and stop on the clocks.
+//!
+//! Guarantees:
+//! - events come in the order documented on [`LlmEvent`]; `Finished` is only sent for a
+//!   stream that reported a `finish_reason`, so an answer that merely stopped arriving is an
+//!   error, never a silently truncated success;
+//! - once an event reached the caller nothing is retried; a later failure ends the stream with
+//!   [`LlmError::Interrupted`] and the caller keeps what it has;
+//! - the first-token clock runs from each attempt's request until the first content or
+//!   tool-call delta; the turn clock runs over all attempts and backoff sleeps.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::types::chat::{
+    ChatCompletionResponseStream, CreateChatCompletionRequest, CreateChatCompletionStreamResponse,
+};
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use super::convert::{ToolCallAssembler, finish_reason_str};
+use super::error::{LlmError, TimeoutStage, classify};
+use super::retry::RetryPolicy;
+use super::types::LlmEvent;
+
+/// A failure of one step and whether our retry loop may retry it.
+type StepError = (LlmError, bool);
+
+pub(crate) struct Turn {
+    client: Client<OpenAIConfig>,
+    request: CreateChatCompletionRequest,
+    policy: RetryPolicy,
+    first_token_timeout: Duration,
+    turn_timeout: Duration,
+    span: tracing::Span,
+    started: Instant,
+    attempt_started: Instant,
+    retries: u32,
+    upstream: Option<ChatCompletionResponseStream>,
+    /// An event has been handed to the caller: no more retries.
+    produced: bool,
+    /// This attempt received a content or tool-call delta: the first-token clock stops.
+    output_seen: bool,
+    tools: ToolCallAssembler,
+    finish_reason: Option<String>,
+    saw_finish: bool,
+    usage: Option<(u32, u32)>,
+    pending: VecDeque<LlmEvent>,
+    done: bool,
+}
+
+impl Turn {
+    pub(crate) fn new(
+        client: Client<OpenAIConfig>,
+        request: CreateChatCompletionRequest,
+        policy: RetryPolicy,
+        first_token_timeout: Duration,
+        turn_timeout: Duration,
+        span: tracing::Span,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            client,
+            request,
+            policy,
+            first_token_timeout,
+            turn_timeout,
+            span,
+            started: now,
+            attempt_started: now,
+            retries: 0,
+            upstream: None,
+            produced: false,
+            output_seen: false,
+            tools: ToolCallAssembler::default(),
+            finish_reason: None,
+            saw_finish: false,
+            usage: None,
+            pending: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    pub(crate) fn span(&self) -> tracing::Span {
+        self.span.clone()
+    }
+
+    /// The next event, or `None` after `Finished` or after an error.
+    pub(crate) async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                self.produced = true;
+                return Some(Ok(event));
+            }
+            if self.done {
+                return None;
+            }
+            if let Err((error, retry)) = self.step().await
+                && let Some(error) = self.fail(error, retry).await
+            {
+                self.done = true;
+                return Some(Err(error));
+            }
+        }
+    }
+
+    /// The clock that applies now and its deadline.
+    fn deadline(&self) -> (Instant, TimeoutStage) {
+        let turn = self.started + self.turn_timeout;
+        let first = self.attempt_started + self.first_token_timeout;
+        if !self.output_seen && first < turn {
+            (first, TimeoutStage::FirstToken)
+        } else {
+            (turn, TimeoutStage::Turn)
+        }
+    }
+
+    fn timeout_error(&self, stage: TimeoutStage) -> LlmError {
+        let after = match stage {
+            TimeoutStage::FirstToken => self.first_token_timeout,
+            TimeoutStage::Turn => self.turn_timeout,
+        };
+        LlmError::Timeout { stage, after }
+    }
+
+    /// Opens the stream or consumes one chunk.
+    async fn step(&mut self) -> Result<(), StepError> {
+        let (deadline, stage) = self.deadline();
+        let Some(upstream) = self.upstream.as_mut() else {
+            tracing::debug!(attempt = self.retries + 1, "opening LLM stream");
+            let chat = self.client.chat();
+            let opened =
+                tokio::time::timeout_at(deadline, chat.create_stream(self.request.clone()));
+            return match opened.await {
+                Err(_) => Err((self.timeout_error(stage), false)),
+                Ok(Err(error)) => Err(classify(error)),
+                Ok(Ok(stream)) => {
+                    self.upstream = Some(stream);
+                    Ok(())
+                }
+            };
+        };
+        match tokio::time::timeout_at(deadline, upstream.next()).await {
+            Err(_) => Err((self.timeout_error(stage), false)),
+            Ok(Some(Ok(chunk))) => {
+                self.on_chunk(chunk);
+                Ok(())
+            }
+            // The answer was complete; a failure while waiting for `[DONE]` loses nothing.
+            Ok(Some(Err(_))) if self.saw_finish => self.end_of_stream(),
+            Ok(Some(Err(error))) => Err(classify(error)),
+            Ok(None) => self.end_of_stream(),
+        }
+    }
+
+    fn on_chunk(&mut self, chunk: CreateChatCompletionStreamResponse) {
+        if let Some(usage) = chunk.usage {
+            self.usage = Some((usage.prompt_tokens, usage.completion_tokens));
+        }
+        // We never ask for `n > 1`, so only choice 0 exists.
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            let delta = choice.delta;
+            for text in [delta.content, delta.refusal].into_iter().flatten() {
+                if !text.is_empty() {
+                    self.output_seen = true;
+                    self.pending.push_back(LlmEvent::TextDelta(text));
+                }
+            }
+            for call in delta.tool_calls.iter().flatten() {
+                self.output_seen = true;
+                self.tools.push(call);
+            }
+            if let Some(reason) = choice.finish_reason {
+                self.saw_finish = true;
+                self.finish_reason = Some(finish_reason_str(reason).to_owned());
+            }
+        }
+    }
+
+    fn end_of_stream(&mut self) -> Result<(), StepError> {
+        if !self.saw_finish {
+            let error =
+                LlmError::Connection("the stream ended before the answer was complete".into());
+            return Err((error, true));
+        }
+        self.upstream = None;
+        let tools = std::mem::take(&mut self.tools);
+        if !tools.is_empty() {
+            let calls = tools.finish().map_err(|error| (error, false))?;
+            self.pending.push_back(LlmEvent::ToolCalls(calls));
+        }
+        if let Some((prompt_tokens, completion_tokens)) = self.usage {
+            self.pending.push_back(LlmEvent::Usage {
+                prompt_tokens,
+                completion_tokens,
+            });
+        }
+        self.pending.push_back(LlmEvent::Finished {
+            finish_reason: self.finish_reason.take(),
+        });
+        tracing::debug!(attempts = self.retries + 1, "LLM stream finished");
+        self.done = true;
+        Ok(())
+    }
+
+    /// Decides what a failure means: `Some(error)` ends the stream; `None` means a retry has
+    /// been prepared (after sleeping the backoff).
+    async fn fail(&mut self, error: LlmError, retry: bool) -> Option<LlmError> {
+        self.upstream = None;
+        if self.produced {
+            tracing::warn!(error = %error, "LLM stream interrupted after output");
+            return Some(error.interrupted());
+        }
+        if !retry || self.retries >= self.policy.max_retries {
+            tracing::warn!(error = %error, attempts = self.retries + 1, "LLM request failed");
+            return Some(error);
+        }
+        let delay = self.policy.delay(self.retries);
+        if Instant::now() + delay >= self.started + self.turn_timeout {
+            tracing::warn!(error = %error, "LLM request failed; no time left to retry");
+            return Some(error);
+        }
+        tracing::warn!(
+            error = %error,
+            attempt = self.retries + 1,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "LLM request failed before any output; retrying"
+        );
+        tokio::time::sleep(delay).await;
+        self.retries += 1;
+        self.span.record("attempt", self.retries + 1);
+        self.attempt_started = Instant::now();
+        self.output_seen = false;
+        self.tools = ToolCallAssembler::default();
+        self.finish_reason = None;
+        self.saw_finish = false;
+        self.usage = None;
+        None
+    }
+}
