@@ -1,0 +1,172 @@
+//! `POST {chatkit_path}`: the ChatKit endpoint, plus the attachment upload and preview URLs
+//! that `attachments.create` hands out.
+//!
+//! The body is read as bytes (up to `server.body_limit_bytes`) and parsed by the protocol
+//! layer, so malformed JSON, unknown types and bad params get precise 400s. Streaming
+//! responses are `text/event-stream` with `Cache-Control: no-cache` and
+//! `X-Accel-Buffering: no`, flushed per event, with keep-alive comments while quiet.
+
+use std::time::Duration;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures::StreamExt;
+
+use crate::actors::subscriber::SseBody;
+use crate::auth::Principal;
+use crate::chatkit::ops::{self, Origin, Reply, UPLOAD_TOKEN_HEADER};
+use crate::chatkit::request::parse_request;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The scheme and host the client used, or `server.public_url` when configured.
+pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
+    let configured = state.settings.server.public_url.trim_end_matches('/');
+    if !configured.is_empty() {
+        return Origin {
+            base_url: configured.to_owned(),
+        };
+    }
+    let info = req.connection_info();
+    Origin {
+        base_url: format!("{}://{}", info.scheme(), info.host()),
+    }
+}
+
+pub async fn chatkit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let metrics = crate::metrics::global();
+    let body = match read_limited(payload, state.settings.server.body_limit_bytes).await {
+        Ok(b) => b,
+        Err(e) => {
+            metrics.record_request("invalid", 413);
+            return Err(e);
+        }
+    };
+    let envelope = match parse_request(&body) {
+        Ok(env) => env,
+        Err(e) => {
+            metrics.record_request("invalid", 400);
+            return Err(ApiError::bad_request(e.to_string()));
+        }
+    };
+    let kind = envelope.request.type_name();
+    let span = tracing::info_span!("chatkit", r#type = kind, user_id = %principal.user_id);
+    let result = tracing::Instrument::instrument(
+        ops::dispatch(&state, &principal, envelope, &origin(&req, &state)),
+        span,
+    )
+    .await;
+    let response = match result {
+        Ok(Reply::Json(v)) => Ok(HttpResponse::Ok().json(v)),
+        Ok(Reply::Stream(rx)) => {
+            let keep_alive = Duration::from_secs(state.settings.server.sse_keep_alive_secs);
+            Ok(HttpResponse::Ok()
+                .content_type("text/event-stream")
+                .insert_header((header::CACHE_CONTROL, "no-cache"))
+                .insert_header(("X-Accel-Buffering", "no"))
+                .streaming(SseBody::new(rx, keep_alive)))
+        }
+        Err(e) => Err(e),
+    };
+    let status = match &response {
+        Ok(_) => 200,
+        Err(e) => actix_web::ResponseError::status_code(e).as_u16(),
+    };
+    metrics.record_request(kind, status);
+    response
+}
+
+/// Phase two of an upload: raw bytes (`PUT` or `POST`) or `multipart/form-data` with a
+/// `file` field, authorized by the `X-Upload-Token` header of the upload descriptor.
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let token = req
+        .headers()
+        .get(UPLOAD_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let max = usize::try_from(state.settings.limits.max_attachment_bytes).unwrap_or(usize::MAX);
+    let is_multipart = content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("multipart/form-data"));
+    let (bytes, part_type) = if is_multipart {
+        read_multipart(&req, payload, max).await?
+    } else {
+        (read_limited(payload, max).await?, content_type)
+    };
+    let data = ops::upload_bytes(&state, &id, token.as_deref(), part_type.as_deref(), &bytes).await?;
+    Ok(HttpResponse::Ok().json(data))
+}
+
+/// Reads a body of at most `max` bytes.
+async fn read_limited(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if buf.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge(format!("the body is larger than the limit of {max} bytes")));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max: usize,
+) -> Result<(Vec<u8>, Option<String>), ApiError> {
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let part_type = field.content_type().map(|m| m.essence_str().to_owned());
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("upload failed: {e}")))?;
+            if buf.len() + chunk.len() > max {
+                return Err(ApiError::PayloadTooLarge(format!("attachments are limited to {max} bytes")));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        return Ok((buf, part_type));
+    }
+    Err(ApiError::bad_request("multipart upload has no `file` field"))
+}
+
+#[derive(serde::Deserialize)]
+pub struct PreviewQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The bytes behind an image attachment's `preview_url`.
+pub async fn preview(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<PreviewQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (mime, bytes) = ops::read_bytes(&state, &path.into_inner(), &query.token).await?;
+    let content_type = mime.parse::<mime::Mime>().map_or(ContentType::octet_stream(), ContentType);
+    Ok(HttpResponse::Ok()
+        .insert_header(content_type)
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .body(bytes))
+}

@@ -1,0 +1,60 @@
+//! HTTP routes. Handlers are thin: they extract, call into the library, and return; every
+//! error goes through `crate::error::ApiError`. Malformed JSON, query strings and paths are
+//! turned into the same error table by the extractor configs registered here.
+//!
+//! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
+//! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), `GET /health`,
+//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` (dev login only).
+
+pub mod admin;
+pub mod agents;
+pub mod chatkit;
+pub mod dev;
+pub mod health;
+
+use actix_web::{HttpResponse, web};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Registers every route of the application.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    let settings = &state.settings;
+    let path = settings.server.chatkit_path.trim_end_matches('/').to_owned();
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(settings.server.body_limit_bytes)
+            .error_handler(|err, _| ApiError::bad_request(format!("invalid JSON body: {err}")).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _| ApiError::bad_request(format!("invalid path: {err}")).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _| ApiError::bad_request(format!("invalid query: {err}")).into()),
+    )
+    .service(health::health)
+    .service(health::ready)
+    .route("/metrics", web::get().to(metrics))
+    .route(&path, web::post().to(chatkit::chatkit))
+    .route(&format!("{path}/uploads/{{id}}"), web::put().to(chatkit::upload))
+    .route(&format!("{path}/uploads/{{id}}"), web::post().to(chatkit::upload))
+    .route(&format!("{path}/attachments/{{id}}/content"), web::get().to(chatkit::preview))
+    .service(agents::starter_prompts_route)
+    .configure(admin::configure);
+    if settings.auth.dev_login {
+        cfg.service(dev::dev_token);
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::metrics::global().render())
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such route".into()))
+}

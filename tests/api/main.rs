@@ -1,0 +1,10 @@
+//! The integration test binary: every test talks to a real server over HTTP (port 0) backed
+//! by a real database, SQLite and PostgreSQL alike.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod chatkit_requests;
+mod chatkit_stream;
+mod health;
+mod helpers;
+mod scripted;
+mod store_contract;

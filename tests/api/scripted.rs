@@ -1,0 +1,150 @@
+//! A scripted responder for protocol tests: each turn pops the next script and performs its
+//! steps through the real pipeline (`TurnContext::emit`), so persistence and event order are
+//! the server's own. With no script left, a turn answers "ok".
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eventchat::chatkit::ids::{IdPrefix, new_id};
+use eventchat::chatkit::responder::{RespondInput, Responder, TurnContext, TurnError};
+use eventchat::chatkit::time::now_micros;
+use eventchat::chatkit::{ItemBody, OutputText, ThreadItem, ThreadItemUpdate, ThreadStreamEvent};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// A streamed assistant message made of these deltas.
+    Text(Vec<&'static str>),
+    /// Sets the thread title.
+    Title(&'static str),
+    /// Ends with a pending client tool call.
+    ClientToolCall(&'static str, Value),
+    /// A hidden context item (stored, not forwarded).
+    Hidden(&'static str),
+    /// A one-shot item of this JSON body (`type` and fields; ids are filled in).
+    Item(Value),
+    /// An assistant message is announced, then the turn fails.
+    FailAfterAdded,
+    /// Fails with a user-visible message.
+    FailCustom(&'static str),
+    /// Waits (to test queueing and disconnects).
+    Sleep(u64),
+    /// Echoes what the turn responds to, as text.
+    EchoInput,
+    /// Panics inside the turn (the actor dies; the supervisor restarts it later).
+    Panic,
+}
+
+#[derive(Clone, Default)]
+pub struct ScriptedResponder {
+    scripts: Arc<Mutex<VecDeque<Vec<Step>>>>,
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl ScriptedResponder {
+    pub fn push(&self, steps: Vec<Step>) {
+        self.scripts.lock().unwrap().push_back(steps);
+    }
+}
+
+fn item(turn: &TurnContext, prefix: IdPrefix, body: Value) -> ThreadItem {
+    let mut v = body;
+    v["id"] = json!(new_id(prefix));
+    v["thread_id"] = json!(turn.thread().id);
+    v["created_at"] = json!(eventchat::chatkit::time::format(&now_micros()));
+    serde_json::from_value(v).unwrap()
+}
+
+async fn text(turn: &mut TurnContext, deltas: &[&str]) -> Result<(), TurnError> {
+    let mut it = ThreadItem::new(
+        new_id(IdPrefix::Message),
+        turn.thread().id.clone(),
+        now_micros(),
+        ItemBody::AssistantMessage { content: vec![] },
+    );
+    let id = it.id.clone();
+    turn.emit(ThreadStreamEvent::ItemAdded { item: it.clone() }).await?;
+    turn.emit(ThreadStreamEvent::ItemUpdated {
+        item_id: id.clone(),
+        update: ThreadItemUpdate::ContentPartAdded { content_index: 0, content: OutputText::new("") },
+    })
+    .await?;
+    let mut full = String::new();
+    for d in deltas {
+        full.push_str(d);
+        turn.emit(ThreadStreamEvent::ItemUpdated {
+            item_id: id.clone(),
+            update: ThreadItemUpdate::ContentPartTextDelta { content_index: 0, delta: (*d).to_owned() },
+        })
+        .await?;
+    }
+    turn.emit(ThreadStreamEvent::ItemUpdated {
+        item_id: id.clone(),
+        update: ThreadItemUpdate::ContentPartDone { content_index: 0, content: OutputText::new(full.clone()) },
+    })
+    .await?;
+    it.body = ItemBody::AssistantMessage { content: vec![OutputText::new(full)] };
+    turn.emit(ThreadStreamEvent::ItemDone { item: it }).await
+}
+
+impl ScriptedResponder {
+    async fn run(&self, turn: &mut TurnContext) -> Result<(), TurnError> {
+        let input = match &turn.input {
+            RespondInput::UserMessage(m) => format!("user:{}", m.plain_text()),
+            RespondInput::Continue => "continue".to_owned(),
+            RespondInput::Action { action, sender } => {
+                format!("action:{}:{}", action.kind, sender.as_ref().map_or("-", |s| s.id.as_str()))
+            }
+        };
+        self.seen.lock().unwrap().push(input.clone());
+        let steps = self.scripts.lock().unwrap().pop_front().unwrap_or_else(|| vec![Step::Text(vec!["ok"])]);
+        for step in steps {
+            match step {
+                Step::Text(d) => text(turn, &d).await?,
+                Step::Title(t) => turn.thread_mut().title = Some(t.to_owned()),
+                Step::ClientToolCall(name, args) => {
+                    let it = item(
+                        turn,
+                        IdPrefix::ToolCall,
+                        json!({"type":"client_tool_call","status":"pending","call_id": new_id(IdPrefix::ToolCall),"name":name,"arguments":args}),
+                    );
+                    turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
+                }
+                Step::Hidden(t) => {
+                    let it = item(turn, IdPrefix::Message, json!({"type":"hidden_context_item","content":t}));
+                    turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
+                }
+                Step::Item(body) => {
+                    let it = item(turn, IdPrefix::Message, body);
+                    turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
+                }
+                Step::FailAfterAdded => {
+                    let it = ThreadItem::new(
+                        new_id(IdPrefix::Message),
+                        turn.thread().id.clone(),
+                        now_micros(),
+                        ItemBody::AssistantMessage { content: vec![] },
+                    );
+                    turn.emit(ThreadStreamEvent::ItemAdded { item: it }).await?;
+                    return Err(TurnError::Stream { allow_retry: true });
+                }
+                Step::FailCustom(m) => return Err(TurnError::custom(m, false)),
+                Step::Sleep(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                Step::EchoInput => {
+                    let s: &'static str = Box::leak(input.clone().into_boxed_str());
+                    text(turn, &[s]).await?;
+                }
+                Step::Panic => panic!("scripted panic inside a turn"),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Responder for ScriptedResponder {
+    fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>> {
+        Box::pin(self.run(turn))
+    }
+}
