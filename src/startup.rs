@@ -128,6 +128,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let state = data.clone();
             App::new()
+                .wrap(cors(&state.settings.server.cors_allowed_origins))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .configure(|cfg| crate::http::configure(cfg, &state))
@@ -159,4 +160,27 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+/// CORS for the configured origins (the ChatKit CDN iframe and the app's own pages):
+/// preflights answered, credentials not needed (auth is a bearer header).
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "OPTIONS"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::ACCEPT,
+            actix_web::http::header::ACCEPT_LANGUAGE,
+        ])
+        .allowed_header("x-upload-token")
+        .max_age(3600);
+    for origin in origins {
+        if origin == "*" {
+            cors = cors.allow_any_origin();
+        } else {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
 }
