@@ -99,7 +99,22 @@ impl ScriptedResponder {
             }
         };
         self.seen.lock().unwrap().push(input.clone());
-        let steps = self.scripts.lock().unwrap().pop_front().unwrap_or_else(|| vec![Step::Text(vec!["ok"])]);
+        // Markers in the user's text choose a behaviour per thread, for concurrent tests.
+        let marked = if input.contains("#fail") {
+            Some(vec![Step::Text(vec!["partial"]), Step::FailCustom("injected failure")])
+        } else if input.contains("#panic") {
+            Some(vec![Step::Panic])
+        } else if input.contains("#slow") {
+            Some(vec![Step::Sleep(600), Step::EchoInput])
+        } else if input.contains("#echo") {
+            Some(vec![Step::EchoInput])
+        } else {
+            None
+        };
+        let steps = match marked {
+            Some(s) => s,
+            None => self.scripts.lock().unwrap().pop_front().unwrap_or_else(|| vec![Step::Text(vec!["ok"])]),
+        };
         for step in steps {
             match step {
                 Step::Text(d) => text(turn, &d).await?,
