@@ -139,8 +139,11 @@ impl Metrics {
                 "eventchat_requests_total{{type=\"{kind}\",status=\"{status}\"}} {n}"
             );
         }
-        self.turn_latency
-            .render("eventchat_turn_seconds", "Duration of a whole turn.", &mut out);
+        self.turn_latency.render(
+            "eventchat_turn_seconds",
+            "Duration of a whole turn.",
+            &mut out,
+        );
         self.time_to_first_event.render(
             "eventchat_time_to_first_event_seconds",
             "Time from request to the first SSE event.",
@@ -155,17 +158,49 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
         let counters: [(&str, &str, &Counter); 8] = [
-            ("eventchat_actor_restarts_total", "Thread actors restarted after dying.", &self.actor_restarts),
+            (
+                "eventchat_actor_restarts_total",
+                "Thread actors restarted after dying.",
+                &self.actor_restarts,
+            ),
             ("eventchat_turns_total", "Turns run.", &self.turns_total),
-            ("eventchat_turn_errors_total", "Turns that ended with an error event.", &self.turn_errors),
-            ("eventchat_llm_prompt_tokens_total", "Prompt tokens reported by the LLM.", &self.llm_tokens_in),
-            ("eventchat_llm_completion_tokens_total", "Completion tokens reported by the LLM.", &self.llm_tokens_out),
-            ("eventchat_llm_errors_total", "LLM requests that failed.", &self.llm_errors),
-            ("eventchat_db_errors_total", "Database operations that failed.", &self.db_errors),
-            ("eventchat_tool_calls_total", "Tool calls executed.", &self.tool_calls),
+            (
+                "eventchat_turn_errors_total",
+                "Turns that ended with an error event.",
+                &self.turn_errors,
+            ),
+            (
+                "eventchat_llm_prompt_tokens_total",
+                "Prompt tokens reported by the LLM.",
+                &self.llm_tokens_in,
+            ),
+            (
+                "eventchat_llm_completion_tokens_total",
+                "Completion tokens reported by the LLM.",
+                &self.llm_tokens_out,
+            ),
+            (
+                "eventchat_llm_errors_total",
+                "LLM requests that failed.",
+                &self.llm_errors,
+            ),
+            (
+                "eventchat_db_errors_total",
+                "Database operations that failed.",
+                &self.db_errors,
+            ),
+            (
+                "eventchat_tool_calls_total",
+                "Tool calls executed.",
+                &self.tool_calls,
+            ),
         ];
         for (name, help, c) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.get());
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.get()
+            );
         }
         out
     }

@@ -6,7 +6,8 @@
 use actix::Addr;
 
 use super::thread_actor::{
-    InjectPanic, Inspect, Queued, QueuedTurn, StartTurn, StopThread, ThreadActor, ThreadChanged, ThreadInfo,
+    InjectPanic, Inspect, Queued, QueuedTurn, StartTurn, StopThread, ThreadActor, ThreadChanged,
+    ThreadInfo,
 };
 use crate::error::ApiError;
 use crate::store::ThreadRecord;

@@ -11,7 +11,9 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use super::handle::ThreadHandle;
-use super::supervisor::{DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor};
+use super::supervisor::{
+    DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor,
+};
 use crate::chatkit::turn::TurnDeps;
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
@@ -34,7 +36,9 @@ pub struct Registry {
 impl Registry {
     /// Must be called inside a running actix system; starts `arbiters` arbiter threads.
     pub fn new(deps: TurnDeps, arbiters: usize) -> Self {
-        let arbiters = (0..arbiters.max(1)).map(|_| Arbiter::new().handle()).collect();
+        let arbiters = (0..arbiters.max(1))
+            .map(|_| Arbiter::new().handle())
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 supervisors: DashMap::new(),
@@ -56,7 +60,11 @@ impl Registry {
             return addr.clone();
         }
         // `entry` locks the shard, so two workers cannot start two supervisors for one venue.
-        let mut entry = self.inner.supervisors.entry(key.clone()).or_insert_with(|| self.start_supervisor(&key));
+        let mut entry = self
+            .inner
+            .supervisors
+            .entry(key.clone())
+            .or_insert_with(|| self.start_supervisor(&key));
         if !entry.connected() {
             *entry = self.start_supervisor(&key);
         }
@@ -140,7 +148,13 @@ impl DomainBus {
     }
 
     /// Tells the live threads of `venue_id` whose context covers `event_id` that it changed.
-    pub fn publish(&self, venue_id: &str, event_id: &str, summary: &str, origin_thread: Option<&str>) {
+    pub fn publish(
+        &self,
+        venue_id: &str,
+        event_id: &str,
+        summary: &str,
+        origin_thread: Option<&str>,
+    ) {
         if let Some(reg) = self.registry.get() {
             reg.publish(
                 venue_id,

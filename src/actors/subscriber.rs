@@ -36,7 +36,8 @@ pub fn offer(sub: &Subscriber, msg: SseMsg) -> bool {
 }
 
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
-const ABORTED: &[u8] = b"data: {\"type\":\"error\",\"code\":\"stream.error\",\"allow_retry\":true}\n\n";
+const ABORTED: &[u8] =
+    b"data: {\"type\":\"error\",\"code\":\"stream.error\",\"allow_retry\":true}\n\n";
 
 /// The HTTP body of a streaming response.
 pub struct SseBody {
@@ -95,7 +96,10 @@ mod tests {
     #[tokio::test]
     async fn frames_then_end_close_the_body_cleanly() {
         let (tx, rx) = channel(4);
-        assert!(offer(&tx, SseMsg::Frame(Bytes::from_static(b"data: {}\n\n"))));
+        assert!(offer(
+            &tx,
+            SseMsg::Frame(Bytes::from_static(b"data: {}\n\n"))
+        ));
         assert!(offer(&tx, SseMsg::End));
         let body: Vec<_> = SseBody::new(rx, Duration::from_secs(60)).collect().await;
         assert_eq!(body.len(), 1);
@@ -104,7 +108,10 @@ mod tests {
     #[tokio::test]
     async fn a_vanished_actor_yields_one_error_event() {
         let (tx, rx) = channel(4);
-        assert!(offer(&tx, SseMsg::Frame(Bytes::from_static(b"data: {}\n\n"))));
+        assert!(offer(
+            &tx,
+            SseMsg::Frame(Bytes::from_static(b"data: {}\n\n"))
+        ));
         drop(tx);
         let body: Vec<_> = SseBody::new(rx, Duration::from_secs(60)).collect().await;
         assert_eq!(body.len(), 2);

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use futures::future::join_all;
 
-use super::thread_actor::{EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadActor, ThreadInfo};
+use super::thread_actor::{
+    EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadActor, ThreadInfo,
+};
 use crate::chatkit::turn::TurnDeps;
 use crate::store::ThreadRecord;
 
@@ -56,7 +58,9 @@ impl Actor for VenueSupervisor {
         let ttl = Duration::from_secs(self.deps.settings.actors.idle_ttl_secs.max(1));
         let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
         ctx.run_interval(every, |_, ctx| {
-            ctx.notify(EvictIdle { now: Instant::now() });
+            ctx.notify(EvictIdle {
+                now: Instant::now(),
+            });
         });
         tracing::debug!(venue_id = %self.venue_id, "venue supervisor started");
     }
@@ -71,10 +75,10 @@ impl Handler<GetThread> for VenueSupervisor {
     type Result = MessageResult<GetThread>;
 
     fn handle(&mut self, GetThread(thread): GetThread, _: &mut Self::Context) -> Self::Result {
-        if let Some(entry) = self.threads.get(&thread.id) {
-            if entry.addr.connected() {
-                return MessageResult(entry.addr.clone());
-            }
+        if let Some(entry) = self.threads.get(&thread.id)
+            && entry.addr.connected()
+        {
+            return MessageResult(entry.addr.clone());
         }
         let restarts = match self.threads.remove(&thread.id) {
             // The previous actor is gone without being evicted: it died.

@@ -140,7 +140,10 @@ impl ThreadActor {
             state: self.state.activity(),
             queue_depth: self.state.queue_depth(),
             subscribers: self.subscribers.len(),
-            context_age_secs: self.context.as_ref().map(|c| c.built_at.elapsed().as_secs()),
+            context_age_secs: self
+                .context
+                .as_ref()
+                .map(|c| c.built_at.elapsed().as_secs()),
             idle_secs: self.state.last_activity().elapsed().as_secs(),
             uptime_secs: self.started_at.elapsed().as_secs(),
             turns: self.state.turns_started(),
@@ -362,7 +365,8 @@ impl Handler<InvalidateContext> for ThreadActor {
         let summary = msg.summary.clone();
         // The next turn's history sees the change as hidden context.
         ctx.spawn(
-            async move { turn::record_context_change(&deps, &thread, &summary).await }.into_actor(self),
+            async move { turn::record_context_change(&deps, &thread, &summary).await }
+                .into_actor(self),
         );
         if !self.subscribers.is_empty() {
             let notice = ThreadStreamEvent::notice(
@@ -385,6 +389,9 @@ impl Handler<InjectPanic> for ThreadActor {
 
     #[allow(clippy::panic)]
     fn handle(&mut self, _: InjectPanic, _: &mut Self::Context) {
-        panic!("fault injection: thread actor {} panics on request", self.thread.id);
+        panic!(
+            "fault injection: thread actor {} panics on request",
+            self.thread.id
+        );
     }
 }

@@ -187,7 +187,10 @@ mod tests {
         assert!(!s.is_idle_past(t0 + Duration::from_secs(59), ttl));
         assert!(s.is_idle_past(t0 + Duration::from_secs(60), ttl));
         let _ = s.submit((), t0);
-        assert!(!s.is_idle_past(t0 + Duration::from_secs(3600), ttl), "running is never idle");
+        assert!(
+            !s.is_idle_past(t0 + Duration::from_secs(3600), ttl),
+            "running is never idle"
+        );
         let _ = s.finish(false, t0 + Duration::from_secs(10));
         assert!(!s.is_idle_past(t0 + Duration::from_secs(69), ttl));
         assert!(s.is_idle_past(t0 + Duration::from_secs(70), ttl));

@@ -20,7 +20,11 @@ pub fn estimate_tokens(m: &ChatMessage) -> usize {
     let chars = match m {
         ChatMessage::System { text } | ChatMessage::User { text } => text.len(),
         ChatMessage::Assistant { text, tool_calls } => {
-            text.len() + tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum::<usize>()
+            text.len()
+                + tool_calls
+                    .iter()
+                    .map(|c| c.name.len() + c.arguments.len())
+                    .sum::<usize>()
         }
         ChatMessage::Tool { content, .. } => content.len(),
     };
@@ -44,7 +48,11 @@ fn groups(records: &[ItemRecord]) -> Vec<Vec<ChatMessage>> {
 
 fn group_for(item: &ThreadItem, metadata: &Value) -> Option<Vec<ChatMessage>> {
     match &item.body {
-        ItemBody::UserMessage { attachments, quoted_text, .. } => {
+        ItemBody::UserMessage {
+            attachments,
+            quoted_text,
+            ..
+        } => {
             let mut text = item.plain_text();
             if let Some(q) = quoted_text {
                 text = format!("(replying to: \"{q}\")\n{text}");
@@ -104,17 +112,23 @@ fn group_for(item: &ThreadItem, metadata: &Value) -> Option<Vec<ChatMessage>> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            Some(vec![ChatMessage::user(format!("<HiddenContext>{text}</HiddenContext>"))])
+            Some(vec![ChatMessage::user(format!(
+                "<HiddenContext>{text}</HiddenContext>"
+            ))])
         }
-        ItemBody::SdkHiddenContext { content } => {
-            Some(vec![ChatMessage::user(format!("<HiddenContext>{content}</HiddenContext>"))])
-        }
+        ItemBody::SdkHiddenContext { content } => Some(vec![ChatMessage::user(format!(
+            "<HiddenContext>{content}</HiddenContext>"
+        ))]),
         ItemBody::StructuredInput { status, inputs } => {
             let answers: Vec<String> = inputs
                 .iter()
                 .map(|q| {
                     let a = q.answer.as_ref().map_or("(no answer)".to_owned(), |a| {
-                        if a.skipped { "(skipped)".to_owned() } else { a.values.join(", ") }
+                        if a.skipped {
+                            "(skipped)".to_owned()
+                        } else {
+                            a.values.join(", ")
+                        }
                     });
                     format!("{}: {a}", q.question)
                 })

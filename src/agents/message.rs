@@ -38,10 +38,13 @@ impl StreamingMessage {
                     new_id(IdPrefix::Message),
                     turn.thread().id.clone(),
                     now_micros(),
-                    ItemBody::AssistantMessage { content: Vec::new() },
+                    ItemBody::AssistantMessage {
+                        content: Vec::new(),
+                    },
                 );
                 let id = item.id.clone();
-                turn.emit(ThreadStreamEvent::ItemAdded { item: item.clone() }).await?;
+                turn.emit(ThreadStreamEvent::ItemAdded { item: item.clone() })
+                    .await?;
                 turn.emit(ThreadStreamEvent::ItemUpdated {
                     item_id: id.clone(),
                     update: ThreadItemUpdate::ContentPartAdded {

@@ -75,12 +75,26 @@ impl AgentResponder {
             .deps
             .stores
             .items
-            .load_items(turn.thread(), None, 10_000, crate::store::Order::Asc, Visibility::All)
+            .load_items(
+                turn.thread(),
+                None,
+                10_000,
+                crate::store::Order::Asc,
+                Visibility::All,
+            )
             .await?
             .data;
         let first_exchange = turn.thread().title.is_none()
-            && records.iter().filter(|r| r.item_type == "user_message").count() == 1;
-        let mut messages = vec![ChatMessage::system(prompts::system_prompt(&agent_type, agent, &context_text))];
+            && records
+                .iter()
+                .filter(|r| r.item_type == "user_message")
+                .count()
+                == 1;
+        let mut messages = vec![ChatMessage::system(prompts::system_prompt(
+            &agent_type,
+            agent,
+            &context_text,
+        ))];
         messages.extend(history::build(&records, settings.llm.history_token_budget));
         let tools = crate::tools::specs_for(&agent_type);
         let mut cache = CallCache::new();
@@ -124,15 +138,18 @@ impl AgentResponder {
 
     /// The cached context if fresh, else a new one from the database.
     async fn context(&self, turn: &mut TurnContext) -> Result<Arc<str>, TurnError> {
-        if let Some(c) = &turn.context {
-            if c.built_at.elapsed().as_secs() < CONTEXT_TTL_SECS {
-                return Ok(c.text.clone());
-            }
+        if let Some(c) = &turn.context
+            && c.built_at.elapsed().as_secs() < CONTEXT_TTL_SECS
+        {
+            return Ok(c.text.clone());
         }
-        let text: Arc<str> = context::build_context(&turn.deps.stores, &turn.principal, turn.thread())
-            .await
-            .map_err(|e| TurnError::internal(format!("cannot build the assistant's context: {e}")))?
-            .into();
+        let text: Arc<str> =
+            context::build_context(&turn.deps.stores, &turn.principal, turn.thread())
+                .await
+                .map_err(|e| {
+                    TurnError::internal(format!("cannot build the assistant's context: {e}"))
+                })?
+                .into();
         turn.set_context(CachedContext {
             text: text.clone(),
             built_at: Instant::now(),
@@ -142,7 +159,11 @@ impl AgentResponder {
 
     /// Streams one model response: text goes to the client as it comes; tool calls are
     /// returned once complete.
-    async fn stream_round(&self, turn: &mut TurnContext, req: ChatRequest) -> Result<(String, Vec<ToolCall>), TurnError> {
+    async fn stream_round(
+        &self,
+        turn: &mut TurnContext,
+        req: ChatRequest,
+    ) -> Result<(String, Vec<ToolCall>), TurnError> {
         let mut stream = self.llm.stream_chat(req);
         let mut message = StreamingMessage::default();
         let mut calls = Vec::new();
@@ -175,7 +196,12 @@ impl AgentResponder {
     }
 
     /// Generates and sets a title; failures only cost the title.
-    async fn title(&self, turn: &mut TurnContext, records: &[crate::store::ItemRecord], answer: &str) {
+    async fn title(
+        &self,
+        turn: &mut TurnContext,
+        records: &[crate::store::ItemRecord],
+        answer: &str,
+    ) {
         let first_user = records
             .iter()
             .find(|r| r.item_type == "user_message")
@@ -185,10 +211,19 @@ impl AgentResponder {
         let mut req = ChatRequest::new(turn.deps.settings.llm.title_model.clone());
         req.max_tokens = Some(24);
         req.temperature = Some(0.2);
-        req.messages = vec![ChatMessage::user(prompts::title_prompt(&first_user, answer))];
+        req.messages = vec![ChatMessage::user(prompts::title_prompt(
+            &first_user,
+            answer,
+        ))];
         match self.llm.complete(req).await {
             Ok(t) => {
-                let title: String = t.trim().trim_matches('"').trim_end_matches('.').chars().take(80).collect();
+                let title: String = t
+                    .trim()
+                    .trim_matches('"')
+                    .trim_end_matches('.')
+                    .chars()
+                    .take(80)
+                    .collect();
                 if !title.is_empty() {
                     turn.thread_mut().title = Some(title);
                 }

@@ -19,8 +19,8 @@ use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::responder::{TurnContext, TurnError};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{
-    ItemBody, StatusIndicator, Task, TaskKind, ThreadItem, ThreadItemUpdate, ThreadStreamEvent, Workflow,
-    WorkflowKind, WorkflowSummary,
+    ItemBody, StatusIndicator, Task, TaskKind, ThreadItem, ThreadItemUpdate, ThreadStreamEvent,
+    Workflow, WorkflowKind, WorkflowSummary,
 };
 use crate::llm::ToolCall;
 use crate::store::domain::ToolCallAudit;
@@ -30,7 +30,8 @@ use crate::tools::{self, ToolContext, ToolOutcome};
 pub type CallCache = HashMap<(String, String), ToolOutcome>;
 
 fn canonical(arguments: &str) -> String {
-    serde_json::from_str::<Value>(arguments).map_or_else(|_| arguments.trim().to_owned(), |v| v.to_string())
+    serde_json::from_str::<Value>(arguments)
+        .map_or_else(|_| arguments.trim().to_owned(), |v| v.to_string())
 }
 
 fn task(title: String, status: StatusIndicator) -> Task {
@@ -49,7 +50,11 @@ fn running_title(name: &str) -> String {
 }
 
 /// Runs the calls of one model response; returns each call's result JSON, in order.
-pub async fn run(turn: &mut TurnContext, calls: &[ToolCall], cache: &mut CallCache) -> Result<Vec<Value>, TurnError> {
+pub async fn run(
+    turn: &mut TurnContext,
+    calls: &[ToolCall],
+    cache: &mut CallCache,
+) -> Result<Vec<Value>, TurnError> {
     let started = Instant::now();
     let mut item = ThreadItem::new(
         new_id(IdPrefix::Workflow),
@@ -60,7 +65,8 @@ pub async fn run(turn: &mut TurnContext, calls: &[ToolCall], cache: &mut CallCac
         },
     );
     let wf_id = item.id.clone();
-    turn.emit(ThreadStreamEvent::ItemAdded { item: item.clone() }).await?;
+    turn.emit(ThreadStreamEvent::ItemAdded { item: item.clone() })
+        .await?;
     for (i, call) in calls.iter().enumerate() {
         turn.emit(ThreadStreamEvent::ItemUpdated {
             item_id: wf_id.clone(),
@@ -72,8 +78,11 @@ pub async fn run(turn: &mut TurnContext, calls: &[ToolCall], cache: &mut CallCac
         .await?;
     }
     if let Some(first) = calls.first() {
-        turn.emit(ThreadStreamEvent::progress(Some("sparkle".into()), running_title(&first.name)))
-            .await?;
+        turn.emit(ThreadStreamEvent::progress(
+            Some("sparkle".into()),
+            running_title(&first.name),
+        ))
+        .await?;
     }
     let outcomes = execute_all(turn, calls, cache).await;
     let mut tasks = Vec::with_capacity(calls.len());
@@ -83,7 +92,10 @@ pub async fn run(turn: &mut TurnContext, calls: &[ToolCall], cache: &mut CallCac
         tasks.push(t.clone());
         turn.emit(ThreadStreamEvent::ItemUpdated {
             item_id: wf_id.clone(),
-            update: ThreadItemUpdate::WorkflowTaskUpdated { task_index: i, task: t },
+            update: ThreadItemUpdate::WorkflowTaskUpdated {
+                task_index: i,
+                task: t,
+            },
         })
         .await?;
         recorded.push(json!({
@@ -95,14 +107,18 @@ pub async fn run(turn: &mut TurnContext, calls: &[ToolCall], cache: &mut CallCac
         }));
         if let Some((venue_id, event_id, summary)) = &outcome.changed_event {
             let origin = turn.thread().id.clone();
-            turn.deps.bus.publish(venue_id, event_id, summary, Some(&origin));
+            turn.deps
+                .bus
+                .publish(venue_id, event_id, summary, Some(&origin));
         }
     }
     let mut workflow = Workflow::new(WorkflowKind::Custom);
     workflow.tasks = tasks;
     workflow.summary = Some(if calls.len() == 1 {
         WorkflowSummary::Custom {
-            title: outcomes.first().map_or_else(String::new, |o| o.title.clone()),
+            title: outcomes
+                .first()
+                .map_or_else(String::new, |o| o.title.clone()),
             icon: None,
         }
     } else {
@@ -117,7 +133,11 @@ pub async fn run(turn: &mut TurnContext, calls: &[ToolCall], cache: &mut CallCac
 }
 
 /// Runs the calls in parallel; repeats within the turn come from the cache.
-async fn execute_all(turn: &TurnContext, calls: &[ToolCall], cache: &mut CallCache) -> Vec<ToolOutcome> {
+async fn execute_all(
+    turn: &TurnContext,
+    calls: &[ToolCall],
+    cache: &mut CallCache,
+) -> Vec<ToolOutcome> {
     let ctx = ToolContext {
         principal: &turn.principal,
         thread: turn.thread(),
@@ -150,8 +170,14 @@ async fn execute_all(turn: &TurnContext, calls: &[ToolCall], cache: &mut CallCac
     out
 }
 
-async fn audit(turn: &TurnContext, call: &ToolCall, outcome: &ToolOutcome, elapsed: std::time::Duration) {
-    let arguments = serde_json::from_str(&call.arguments).unwrap_or_else(|_| Value::String(call.arguments.clone()));
+async fn audit(
+    turn: &TurnContext,
+    call: &ToolCall,
+    outcome: &ToolOutcome,
+    elapsed: std::time::Duration,
+) {
+    let arguments = serde_json::from_str(&call.arguments)
+        .unwrap_or_else(|_| Value::String(call.arguments.clone()));
     let error = (!outcome.ok).then(|| {
         outcome
             .result

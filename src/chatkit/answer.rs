@@ -12,7 +12,10 @@ use super::structured::{
 
 /// The answered copy of a pending structured-input item; `None` if the item is not a
 /// pending structured input.
-pub fn answer_structured_input(item: &ThreadItem, sub: &StructuredInputSubmission) -> Option<ThreadItem> {
+pub fn answer_structured_input(
+    item: &ThreadItem,
+    sub: &StructuredInputSubmission,
+) -> Option<ThreadItem> {
     let ItemBody::StructuredInput { status, inputs } = &item.body else {
         return None;
     };
@@ -33,10 +36,15 @@ pub fn answer_structured_input(item: &ThreadItem, sub: &StructuredInputSubmissio
             q.answer = Some(match given {
                 Some(a) if !skipped_all && !a.skipped && !a.values.is_empty() => {
                     let values = match q.kind {
-                        QuestionKind::MultipleChoice { multiple: false, .. } => a.values[..1].to_vec(),
+                        QuestionKind::MultipleChoice {
+                            multiple: false, ..
+                        } => a.values[..1].to_vec(),
                         _ => a.values.clone(),
                     };
-                    StructuredInputAnswer { values, skipped: false }
+                    StructuredInputAnswer {
+                        values,
+                        skipped: false,
+                    }
                 }
                 _ => StructuredInputAnswer::skipped(),
             });
@@ -64,11 +72,18 @@ mod tests {
         let done = answer_structured_input(&item, &sub).unwrap();
         let v = serde_json::to_value(&done).unwrap();
         assert_eq!(v["status"], "answered");
-        assert_eq!(v["inputs"][0]["answer"], json!({"values":["High"],"skipped":false}));
-        assert_eq!(v["inputs"][1]["answer"], json!({"values":[],"skipped":true}));
+        assert_eq!(
+            v["inputs"][0]["answer"],
+            json!({"values":["High"],"skipped":false})
+        );
+        assert_eq!(
+            v["inputs"][1]["answer"],
+            json!({"values":[],"skipped":true})
+        );
         // Answered items cannot be answered again.
         assert!(answer_structured_input(&done, &sub).is_none());
-        let skip: StructuredInputSubmission = serde_json::from_value(json!({"status":"skipped"})).unwrap();
+        let skip: StructuredInputSubmission =
+            serde_json::from_value(json!({"status":"skipped"})).unwrap();
         let v = serde_json::to_value(answer_structured_input(&item, &skip).unwrap()).unwrap();
         assert_eq!(v["status"], "skipped");
         assert_eq!(v["inputs"][0]["answer"]["skipped"], true);

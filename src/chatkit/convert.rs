@@ -27,7 +27,12 @@ pub enum ConvertError {
 }
 
 /// The wire thread for a record, with the given items page.
-pub fn thread_to_wire(t: &ThreadRecord, items: Vec<ThreadItem>, has_more: bool, after: Option<String>) -> Thread {
+pub fn thread_to_wire(
+    t: &ThreadRecord,
+    items: Vec<ThreadItem>,
+    has_more: bool,
+    after: Option<String>,
+) -> Thread {
     let mut wire = Thread::new(t.id.clone(), t.created_at);
     wire.title = t.title.clone();
     wire.status = serde_json::from_value::<ThreadStatus>(t.status.clone()).unwrap_or_default();
@@ -126,7 +131,9 @@ impl ThreadItem {
     /// An assistant message with some non-blank text (what a cancelled stream keeps).
     pub fn is_assistant_with_text(&self) -> bool {
         match &self.body {
-            ItemBody::AssistantMessage { content } => content.iter().any(|p| !p.text.trim().is_empty()),
+            ItemBody::AssistantMessage { content } => {
+                content.iter().any(|p| !p.text.trim().is_empty())
+            }
             _ => false,
         }
     }

@@ -186,8 +186,7 @@ impl TurnContext {
     /// announce a changed thread.
     pub async fn emit(&mut self, event: ThreadStreamEvent) -> Result<(), TurnError> {
         let forward = match &event {
-            ThreadStreamEvent::ItemDone { item }
-            | ThreadStreamEvent::ItemReplaced { item } => {
+            ThreadStreamEvent::ItemDone { item } | ThreadStreamEvent::ItemReplaced { item } => {
                 self.persist(item).await?;
                 if item.is_pending_client_tool_call() {
                     self.awaiting_tool = true;
@@ -233,7 +232,7 @@ impl TurnContext {
     /// If title, status or metadata changed since the last announcement: save and emit
     /// `thread.updated`.
     pub async fn announce_thread_change(&mut self) -> Result<(), TurnError> {
-        if self.thread.visible_state() == self.snapshot.visible_state() {
+        if self.thread.same_visible_state(&self.snapshot) {
             return Ok(());
         }
         self.thread.updated_at = super::time::now_micros();

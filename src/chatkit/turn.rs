@@ -22,10 +22,10 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::answer::answer_structured_input;
 use super::convert::{item_from_record, thread_to_wire};
 use super::ids::{IdPrefix, new_id};
 use super::responder::{RespondInput, TurnContext, TurnError};
-use super::answer::answer_structured_input;
 use super::time::now_micros;
 use super::{Action, StructuredInputSubmission, ThreadItem, ThreadStreamEvent, UserMessageInput};
 use crate::actors::thread_actor::CachedContext;

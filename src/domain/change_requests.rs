@@ -47,23 +47,40 @@ pub struct ReviewOutcome {
     pub event: EventRecord,
 }
 
-async fn event_element(store: &DomainStore, event: &EventRecord, id: Option<&str>) -> DomainResult<ElementRecord> {
-    let id = id.ok_or_else(|| DomainError::invalid("elementId", "required for modify and remove"))?;
+async fn event_element(
+    store: &DomainStore,
+    event: &EventRecord,
+    id: Option<&str>,
+) -> DomainResult<ElementRecord> {
+    let id =
+        id.ok_or_else(|| DomainError::invalid("elementId", "required for modify and remove"))?;
     let el = store.element(id).await?.filter(|e| e.event_id == event.id);
     let el = el.ok_or_else(|| DomainError::NotFound("element of this event".into()))?;
     if is_final(&el.status) {
-        return Err(DomainError::Conflict(format!("element {:?} is already {}", el.name, el.status)));
+        return Err(DomainError::Conflict(format!(
+            "element {:?} is already {}",
+            el.name, el.status
+        )));
     }
     Ok(el)
 }
 
-pub async fn request_change(store: &DomainStore, p: &Principal, r: NewChangeRequest) -> DomainResult<ChangeRequestRecord> {
+pub async fn request_change(
+    store: &DomainStore,
+    p: &Principal,
+    r: NewChangeRequest,
+) -> DomainResult<ChangeRequestRecord> {
     let event = authorized_event(store, p, &r.event_id).await?;
     if p.user_type != UserType::Client {
-        return Err(DomainError::forbidden("only the event's client makes change requests; staff change elements directly"));
+        return Err(DomainError::forbidden(
+            "only the event's client makes change requests; staff change elements directly",
+        ));
     }
     if !REQUEST_TYPES.contains(&r.request_type.as_str()) {
-        return Err(DomainError::invalid("requestType", "must be add, modify or remove"));
+        return Err(DomainError::invalid(
+            "requestType",
+            "must be add, modify or remove",
+        ));
     }
     let description = required_text("description", &r.description, 2000)?;
     let mut details = r.details.unwrap_or_default();
@@ -72,13 +89,20 @@ pub async fn request_change(store: &DomainStore, p: &Principal, r: NewChangeRequ
             return Err(DomainError::invalid("elementId", "not used for add"));
         }
         if let Some(o) = &r.offering_id {
-            let offering = store.offering(o).await?.filter(|x| x.venue_id == event.venue_id && x.active);
+            let offering = store
+                .offering(o)
+                .await?
+                .filter(|x| x.venue_id == event.venue_id && x.active);
             offering.ok_or_else(|| DomainError::NotFound("offering at this venue".into()))?;
             details.insert("offering_id".into(), Value::String(o.clone()));
         }
         None
     } else {
-        Some(event_element(store, &event, r.element_id.as_deref()).await?.id)
+        Some(
+            event_element(store, &event, r.element_id.as_deref())
+                .await?
+                .id,
+        )
     };
     let record = ChangeRequestRecord {
         id: new_id(),
@@ -100,7 +124,11 @@ pub async fn request_change(store: &DomainStore, p: &Principal, r: NewChangeRequ
 }
 
 fn text(d: &Value, key: &str) -> Option<String> {
-    d.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    d.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 fn number(d: &Value, key: &str, min: i64) -> DomainResult<Option<i64>> {
@@ -108,20 +136,36 @@ fn number(d: &Value, key: &str, min: i64) -> DomainResult<Option<i64>> {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(n) if n >= min => Ok(Some(n)),
-            _ => Err(DomainError::invalid(key, format!("must be an integer ≥ {min}"))),
+            _ => Err(DomainError::invalid(
+                key,
+                format!("must be an integer ≥ {min}"),
+            )),
         },
     }
 }
 
-async fn approved_vendor(store: &DomainStore, venue_id: &str, d: &Value) -> DomainResult<Option<String>> {
-    let Some(v) = text(d, "vendor_id") else { return Ok(None) };
+async fn approved_vendor(
+    store: &DomainStore,
+    venue_id: &str,
+    d: &Value,
+) -> DomainResult<Option<String>> {
+    let Some(v) = text(d, "vendor_id") else {
+        return Ok(None);
+    };
     match store.venue_vendor_status(venue_id, &v).await?.as_deref() {
         Some("approved") => Ok(Some(v)),
-        _ => Err(DomainError::invalid("vendor_id", "vendor is not approved at this venue")),
+        _ => Err(DomainError::invalid(
+            "vendor_id",
+            "vendor is not approved at this venue",
+        )),
     }
 }
 
-async fn plan_add(store: &DomainStore, event: &EventRecord, cr: &ChangeRequestRecord) -> DomainResult<NewElement> {
+async fn plan_add(
+    store: &DomainStore,
+    event: &EventRecord,
+    cr: &ChangeRequestRecord,
+) -> DomainResult<NewElement> {
     let d = &cr.details;
     let quantity = number(d, "quantity", 1)?;
     let mut el = NewElement {
@@ -138,9 +182,16 @@ async fn plan_add(store: &DomainStore, event: &EventRecord, cr: &ChangeRequestRe
         notes: Some(format!("Added from change request: {}", cr.description)),
     };
     if let Some(o) = text(d, "offering_id") {
-        let off = store.offering(&o).await?.filter(|x| x.venue_id == event.venue_id && x.active);
+        let off = store
+            .offering(&o)
+            .await?
+            .filter(|x| x.venue_id == event.venue_id && x.active);
         let off = off.ok_or_else(|| DomainError::NotFound("offering at this venue".into()))?;
-        let qty = if off.unit == "per_guest" { i64::from(event.guest_count) } else { quantity.unwrap_or(1) };
+        let qty = if off.unit == "per_guest" {
+            i64::from(event.guest_count)
+        } else {
+            quantity.unwrap_or(1)
+        };
         el.quantity = i32::try_from(qty).unwrap_or(i32::MAX);
         el.price_cents = off.price_cents.saturating_mul(qty);
         el.offering_id = Some(off.id);
@@ -154,7 +205,11 @@ async fn plan_add(store: &DomainStore, event: &EventRecord, cr: &ChangeRequestRe
     Ok(el)
 }
 
-async fn plan(store: &DomainStore, event: &EventRecord, cr: &ChangeRequestRecord) -> DomainResult<ChangeApplication> {
+async fn plan(
+    store: &DomainStore,
+    event: &EventRecord,
+    cr: &ChangeRequestRecord,
+) -> DomainResult<ChangeApplication> {
     match cr.request_type.as_str() {
         "add" => Ok(ChangeApplication::Add(plan_add(store, event, cr).await?)),
         "modify" => {
@@ -172,11 +227,17 @@ async fn plan(store: &DomainStore, event: &EventRecord, cr: &ChangeRequestRecord
             if changes == ElementChanges::default() {
                 changes.notes = Some(format!("Change approved: {}", cr.description));
             }
-            Ok(ChangeApplication::Modify { element_id: el.id, changes })
+            Ok(ChangeApplication::Modify {
+                element_id: el.id,
+                changes,
+            })
         }
         _ => {
             let el = event_element(store, event, cr.element_id.as_deref()).await?;
-            Ok(ChangeApplication::Cancel { element_id: el.id, expected: el.status })
+            Ok(ChangeApplication::Cancel {
+                element_id: el.id,
+                expected: el.status,
+            })
         }
     }
 }
@@ -194,27 +255,42 @@ pub async fn review_change_request(
         .ok_or_else(|| DomainError::NotFound("change request".into()))?;
     let event = staff_event(store, p, &cr.event_id).await?;
     if cr.status != "open" {
-        return Err(DomainError::Conflict(format!("change request is already {}", cr.status)));
+        return Err(DomainError::Conflict(format!(
+            "change request is already {}",
+            cr.status
+        )));
     }
-    let apply = if approve { plan(store, &event, &cr).await? } else { ChangeApplication::Nothing };
+    let apply = if approve {
+        plan(store, &event, &cr).await?
+    } else {
+        ChangeApplication::Nothing
+    };
     let element_id = match &apply {
         ChangeApplication::Nothing => None,
         ChangeApplication::Add(el) => Some(el.id.clone()),
-        ChangeApplication::Modify { element_id, .. } | ChangeApplication::Cancel { element_id, .. } => {
-            Some(element_id.clone())
-        }
+        ChangeApplication::Modify { element_id, .. }
+        | ChangeApplication::Cancel { element_id, .. } => Some(element_id.clone()),
     };
     let resolution = Resolution {
         status: if approve { "approved" } else { "declined" }.into(),
-        note: note.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
+        note: note
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
         resolved_by: p.user_id.clone(),
         apply,
     };
-    let request = store.resolve_change_request(request_id, &resolution).await?;
+    let request = store
+        .resolve_change_request(request_id, &resolution)
+        .await?;
     let element = match element_id {
         Some(id) => store.element(&id).await?,
         None => None,
     };
     tracing::info!(request_id, status = %request.status, user = %p.user_id, "change request reviewed");
-    Ok(ReviewOutcome { request, element, event })
+    Ok(ReviewOutcome {
+        request,
+        element,
+        event,
+    })
 }

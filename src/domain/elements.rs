@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use super::{DomainError, DomainResult, staff_event};
 use crate::auth::principal::Principal;
-use crate::store::domain::{DomainStore, ElementRecord, EventRecord, OfferingRecord, VenueVendorRecord};
+use crate::store::domain::{
+    DomainStore, ElementRecord, EventRecord, OfferingRecord, VenueVendorRecord,
+};
 
 pub const ELEMENT_STATUSES: &[&str] = &[
     "proposed",
@@ -73,7 +75,10 @@ pub async fn update_element_status(
     note: Option<&str>,
 ) -> DomainResult<(String, ElementRecord, EventRecord)> {
     if !ELEMENT_STATUSES.contains(&status) {
-        return Err(DomainError::invalid("status", format!("must be one of {}", ELEMENT_STATUSES.join(", "))));
+        return Err(DomainError::invalid(
+            "status",
+            format!("must be one of {}", ELEMENT_STATUSES.join(", ")),
+        ));
     }
     let (element, event) = staff_element(store, p, element_id).await?;
     if !element_transition_allowed(&element.status, status) {
@@ -135,7 +140,10 @@ mod tests {
         assert!(!element_transition_allowed("approved", "proposed"));
         for (from, _) in ELEMENT_TRANSITIONS {
             assert!(ELEMENT_STATUSES.contains(from));
-            assert_eq!(is_final(from), !element_transition_allowed(from, "cancelled"));
+            assert_eq!(
+                is_final(from),
+                !element_transition_allowed(from, "cancelled")
+            );
         }
     }
 }

@@ -15,7 +15,10 @@ use chrono::{NaiveTime, Utc};
 use serde::Serialize;
 
 use super::guests::{GuestCounts, count_guests};
-use super::{DomainError, DomainResult, authorized_event, parse_date_or_datetime, require_venue, required_text, staff_event};
+use super::{
+    DomainError, DomainResult, authorized_event, parse_date_or_datetime, require_venue,
+    required_text, staff_event,
+};
 use crate::auth::principal::Principal;
 use crate::store::domain::{
     ChangeRequestRecord, DomainStore, ElementRecord, EventChanges, EventQuery, EventRecord,
@@ -158,7 +161,10 @@ pub async fn list_venue_events(
     if let Some(s) = &query.status
         && !is_known_status(s)
     {
-        return Err(DomainError::invalid("status", format!("unknown event status {s:?}")));
+        return Err(DomainError::invalid(
+            "status",
+            format!("unknown event status {s:?}"),
+        ));
     }
     if let (Some(f), Some(t)) = (query.from, query.to)
         && f > t
@@ -193,9 +199,15 @@ pub async fn update_event(
         fields.push("eventDate");
     }
     if let Some(g) = u.guest_count {
-        let capacity = store.venue(&event.venue_id).await?.map_or(0, |v| v.capacity);
+        let capacity = store
+            .venue(&event.venue_id)
+            .await?
+            .map_or(0, |v| v.capacity);
         if g < 1 || g > i64::from(capacity) {
-            return Err(DomainError::invalid("guestCount", format!("must be between 1 and the venue capacity ({capacity})")));
+            return Err(DomainError::invalid(
+                "guestCount",
+                format!("must be between 1 and the venue capacity ({capacity})"),
+            ));
         }
         c.guest_count = i32::try_from(g).ok();
         fields.push("guestCount");
@@ -209,11 +221,17 @@ pub async fn update_event(
     }
     if let Some(s) = &u.status {
         if !is_known_status(s) {
-            return Err(DomainError::invalid("status", format!("unknown event status {s:?}")));
+            return Err(DomainError::invalid(
+                "status",
+                format!("unknown event status {s:?}"),
+            ));
         }
         if *s != event.status {
             if !event_transition_allowed(&event.status, s) {
-                return Err(DomainError::Conflict(format!("an event cannot go from {} to {s}", event.status)));
+                return Err(DomainError::Conflict(format!(
+                    "an event cannot go from {} to {s}",
+                    event.status
+                )));
             }
             c.status = Some(s.clone());
             fields.push("status");
@@ -231,7 +249,10 @@ pub async fn update_event(
     }
     let closed = event.status == "completed" || event.status == "cancelled";
     if closed && fields.iter().any(|f| *f != "notes") {
-        return Err(DomainError::Conflict(format!("the event is {}; only its notes may change", event.status)));
+        return Err(DomainError::Conflict(format!(
+            "the event is {}; only its notes may change",
+            event.status
+        )));
     }
     let updated = store.update_event(event_id, &c).await?;
     tracing::info!(event_id, ?fields, user = %p.user_id, "event updated");

@@ -91,7 +91,10 @@ fn check_rsvp(s: &str) -> DomainResult<()> {
     if RSVP_STATUSES.contains(&s) {
         Ok(())
     } else {
-        Err(DomainError::invalid("rsvpStatus", format!("must be one of {}", RSVP_STATUSES.join(", "))))
+        Err(DomainError::invalid(
+            "rsvpStatus",
+            format!("must be one of {}", RSVP_STATUSES.join(", ")),
+        ))
     }
 }
 
@@ -111,8 +114,15 @@ pub async fn list_guests(
         .into_iter()
         .filter(|g| rsvp_status.is_none_or(|s| g.rsvp_status == s))
         .collect();
-    let venue_capacity = store.venue(&event.venue_id).await?.map_or(0, |v| v.capacity);
-    Ok(GuestList { guests, counts, venue_capacity })
+    let venue_capacity = store
+        .venue(&event.venue_id)
+        .await?
+        .map_or(0, |v| v.capacity);
+    Ok(GuestList {
+        guests,
+        counts,
+        venue_capacity,
+    })
 }
 
 pub async fn add_guest(
@@ -126,15 +136,24 @@ pub async fn add_guest(
     let email = match g.email.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(e) if valid_email(e) => Some(e.to_lowercase()),
-        Some(e) => return Err(DomainError::invalid("email", format!("{e:?} is not a valid email address"))),
+        Some(e) => {
+            return Err(DomainError::invalid(
+                "email",
+                format!("{e:?} is not a valid email address"),
+            ));
+        }
     };
     let rsvp = g.rsvp_status.unwrap_or_else(|| "pending".into());
     check_rsvp(&rsvp)?;
     let existing = store.event_guests(event_id, None).await?;
     if let Some(e) = &email
-        && existing.iter().any(|x| x.email.as_deref().map(str::to_lowercase).as_ref() == Some(e))
+        && existing
+            .iter()
+            .any(|x| x.email.as_deref().map(str::to_lowercase).as_ref() == Some(e))
     {
-        return Err(DomainError::Conflict(format!("a guest with email {e} is already on the list")));
+        return Err(DomainError::Conflict(format!(
+            "a guest with email {e} is already on the list"
+        )));
     }
     let guest = GuestRecord {
         id: new_id(),
@@ -143,14 +162,20 @@ pub async fn add_guest(
         email,
         phone: None,
         rsvp_status: rsvp,
-        dietary_needs: g.dietary_needs.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+        dietary_needs: g
+            .dietary_needs
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()),
         plus_one: g.plus_one,
         table_number: None,
         created_at: Utc::now(),
     };
     let added = heads(&guest);
     if added > 0 {
-        let capacity = store.venue(&event.venue_id).await?.map_or(0, |v| v.capacity);
+        let capacity = store
+            .venue(&event.venue_id)
+            .await?
+            .map_or(0, |v| v.capacity);
         let current = count_guests(&existing).counted_heads;
         if current + added > i64::from(capacity) {
             return Err(DomainError::Conflict(format!(
@@ -173,7 +198,9 @@ mod tests {
         for ok in ["a@b.co", "ana.lima+x@mail.example.com"] {
             assert!(valid_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b..co", "a@.co"] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b..co", "a@.co",
+        ] {
             assert!(!valid_email(bad), "{bad}");
         }
     }

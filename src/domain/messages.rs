@@ -17,7 +17,14 @@ use crate::store::domain::{DomainStore, EventRecord, MessageRecord, VendorRecord
 /// How many recent messages a search looks at; older ones are out of reach.
 const SEARCH_WINDOW: u64 = 500;
 
-fn build(p: &Principal, event: &EventRecord, kind: &str, to: &str, subject: Option<&str>, body: &str) -> DomainResult<MessageRecord> {
+fn build(
+    p: &Principal,
+    event: &EventRecord,
+    kind: &str,
+    to: &str,
+    subject: Option<&str>,
+    body: &str,
+) -> DomainResult<MessageRecord> {
     let subject = match subject.map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => Some(required_text("subject", s, 200)?),
         None => None,
@@ -69,9 +76,15 @@ pub async fn send_to_vendor(
         .await?
         .iter()
         .any(|e| e.vendor_id.as_deref() == Some(vendor_id));
-    let approved = store.venue_vendor_status(&event.venue_id, vendor_id).await?.as_deref() == Some("approved");
+    let approved = store
+        .venue_vendor_status(&event.venue_id, vendor_id)
+        .await?
+        .as_deref()
+        == Some("approved");
     if !assigned && !approved {
-        return Err(DomainError::forbidden("vendor is neither working on this event nor approved at this venue"));
+        return Err(DomainError::forbidden(
+            "vendor is neither working on this event nor approved at this venue",
+        ));
     }
     let msg = build(p, &event, "vendor", vendor_id, subject, body)?;
     store.insert_message(&msg).await?;
@@ -88,7 +101,10 @@ pub struct ScoredMessage {
 /// Lower-cased search terms of at least two characters, deduplicated.
 fn terms(query: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for t in query.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase) {
+    for t in query
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+    {
         if t.chars().count() >= 2 && !out.contains(&t) {
             out.push(t);
         }
@@ -122,13 +138,19 @@ pub async fn search_messages(
     require_venue(p, venue_id)?;
     let terms = terms(query);
     if terms.is_empty() {
-        return Err(DomainError::invalid("query", "needs at least one word of two or more characters"));
+        return Err(DomainError::invalid(
+            "query",
+            "needs at least one word of two or more characters",
+        ));
     }
     let mut hits: Vec<ScoredMessage> = store
         .recent_messages(venue_id, None, SEARCH_WINDOW)
         .await?
         .into_iter()
-        .map(|m| ScoredMessage { score: score(&terms, m.subject.as_deref(), &m.body), message: m })
+        .map(|m| ScoredMessage {
+            score: score(&terms, m.subject.as_deref(), &m.body),
+            message: m,
+        })
         .filter(|s| s.score > 0)
         .collect();
     hits.sort_by_key(|s| (Reverse(s.score), Reverse(s.message.created_at)));
@@ -144,7 +166,10 @@ mod tests {
     fn scoring() {
         let t = terms("Vegetarian MENU, a");
         assert_eq!(t, vec!["vegetarian", "menu"]);
-        assert_eq!(score(&t, Some("Menu tasting"), "vegetarian menu"), 3 + 1 + 1 + 1);
+        assert_eq!(
+            score(&t, Some("Menu tasting"), "vegetarian menu"),
+            1 + 3 + 1
+        );
         assert_eq!(score(&t, None, "nothing here"), 0);
     }
 }

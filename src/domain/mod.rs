@@ -39,7 +39,19 @@ pub enum DomainError {
     #[error("{0}")]
     Conflict(String),
     #[error("storage error")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// A store-level conflict or missing row (e.g. a row that changed between read and
+/// guarded write) is a domain outcome the caller may show; anything else stays a failure.
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(reason) => Self::Conflict(reason),
+            StoreError::NotFound(what) => Self::NotFound(what.to_owned()),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl DomainError {
@@ -150,7 +162,10 @@ pub(crate) fn required_text(field: &str, s: &str, max: usize) -> DomainResult<St
         return Err(DomainError::invalid(field, "must not be empty"));
     }
     if t.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("at most {max} characters")));
+        return Err(DomainError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
     }
     Ok(t.to_owned())
 }
@@ -162,7 +177,7 @@ mod tests {
     #[test]
     fn formats_money() {
         assert_eq!(format_cents(0), "$0.00");
-        assert_eq!(format_cents(123_456_78), "$123,456.78");
+        assert_eq!(format_cents(12_345_678), "$123,456.78");
         assert_eq!(format_cents(100_000), "$1,000.00");
         assert_eq!(format_cents(-150), "-$1.50");
     }

@@ -7,7 +7,10 @@
 
 use chrono::{NaiveTime, Utc};
 
-use super::{DomainError, DomainResult, new_id, parse_date_or_datetime, require_venue, required_text, staff_event};
+use super::{
+    DomainError, DomainResult, new_id, parse_date_or_datetime, require_venue, required_text,
+    staff_event,
+};
 use crate::auth::principal::Principal;
 use crate::store::domain::{DomainStore, TaskQuery, TaskRecord};
 
@@ -32,7 +35,11 @@ pub struct NewTask {
     pub assigned_to: Option<String>,
 }
 
-pub async fn create_task(store: &DomainStore, p: &Principal, t: NewTask) -> DomainResult<TaskRecord> {
+pub async fn create_task(
+    store: &DomainStore,
+    p: &Principal,
+    t: NewTask,
+) -> DomainResult<TaskRecord> {
     require_venue(p, &t.venue_id)?;
     if let Some(e) = &t.event_id {
         let event = staff_event(store, p, e).await?;
@@ -48,12 +55,20 @@ pub async fn create_task(store: &DomainStore, p: &Principal, t: NewTask) -> Doma
         .transpose()?;
     let priority = t.priority.unwrap_or_else(|| "medium".into());
     if !PRIORITIES.contains(&priority.as_str()) {
-        return Err(DomainError::invalid("priority", "must be low, medium or high"));
+        return Err(DomainError::invalid(
+            "priority",
+            "must be low, medium or high",
+        ));
     }
     if let Some(a) = &t.assigned_to {
         let staff = store.user_profile(a).await?;
-        if !staff.is_some_and(|u| u.user_type == "venue" && u.venue_id.as_deref() == Some(&t.venue_id)) {
-            return Err(DomainError::invalid("assignedTo", "must be a staff member of this venue"));
+        if !staff
+            .is_some_and(|u| u.user_type == "venue" && u.venue_id.as_deref() == Some(&t.venue_id))
+        {
+            return Err(DomainError::invalid(
+                "assignedTo",
+                "must be a staff member of this venue",
+            ));
         }
     }
     let task = TaskRecord {
@@ -61,7 +76,10 @@ pub async fn create_task(store: &DomainStore, p: &Principal, t: NewTask) -> Doma
         venue_id: t.venue_id,
         event_id: t.event_id,
         title,
-        description: t.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+        description: t
+            .description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()),
         assigned_to: t.assigned_to,
         status: "pending".into(),
         priority,

@@ -5,7 +5,11 @@ use crate::auth::principal::Principal;
 use crate::store::domain::{DomainStore, VenueRecord, VenueVendorRecord};
 
 /// The venue itself, for its staff.
-pub async fn venue(store: &DomainStore, p: &Principal, venue_id: &str) -> DomainResult<VenueRecord> {
+pub async fn venue(
+    store: &DomainStore,
+    p: &Principal,
+    venue_id: &str,
+) -> DomainResult<VenueRecord> {
     require_venue(p, venue_id)?;
     store
         .venue(venue_id)

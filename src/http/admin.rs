@@ -29,7 +29,9 @@ fn require_admin(p: &Principal) -> Result<(), ApiError> {
     if access::is_admin(p) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("the admin API is for admins only".into()))
+        Err(ApiError::Forbidden(
+            "the admin API is for admins only".into(),
+        ))
     }
 }
 
@@ -48,14 +50,25 @@ fn fifty() -> usize {
     50
 }
 
-async fn list(state: web::Data<AppState>, p: Principal, q: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&p)?;
     let per_page = q.per_page.clamp(1, 500);
     let page = q.page.max(1);
     let venues = state.registry.inspect_all().await;
-    let threads: Vec<_> = venues.iter().flat_map(|v| v.threads.iter().cloned()).collect();
+    let threads: Vec<_> = venues
+        .iter()
+        .flat_map(|v| v.threads.iter().cloned())
+        .collect();
     let total = threads.len();
-    let items: Vec<_> = threads.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let items: Vec<_> = threads
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
     let supervisors: Vec<_> = venues
         .iter()
         .map(|v| {
@@ -87,20 +100,32 @@ async fn live(state: &AppState, thread_id: &str) -> Result<crate::actors::Thread
         .ok_or_else(|| ApiError::NotFound("no live actor for this thread".into()))
 }
 
-async fn show(state: web::Data<AppState>, p: Principal, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn show(
+    state: web::Data<AppState>,
+    p: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&p)?;
     let handle = live(&state, &path).await?;
     Ok(HttpResponse::Ok().json(handle.inspect().await?))
 }
 
-async fn stop(state: web::Data<AppState>, p: Principal, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn stop(
+    state: web::Data<AppState>,
+    p: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&p)?;
     let handle = live(&state, &path).await?;
     handle.stop().await?;
     Ok(HttpResponse::Ok().json(json!({"stopped": true})))
 }
 
-async fn panic(state: web::Data<AppState>, p: Principal, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn panic(
+    state: web::Data<AppState>,
+    p: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&p)?;
     if !state.settings.actors.fault_injection {
         return Err(ApiError::NotFound("no such route".into()));
@@ -110,7 +135,11 @@ async fn panic(state: web::Data<AppState>, p: Principal, path: web::Path<String>
     Ok(HttpResponse::Accepted().json(json!({"injected": true})))
 }
 
-async fn evict(state: web::Data<AppState>, p: Principal, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn evict(
+    state: web::Data<AppState>,
+    p: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&p)?;
     let Some(sup) = state.registry.venue(&path) else {
         return Ok(HttpResponse::Ok().json(json!({"evicted": 0})));

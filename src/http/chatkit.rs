@@ -109,7 +109,8 @@ pub async fn upload(
     } else {
         (read_limited(payload, max).await?, content_type)
     };
-    let data = ops::upload_bytes(&state, &id, token.as_deref(), part_type.as_deref(), &bytes).await?;
+    let data =
+        ops::upload_bytes(&state, &id, token.as_deref(), part_type.as_deref(), &bytes).await?;
     Ok(HttpResponse::Ok().json(data))
 }
 
@@ -117,9 +118,12 @@ pub async fn upload(
 async fn read_limited(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
         if buf.len() + chunk.len() > max {
-            return Err(ApiError::PayloadTooLarge(format!("the body is larger than the limit of {max} bytes")));
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the body is larger than the limit of {max} bytes"
+            )));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -133,7 +137,8 @@ async fn read_multipart(
 ) -> Result<(Vec<u8>, Option<String>), ApiError> {
     let mut form = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?;
+        let mut field =
+            field.map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?;
         if field.name() != Some("file") {
             continue;
         }
@@ -142,13 +147,17 @@ async fn read_multipart(
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| ApiError::bad_request(format!("upload failed: {e}")))?;
             if buf.len() + chunk.len() > max {
-                return Err(ApiError::PayloadTooLarge(format!("attachments are limited to {max} bytes")));
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "attachments are limited to {max} bytes"
+                )));
             }
             buf.extend_from_slice(&chunk);
         }
         return Ok((buf, part_type));
     }
-    Err(ApiError::bad_request("multipart upload has no `file` field"))
+    Err(ApiError::bad_request(
+        "multipart upload has no `file` field",
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -164,7 +173,9 @@ pub async fn preview(
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (mime, bytes) = ops::read_bytes(&state, &path.into_inner(), &query.token).await?;
-    let content_type = mime.parse::<mime::Mime>().map_or(ContentType::octet_stream(), ContentType);
+    let content_type = mime
+        .parse::<mime::Mime>()
+        .map_or(ContentType::octet_stream(), ContentType);
     Ok(HttpResponse::Ok()
         .insert_header(content_type)
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))

@@ -20,11 +20,17 @@ use crate::state::AppState;
 /// Registers every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     let settings = &state.settings;
-    let path = settings.server.chatkit_path.trim_end_matches('/').to_owned();
+    let path = settings
+        .server
+        .chatkit_path
+        .trim_end_matches('/')
+        .to_owned();
     cfg.app_data(
         web::JsonConfig::default()
             .limit(settings.server.body_limit_bytes)
-            .error_handler(|err, _| ApiError::bad_request(format!("invalid JSON body: {err}")).into()),
+            .error_handler(|err, _| {
+                ApiError::bad_request(format!("invalid JSON body: {err}")).into()
+            }),
     )
     .app_data(
         web::PathConfig::default()
@@ -38,9 +44,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     .service(health::ready)
     .route("/metrics", web::get().to(metrics))
     .route(&path, web::post().to(chatkit::chatkit))
-    .route(&format!("{path}/uploads/{{id}}"), web::put().to(chatkit::upload))
-    .route(&format!("{path}/uploads/{{id}}"), web::post().to(chatkit::upload))
-    .route(&format!("{path}/attachments/{{id}}/content"), web::get().to(chatkit::preview))
+    .route(
+        &format!("{path}/uploads/{{id}}"),
+        web::put().to(chatkit::upload),
+    )
+    .route(
+        &format!("{path}/uploads/{{id}}"),
+        web::post().to(chatkit::upload),
+    )
+    .route(
+        &format!("{path}/attachments/{{id}}/content"),
+        web::get().to(chatkit::preview),
+    )
     .service(agents::starter_prompts_route)
     .configure(admin::configure);
     if settings.auth.dev_login {

@@ -15,8 +15,8 @@ pub mod seed;
 pub mod threads;
 pub mod users;
 
-pub use domain::DomainStore;
 pub use attachments::{AttachmentRecord, AttachmentStore};
+pub use domain::DomainStore;
 pub use error::{StoreError, StoreResult};
 pub use feedback::{FeedbackRecord, FeedbackStore};
 pub use items::{ItemRecord, ItemStore, Visibility};

@@ -58,22 +58,6 @@ impl<T> PageOf<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overfetch_sets_cursor_only_when_more_exist() {
-        let p = PageOf::from_overfetch(vec![1, 2, 3], 2, |n| n.to_string());
-        assert_eq!(p.data, vec![1, 2]);
-        assert!(p.has_more);
-        assert_eq!(p.after.as_deref(), Some("2"));
-        let p = PageOf::from_overfetch(vec![1, 2], 2, |n| n.to_string());
-        assert!(!p.has_more);
-        assert_eq!(p.after, None);
-    }
-}
-
 /// Rows strictly after the anchor `(created_at, tie)` in the given order: the keyset
 /// condition every cursor query uses. `tie` is a unique column that breaks timestamp ties.
 pub fn after_condition<T, K>(
@@ -95,4 +79,20 @@ where
     Condition::any()
         .add(time_cmp)
         .add(Condition::all().add(time_col.eq(created_at)).add(tie_cmp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overfetch_sets_cursor_only_when_more_exist() {
+        let p = PageOf::from_overfetch(vec![1, 2, 3], 2, |n| n.to_string());
+        assert_eq!(p.data, vec![1, 2]);
+        assert!(p.has_more);
+        assert_eq!(p.after.as_deref(), Some("2"));
+        let p = PageOf::from_overfetch(vec![1, 2], 2, |n| n.to_string());
+        assert!(!p.has_more);
+        assert_eq!(p.after, None);
+    }
 }

@@ -41,21 +41,13 @@ pub struct ThreadRecord {
 }
 
 impl ThreadRecord {
-    /// The parts that, when changed, make the server emit `thread.updated`.
-    pub fn visible_state(
-        &self,
-    ) -> (
-        &Option<String>,
-        &Value,
-        &Option<Vec<String>>,
-        &Map<String, Value>,
-    ) {
-        (
-            &self.title,
-            &self.status,
-            &self.allowed_image_domains,
-            &self.metadata,
-        )
+    /// Whether the parts that make the server emit `thread.updated` (title, status, image
+    /// domains, metadata) are the same in both records.
+    pub fn same_visible_state(&self, other: &ThreadRecord) -> bool {
+        self.title == other.title
+            && self.status == other.status
+            && self.allowed_image_domains == other.allowed_image_domains
+            && self.metadata == other.metadata
     }
 }
 

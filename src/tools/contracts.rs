@@ -11,7 +11,10 @@ pub(super) fn defs() -> Vec<ToolDef> {
         name: "viewContract",
         agents: CLIENT,
         description: "Show the event's contract: line items, subtotal, tax, total, deposit, whether it is paid, balance due and status.",
-        parameters: object(json!({"eventId": {"type": "string", "description": "The event id"}}), &["eventId"]),
+        parameters: object(
+            json!({"eventId": {"type": "string", "description": "The event id"}}),
+            &["eventId"],
+        ),
     }]
 }
 
@@ -24,6 +27,14 @@ struct Args {
 pub(super) async fn view_contract(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
     let a: Args = parse(args)?;
     let c = svc::view_contract(&ctx.stores.domain, ctx.principal, &a.event_id).await?;
-    let result = serde_json::to_value(&c).map_err(|e| crate::domain::DomainError::invalid("contract", e.to_string()))?;
-    Ok(Handled::read(result, format!("Checked the contract ({}, total {})", c.status, c.formatted["total"].as_str().unwrap_or("?"))))
+    let result = serde_json::to_value(&c)
+        .map_err(|e| crate::domain::DomainError::invalid("contract", e.to_string()))?;
+    Ok(Handled::read(
+        result,
+        format!(
+            "Checked the contract ({}, total {})",
+            c.status,
+            c.formatted["total"].as_str().unwrap_or("?")
+        ),
+    ))
 }

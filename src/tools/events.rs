@@ -5,7 +5,10 @@ use chrono::NaiveTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CLIENT_AND_EVENT, EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_venue};
+use super::{
+    CLIENT_AND_EVENT, EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef,
+    check_write_event, object, parse, thread_venue,
+};
 use crate::domain::events::{self as svc, EventUpdate};
 use crate::domain::{format_cents, parse_date};
 use crate::store::domain::{ElementRecord, EventQuery, EventRecord};
@@ -29,25 +32,31 @@ pub(super) fn defs() -> Vec<ToolDef> {
             name: "listEvents",
             agents: GENERAL,
             description: "List the venue's events in date order, optionally between two dates (inclusive) and with one status.",
-            parameters: object(json!({
-                "from": {"type": "string", "format": "date", "description": "First day, YYYY-MM-DD"},
-                "to": {"type": "string", "format": "date", "description": "Last day, YYYY-MM-DD"},
-                "status": {"type": "string", "enum": ["inquiry", "planning", "confirmed", "completed", "cancelled"], "description": "Only events with this status"}
-            }), &[]),
+            parameters: object(
+                json!({
+                    "from": {"type": "string", "format": "date", "description": "First day, YYYY-MM-DD"},
+                    "to": {"type": "string", "format": "date", "description": "Last day, YYYY-MM-DD"},
+                    "status": {"type": "string", "enum": ["inquiry", "planning", "confirmed", "completed", "cancelled"], "description": "Only events with this status"}
+                }),
+                &[],
+            ),
         },
         ToolDef {
             name: "updateEvent",
             agents: EVENT,
             description: "Update fields of this event. Only the given fields change. Status moves inquiry→planning→confirmed→completed, or to cancelled.",
-            parameters: object(json!({
-                "eventId": event_id,
-                "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "New event name"},
-                "eventDate": {"type": "string", "description": "New date, YYYY-MM-DD (keeps the time) or RFC 3339 date-time; today or later"},
-                "guestCount": {"type": "integer", "minimum": 1, "description": "Expected guests, at most the venue capacity"},
-                "budgetCents": {"type": "integer", "minimum": 0, "description": "Budget in cents"},
-                "status": {"type": "string", "enum": ["inquiry", "planning", "confirmed", "completed", "cancelled"], "description": "New status"},
-                "notes": {"type": "string", "maxLength": 5000, "description": "Replaces the event notes"}
-            }), &["eventId"]),
+            parameters: object(
+                json!({
+                    "eventId": event_id,
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "New event name"},
+                    "eventDate": {"type": "string", "description": "New date, YYYY-MM-DD (keeps the time) or RFC 3339 date-time; today or later"},
+                    "guestCount": {"type": "integer", "minimum": 1, "description": "Expected guests, at most the venue capacity"},
+                    "budgetCents": {"type": "integer", "minimum": 0, "description": "Budget in cents"},
+                    "status": {"type": "string", "enum": ["inquiry", "planning", "confirmed", "completed", "cancelled"], "description": "New status"},
+                    "notes": {"type": "string", "maxLength": 5000, "description": "Replaces the event notes"}
+                }),
+                &["eventId"],
+            ),
         },
     ]
 }
@@ -90,7 +99,10 @@ pub(super) async fn get_event_details(ctx: &ToolContext<'_>, args: Value) -> Han
             "description": c.description, "createdAt": c.created_at.to_rfc3339(),
         })).collect::<Vec<_>>(),
     });
-    Ok(Handled::read(result, format!("Checked the details of {}", d.event.name)))
+    Ok(Handled::read(
+        result,
+        format!("Checked the details of {}", d.event.name),
+    ))
 }
 
 pub(super) async fn get_event_summary(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
@@ -103,7 +115,10 @@ pub(super) async fn get_event_summary(ctx: &ToolContext<'_>, args: Value) -> Han
         "guests": s.guests, "openChangeRequests": s.open_change_requests,
         "openTasks": s.open_tasks, "contractStatus": s.contract_status,
     });
-    Ok(Handled::read(result, format!("Summarized {}", s.event.name)))
+    Ok(Handled::read(
+        result,
+        format!("Summarized {}", s.event.name),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -118,15 +133,28 @@ pub(super) async fn list_events(ctx: &ToolContext<'_>, args: Value) -> HandlerRe
     let venue = thread_venue(ctx)?;
     let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN);
     let query = EventQuery {
-        from: a.from.as_deref().map(|d| parse_date("from", d)).transpose()?.map(|d| d.and_time(NaiveTime::MIN).and_utc()),
-        to: a.to.as_deref().map(|d| parse_date("to", d)).transpose()?.map(|d| d.and_time(end_of_day).and_utc()),
+        from: a
+            .from
+            .as_deref()
+            .map(|d| parse_date("from", d))
+            .transpose()?
+            .map(|d| d.and_time(NaiveTime::MIN).and_utc()),
+        to: a
+            .to
+            .as_deref()
+            .map(|d| parse_date("to", d))
+            .transpose()?
+            .map(|d| d.and_time(end_of_day).and_utc()),
         status: a.status,
         limit: 100,
     };
     let events = svc::list_venue_events(&ctx.stores.domain, ctx.principal, &venue, query).await?;
     let n = events.len();
     let result = json!({"events": events.iter().map(event_json).collect::<Vec<_>>(), "count": n});
-    Ok(Handled::read(result, format!("Listed {n} event{}", if n == 1 { "" } else { "s" })))
+    Ok(Handled::read(
+        result,
+        format!("Listed {n} event{}", if n == 1 { "" } else { "s" }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -152,7 +180,8 @@ pub(super) async fn update_event(ctx: &ToolContext<'_>, args: Value) -> HandlerR
         status: a.status,
         notes: a.notes,
     };
-    let (event, fields) = svc::update_event(&ctx.stores.domain, ctx.principal, &a.event_id, update).await?;
+    let (event, fields) =
+        svc::update_event(&ctx.stores.domain, ctx.principal, &a.event_id, update).await?;
     let summary = format!("Updated {} of {}", fields.join(", "), event.name);
     Ok(Handled {
         result: json!({"event": event_json(&event), "changed": fields}),

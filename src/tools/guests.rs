@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CLIENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse};
+use super::{
+    CLIENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
+};
 use crate::domain::guests::{self as svc, NewGuest, RSVP_STATUSES};
 use crate::store::domain::GuestRecord;
 
@@ -17,23 +19,29 @@ pub(super) fn defs() -> Vec<ToolDef> {
             name: "viewGuestList",
             agents: CLIENT,
             description: "Show the event's guest list with RSVP status, dietary needs and plus-ones, and counts (attending, pending, declined, maybe, heads against capacity).",
-            parameters: object(json!({
-                "eventId": {"type": "string", "description": "The event id"},
-                "rsvpStatus": {"type": "string", "enum": RSVP_STATUSES, "description": "Only guests with this RSVP"}
-            }), &["eventId"]),
+            parameters: object(
+                json!({
+                    "eventId": {"type": "string", "description": "The event id"},
+                    "rsvpStatus": {"type": "string", "enum": RSVP_STATUSES, "description": "Only guests with this RSVP"}
+                }),
+                &["eventId"],
+            ),
         },
         ToolDef {
             name: "addGuest",
             agents: CLIENT,
             description: "Add a guest to this event. Attending and pending guests (plus-ones included) may not exceed the venue capacity; an email may appear only once per event.",
-            parameters: object(json!({
-                "eventId": {"type": "string", "description": "The event id"},
-                "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Guest's full name"},
-                "email": {"type": "string", "format": "email", "description": "Guest's email"},
-                "rsvpStatus": {"type": "string", "enum": RSVP_STATUSES, "description": "RSVP, default pending"},
-                "dietaryNeeds": {"type": "string", "maxLength": 500, "description": "Allergies or diet"},
-                "plusOne": {"type": "boolean", "description": "Whether the guest brings a plus-one"}
-            }), &["eventId", "name"]),
+            parameters: object(
+                json!({
+                    "eventId": {"type": "string", "description": "The event id"},
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Guest's full name"},
+                    "email": {"type": "string", "format": "email", "description": "Guest's email"},
+                    "rsvpStatus": {"type": "string", "enum": RSVP_STATUSES, "description": "RSVP, default pending"},
+                    "dietaryNeeds": {"type": "string", "maxLength": 500, "description": "Allergies or diet"},
+                    "plusOne": {"type": "boolean", "description": "Whether the guest brings a plus-one"}
+                }),
+                &["eventId", "name"],
+            ),
         },
     ]
 }
@@ -52,7 +60,13 @@ struct ViewArgs {
 
 pub(super) async fn view_guest_list(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
     let a: ViewArgs = parse(args)?;
-    let list = svc::list_guests(&ctx.stores.domain, ctx.principal, &a.event_id, a.rsvp_status.as_deref()).await?;
+    let list = svc::list_guests(
+        &ctx.stores.domain,
+        ctx.principal,
+        &a.event_id,
+        a.rsvp_status.as_deref(),
+    )
+    .await?;
     let shown: Vec<Value> = list.guests.iter().take(MAX_SHOWN).map(guest_json).collect();
     let more = list.guests.len().saturating_sub(MAX_SHOWN);
     let result = json!({"guests": shown, "notShown": more, "counts": list.counts, "venueCapacity": list.venue_capacity});
@@ -81,7 +95,13 @@ pub(super) async fn add_guest(ctx: &ToolContext<'_>, args: Value) -> HandlerResu
         plus_one: a.plus_one.unwrap_or(false),
     };
     let g = svc::add_guest(&ctx.stores.domain, ctx.principal, &a.event_id, new).await?;
-    let venue = ctx.stores.domain.event_ref(&g.event_id).await?.map(|e| e.venue_id).unwrap_or_default();
+    let venue = ctx
+        .stores
+        .domain
+        .event_ref(&g.event_id)
+        .await?
+        .map(|e| e.venue_id)
+        .unwrap_or_default();
     let summary = format!("Added guest {}", g.name);
     Ok(Handled {
         result: json!({"guest": guest_json(&g)}),

@@ -4,38 +4,51 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_venue};
+use super::{
+    EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
+    thread_venue,
+};
 use crate::domain::messages as svc;
 use crate::store::domain::MessageRecord;
 
 pub(super) fn defs() -> Vec<ToolDef> {
     let subject = json!({"type": "string", "maxLength": 200, "description": "Subject line"});
-    let body = json!({"type": "string", "minLength": 1, "maxLength": 5000, "description": "Message text"});
+    let body =
+        json!({"type": "string", "minLength": 1, "maxLength": 5000, "description": "Message text"});
     vec![
         ToolDef {
             name: "searchMessages",
             agents: GENERAL,
             description: "Search the venue's messages (subject and body) by keywords; best matches first, newest first on ties.",
-            parameters: object(json!({
-                "query": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Keywords"},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 50, "description": "How many results, default 10"}
-            }), &["query"]),
+            parameters: object(
+                json!({
+                    "query": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Keywords"},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 50, "description": "How many results, default 10"}
+                }),
+                &["query"],
+            ),
         },
         ToolDef {
             name: "sendMessageToClient",
             agents: EVENT,
             description: "Send a message to this event's client.",
-            parameters: object(json!({"eventId": {"type": "string", "description": "The event id"}, "subject": subject, "body": body}), &["eventId", "body"]),
+            parameters: object(
+                json!({"eventId": {"type": "string", "description": "The event id"}, "subject": subject, "body": body}),
+                &["eventId", "body"],
+            ),
         },
         ToolDef {
             name: "sendMessageToVendor",
             agents: EVENT,
             description: "Send a message about this event to a vendor working on it or approved at the venue.",
-            parameters: object(json!({
-                "eventId": {"type": "string", "description": "The event id"},
-                "vendorId": {"type": "string", "description": "The vendor id"},
-                "subject": subject, "body": body
-            }), &["eventId", "vendorId", "body"]),
+            parameters: object(
+                json!({
+                    "eventId": {"type": "string", "description": "The event id"},
+                    "vendorId": {"type": "string", "description": "The vendor id"},
+                    "subject": subject, "body": body
+                }),
+                &["eventId", "vendorId", "body"],
+            ),
         },
     ]
 }
@@ -55,7 +68,8 @@ pub(super) async fn search(ctx: &ToolContext<'_>, args: Value) -> HandlerResult 
     let a: SearchArgs = parse(args)?;
     let venue = thread_venue(ctx)?;
     let limit = usize::try_from(a.limit.unwrap_or(10)).unwrap_or(10);
-    let hits = svc::search_messages(&ctx.stores.domain, ctx.principal, &venue, &a.query, limit).await?;
+    let hits =
+        svc::search_messages(&ctx.stores.domain, ctx.principal, &venue, &a.query, limit).await?;
     let results: Vec<Value> = hits
         .iter()
         .map(|h| {
@@ -64,7 +78,11 @@ pub(super) async fn search(ctx: &ToolContext<'_>, args: Value) -> HandlerResult 
             m
         })
         .collect();
-    let title = format!("Searched messages for \"{}\" ({} found)", a.query, results.len());
+    let title = format!(
+        "Searched messages for \"{}\" ({} found)",
+        a.query,
+        results.len()
+    );
     Ok(Handled::read(json!({"messages": results}), title))
 }
 
@@ -79,7 +97,14 @@ struct ClientArgs {
 pub(super) async fn to_client(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
     let a: ClientArgs = parse(args)?;
     check_write_event(ctx, &a.event_id)?;
-    let (m, event) = svc::send_to_client(&ctx.stores.domain, ctx.principal, &a.event_id, a.subject.as_deref(), &a.body).await?;
+    let (m, event) = svc::send_to_client(
+        &ctx.stores.domain,
+        ctx.principal,
+        &a.event_id,
+        a.subject.as_deref(),
+        &a.body,
+    )
+    .await?;
     let summary = "Sent a message to the client".to_owned();
     Ok(Handled {
         result: json!({"message": message_json(&m)}),
@@ -100,8 +125,15 @@ struct VendorArgs {
 pub(super) async fn to_vendor(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
     let a: VendorArgs = parse(args)?;
     check_write_event(ctx, &a.event_id)?;
-    let (m, vendor, event) =
-        svc::send_to_vendor(&ctx.stores.domain, ctx.principal, &a.event_id, &a.vendor_id, a.subject.as_deref(), &a.body).await?;
+    let (m, vendor, event) = svc::send_to_vendor(
+        &ctx.stores.domain,
+        ctx.principal,
+        &a.event_id,
+        &a.vendor_id,
+        a.subject.as_deref(),
+        &a.body,
+    )
+    .await?;
     let summary = format!("Sent a message to {}", vendor.name);
     Ok(Handled {
         result: json!({"message": message_json(&m), "vendor": vendor.name}),

@@ -20,6 +20,12 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_client;
+#[cfg(test)]
+mod tests_event;
+#[cfg(test)]
+mod tests_seed;
+#[cfg(test)]
 mod tests_venue;
 
 use std::sync::LazyLock;
@@ -60,7 +66,11 @@ pub(crate) struct Handled {
 
 impl Handled {
     pub(crate) fn read(result: Value, title: impl Into<String>) -> Self {
-        Self { result, title: title.into(), changed_event: None }
+        Self {
+            result,
+            title: title.into(),
+            changed_event: None,
+        }
     }
 }
 
@@ -128,7 +138,11 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
         return refused(format!("tool {name} is not available to this assistant"));
     }
     // Some models send an empty string for a call without arguments.
-    let raw = if arguments.trim().is_empty() { "{}" } else { arguments };
+    let raw = if arguments.trim().is_empty() {
+        "{}"
+    } else {
+        arguments
+    };
     let args: Value = match serde_json::from_str(raw) {
         Ok(v) => v,
         Err(e) => return refused(format!("arguments are not valid JSON: {e}")),
@@ -157,7 +171,12 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
         _ => Err(DomainError::NotFound(format!("handler for {name}"))),
     };
     match result {
-        Ok(h) => ToolOutcome { ok: true, result: h.result, title: h.title, changed_event: h.changed_event },
+        Ok(h) => ToolOutcome {
+            ok: true,
+            result: h.result,
+            title: h.title,
+            changed_event: h.changed_event,
+        },
         Err(DomainError::Store(e)) => {
             tracing::error!(tool = name, error = ?e, "tool failed on the store");
             ToolOutcome {

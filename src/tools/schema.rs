@@ -43,10 +43,16 @@ fn check(schema: &Value, v: &Value, path: &str) -> Result<(), String> {
         check_string(s, text, path)?;
     }
     if let Some(n) = v.as_f64() {
-        if s.get("minimum").and_then(Value::as_f64).is_some_and(|m| n < m) {
+        if s.get("minimum")
+            .and_then(Value::as_f64)
+            .is_some_and(|m| n < m)
+        {
             return Err(format!("{path} must be ≥ {}", s["minimum"]));
         }
-        if s.get("maximum").and_then(Value::as_f64).is_some_and(|m| n > m) {
+        if s.get("maximum")
+            .and_then(Value::as_f64)
+            .is_some_and(|m| n > m)
+        {
             return Err(format!("{path} must be ≤ {}", s["maximum"]));
         }
     }
@@ -58,11 +64,23 @@ fn check(schema: &Value, v: &Value, path: &str) -> Result<(), String> {
 
 fn check_string(s: &Map<String, Value>, text: &str, path: &str) -> Result<(), String> {
     let len = text.chars().count() as u64;
-    if s.get("minLength").and_then(Value::as_u64).is_some_and(|m| len < m) {
-        return Err(format!("{path} must have at least {} characters", s["minLength"]));
+    if s.get("minLength")
+        .and_then(Value::as_u64)
+        .is_some_and(|m| len < m)
+    {
+        return Err(format!(
+            "{path} must have at least {} characters",
+            s["minLength"]
+        ));
     }
-    if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| len > m) {
-        return Err(format!("{path} must have at most {} characters", s["maxLength"]));
+    if s.get("maxLength")
+        .and_then(Value::as_u64)
+        .is_some_and(|m| len > m)
+    {
+        return Err(format!(
+            "{path} must have at most {} characters",
+            s["maxLength"]
+        ));
     }
     let ok = match s.get("format").and_then(Value::as_str) {
         Some("date") => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
@@ -71,12 +89,19 @@ fn check_string(s: &Map<String, Value>, text: &str, path: &str) -> Result<(), St
         _ => true,
     };
     if !ok {
-        return Err(format!("{path} is not a valid {}", s["format"].as_str().unwrap_or("value")));
+        return Err(format!(
+            "{path} is not a valid {}",
+            s["format"].as_str().unwrap_or("value")
+        ));
     }
     Ok(())
 }
 
-fn check_object(s: &Map<String, Value>, obj: &Map<String, Value>, path: &str) -> Result<(), String> {
+fn check_object(
+    s: &Map<String, Value>,
+    obj: &Map<String, Value>,
+    path: &str,
+) -> Result<(), String> {
     let props = s.get("properties").and_then(Value::as_object);
     if let Some(required) = s.get("required").and_then(Value::as_array) {
         for r in required.iter().filter_map(Value::as_str) {
@@ -98,19 +123,28 @@ fn check_object(s: &Map<String, Value>, obj: &Map<String, Value>, path: &str) ->
 
 /// Is `schema` a well-formed object schema of the kind tools use?
 pub fn is_object_schema(schema: &Value) -> bool {
-    let Some(s) = schema.as_object() else { return false };
+    let Some(s) = schema.as_object() else {
+        return false;
+    };
     let props = s.get("properties").and_then(Value::as_object);
     s.get("type") == Some(&Value::String("object".into()))
         && s.get("additionalProperties") == Some(&Value::Bool(false))
         && props.is_some_and(|p| {
             p.values().all(|v| {
-                v.get("type").and_then(Value::as_str).is_some_and(type_ok_name)
+                v.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(type_ok_name)
                     && v.get("description").is_some_and(Value::is_string)
             })
         })
-        && s.get("required").and_then(Value::as_array).is_some_and(|r| {
-            r.iter().all(|k| k.as_str().is_some_and(|k| props.is_some_and(|p| p.contains_key(k))))
-        })
+        && s.get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|r| {
+                r.iter().all(|k| {
+                    k.as_str()
+                        .is_some_and(|k| props.is_some_and(|p| p.contains_key(k)))
+                })
+            })
 }
 
 fn type_ok_name(t: &str) -> bool {
@@ -129,10 +163,20 @@ mod tests {
             "properties": {"a": {"type": "string", "minLength": 1}, "n": {"type": "integer", "minimum": 1},
             "d": {"type": "string", "format": "date"}, "e": {"type": "string", "enum": ["x", "y"]}}});
         assert!(validate(&s, &json!({"a": "ok", "n": 2, "d": "2030-01-01", "e": "x"})).is_ok());
-        for bad in [json!({}), json!({"a": ""}), json!({"a": "x", "n": 0}), json!({"a": "x", "n": 1.5}),
-            json!({"a": "x", "d": "tomorrow"}), json!({"a": "x", "e": "z"}), json!({"a": "x", "zz": 1}), json!([1])] {
+        for bad in [
+            json!({}),
+            json!({"a": ""}),
+            json!({"a": "x", "n": 0}),
+            json!({"a": "x", "n": 1.5}),
+            json!({"a": "x", "d": "tomorrow"}),
+            json!({"a": "x", "e": "z"}),
+            json!({"a": "x", "zz": 1}),
+            json!([1]),
+        ] {
             assert!(validate(&s, &bad).is_err(), "{bad}");
         }
-        assert!(is_object_schema(&json!({"type": "object", "additionalProperties": false, "required": [], "properties": {}})));
+        assert!(is_object_schema(
+            &json!({"type": "object", "additionalProperties": false, "required": [], "properties": {}})
+        ));
     }
 }

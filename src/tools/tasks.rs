@@ -6,7 +6,10 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_event, thread_venue};
+use super::{
+    EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
+    thread_event, thread_venue,
+};
 use crate::domain::tasks::{self as svc, NewTask, PRIORITIES};
 use crate::domain::venues;
 use crate::store::domain::TaskRecord;
@@ -17,29 +20,38 @@ pub(super) fn defs() -> Vec<ToolDef> {
             name: "listVendors",
             agents: GENERAL,
             description: "List the venue's vendor relationships (approved and pending) with contact details, optionally of one category.",
-            parameters: object(json!({"category": {"type": "string", "description": "Only this category"}}), &[]),
+            parameters: object(
+                json!({"category": {"type": "string", "description": "Only this category"}}),
+                &[],
+            ),
         },
         ToolDef {
             name: "listPendingTasks",
             agents: GENERAL,
             description: "List the venue's open tasks (pending or in progress), soonest due first, optionally for one event or due before a date.",
-            parameters: object(json!({
-                "eventId": {"type": "string", "description": "Only tasks of this event"},
-                "dueBefore": {"type": "string", "description": "Only tasks due before this date (YYYY-MM-DD or RFC 3339)"}
-            }), &[]),
+            parameters: object(
+                json!({
+                    "eventId": {"type": "string", "description": "Only tasks of this event"},
+                    "dueBefore": {"type": "string", "description": "Only tasks due before this date (YYYY-MM-DD or RFC 3339)"}
+                }),
+                &[],
+            ),
         },
         ToolDef {
             name: "createTask",
             agents: EVENT,
             description: "Create a task for the venue team, tied to this event.",
-            parameters: object(json!({
-                "title": {"type": "string", "minLength": 1, "maxLength": 200, "description": "What to do"},
-                "eventId": {"type": "string", "description": "The event id (defaults to this event)"},
-                "description": {"type": "string", "maxLength": 5000, "description": "Details"},
-                "dueAt": {"type": "string", "description": "Due date, YYYY-MM-DD or RFC 3339"},
-                "priority": {"type": "string", "enum": PRIORITIES, "description": "Priority, default medium"},
-                "assignedTo": {"type": "string", "description": "User id of a staff member of this venue"}
-            }), &["title"]),
+            parameters: object(
+                json!({
+                    "title": {"type": "string", "minLength": 1, "maxLength": 200, "description": "What to do"},
+                    "eventId": {"type": "string", "description": "The event id (defaults to this event)"},
+                    "description": {"type": "string", "maxLength": 5000, "description": "Details"},
+                    "dueAt": {"type": "string", "description": "Due date, YYYY-MM-DD or RFC 3339"},
+                    "priority": {"type": "string", "enum": PRIORITIES, "description": "Priority, default medium"},
+                    "assignedTo": {"type": "string", "description": "User id of a staff member of this venue"}
+                }),
+                &["title"],
+            ),
         },
     ]
 }
@@ -57,11 +69,19 @@ struct VendorArgs {
 pub(super) async fn list_vendors(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
     let a: VendorArgs = parse(args)?;
     let venue = thread_venue(ctx)?;
-    let list = venues::list_vendors(&ctx.stores.domain, ctx.principal, &venue, a.category.as_deref()).await?;
+    let list = venues::list_vendors(
+        &ctx.stores.domain,
+        ctx.principal,
+        &venue,
+        a.category.as_deref(),
+    )
+    .await?;
     let vendors: Vec<Value> = list
         .iter()
-        .map(|v| json!({"vendorId": v.vendor.id, "name": v.vendor.name, "category": v.vendor.category,
-            "email": v.vendor.email, "phone": v.vendor.phone, "status": v.status, "notes": v.notes}))
+        .map(|v| {
+            json!({"vendorId": v.vendor.id, "name": v.vendor.name, "category": v.vendor.category,
+            "email": v.vendor.email, "phone": v.vendor.phone, "status": v.status, "notes": v.notes})
+        })
         .collect();
     let title = format!("Listed {} vendors", vendors.len());
     Ok(Handled::read(json!({"vendors": vendors}), title))
@@ -77,9 +97,19 @@ struct PendingArgs {
 pub(super) async fn list_pending_tasks(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
     let a: PendingArgs = parse(args)?;
     let venue = thread_venue(ctx)?;
-    let tasks = svc::list_open_tasks(&ctx.stores.domain, ctx.principal, &venue, a.event_id.as_deref(), a.due_before.as_deref()).await?;
+    let tasks = svc::list_open_tasks(
+        &ctx.stores.domain,
+        ctx.principal,
+        &venue,
+        a.event_id.as_deref(),
+        a.due_before.as_deref(),
+    )
+    .await?;
     let title = format!("Listed {} open tasks", tasks.len());
-    Ok(Handled::read(json!({"tasks": tasks.iter().map(task_json).collect::<Vec<_>>()}), title))
+    Ok(Handled::read(
+        json!({"tasks": tasks.iter().map(task_json).collect::<Vec<_>>()}),
+        title,
+    ))
 }
 
 #[derive(Deserialize)]

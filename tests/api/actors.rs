@@ -59,7 +59,15 @@ async fn third_venue(app: &TestApp) -> (String, String) {
 }
 
 async fn venue_of(app: &TestApp, email: &str) -> String {
-    app.state.stores.users.find_by_email(email).await.unwrap().unwrap().venue_id.unwrap()
+    app.state
+        .stores
+        .users
+        .find_by_email(email)
+        .await
+        .unwrap()
+        .unwrap()
+        .venue_id
+        .unwrap()
 }
 
 /// A staff member of another venue than `venue_id`.
@@ -89,7 +97,10 @@ async fn many_threads(backend: Backend) {
     let (v3, staff3) = third_venue(&app).await;
     let staff2 = staff_elsewhere(&app, &venue_of(&app, DEMO_STAFF_EMAIL).await).await;
     let venues = [
-        (app.token_for(DEMO_STAFF_EMAIL).await, venue_of(&app, DEMO_STAFF_EMAIL).await),
+        (
+            app.token_for(DEMO_STAFF_EMAIL).await,
+            venue_of(&app, DEMO_STAFF_EMAIL).await,
+        ),
         (app.token_for(&staff2).await, venue_of(&app, &staff2).await),
         (app.token_for(&staff3).await, v3),
     ];
@@ -103,7 +114,9 @@ async fn many_threads(backend: Backend) {
             async move {
                 let id = create_venue_thread(app, token, venue, &format!("#echo t{i} m0")).await;
                 for m in 1..turns_per_thread {
-                    let (status, ev) = app.stream(token, message(&id, &format!("#echo t{i} m{m}"))).await;
+                    let (status, ev) = app
+                        .stream(token, message(&id, &format!("#echo t{i} m{m}")))
+                        .await;
                     assert_eq!(status, 200);
                     assert_eq!(ev.last().unwrap()["type"], "thread.item.done", "{ev:?}");
                 }
@@ -115,7 +128,12 @@ async fn many_threads(backend: Backend) {
         .await;
     assert_eq!(runs.len(), 200);
     for (i, id, token) in &runs {
-        let (_, items) = app.chatkit(token, json!({"type":"items.list","params":{"thread_id":id,"order":"asc","limit":100}})).await;
+        let (_, items) = app
+            .chatkit(
+                token,
+                json!({"type":"items.list","params":{"thread_id":id,"order":"asc","limit":100}}),
+            )
+            .await;
         let texts: Vec<String> = items["data"]
             .as_array()
             .unwrap()
@@ -133,7 +151,13 @@ async fn many_threads(backend: Backend) {
         assert_eq!(texts, expected, "thread {i}");
     }
     let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
-    let r = app.http.get(app.url("/admin/actors?per_page=500")).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/admin/actors?per_page=500"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["total"], 200);
     assert_eq!(body["supervisors"].as_array().unwrap().len(), 3);
@@ -148,15 +172,42 @@ async fn queue_and_disconnect(backend: Backend) {
     let slow = app.stream(&token, message(&thread_id, "#slow first"));
     let second = async {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        app.stream(&token, message(&thread_id, "#echo second")).await
+        app.stream(&token, message(&thread_id, "#echo second"))
+            .await
     };
     let ((s1, ev1), (s2, ev2)) = futures::join!(slow, second);
     assert_eq!((s1, s2), (200, 200));
-    assert_eq!(ev1.last().unwrap()["item"]["content"][0]["text"], "user:#slow first");
-    assert_eq!(ev2.last().unwrap()["item"]["content"][0]["text"], "user:#echo second");
-    let (_, items) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}})).await;
-    let kinds: Vec<&str> = items["data"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["user_message", "assistant_message", "user_message", "assistant_message", "user_message", "assistant_message"]);
+    assert_eq!(
+        ev1.last().unwrap()["item"]["content"][0]["text"],
+        "user:#slow first"
+    );
+    assert_eq!(
+        ev2.last().unwrap()["item"]["content"][0]["text"],
+        "user:#echo second"
+    );
+    let (_, items) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
+        )
+        .await;
+    let kinds: Vec<&str> = items["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user_message",
+            "assistant_message",
+            "user_message",
+            "assistant_message",
+            "user_message",
+            "assistant_message"
+        ]
+    );
     assert_eq!(items["data"][2]["content"][0]["text"], "#slow first");
     assert_eq!(items["data"][4]["content"][0]["text"], "#echo second");
     // A client that goes away mid-turn does not cancel it: the reply is stored.
@@ -174,11 +225,19 @@ async fn queue_and_disconnect(backend: Backend) {
     drop(body);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, items) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id,"limit":1}})).await;
+        let (_, items) = app
+            .chatkit(
+                &token,
+                json!({"type":"items.list","params":{"thread_id":thread_id,"limit":1}}),
+            )
+            .await;
         if items["data"][0]["content"][0]["text"] == "user:#slow gone" {
             break;
         }
-        assert!(Instant::now() < deadline, "the turn finished after the disconnect");
+        assert!(
+            Instant::now() < deadline,
+            "the turn finished after the disconnect"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     app.finish().await;
@@ -195,40 +254,87 @@ async fn failures_stay_local(backend: Backend) {
         app.stream(&token, message(&a, "#fail")),
         app.stream(&token, message(&b, "#slow b2"))
     );
-    assert_eq!(ra.1.last().unwrap(), &json!({"type":"error","code":"custom","message":"injected failure","allow_retry":false}));
-    assert_eq!(rb.1.last().unwrap()["item"]["content"][0]["text"], "user:#slow b2");
+    assert_eq!(
+        ra.1.last().unwrap(),
+        &json!({"type":"error","code":"custom","message":"injected failure","allow_retry":false})
+    );
+    assert_eq!(
+        rb.1.last().unwrap()["item"]["content"][0]["text"],
+        "user:#slow b2"
+    );
     // A is usable afterwards, and kept the partial text streamed before the failure.
     let (_, ev) = app.stream(&token, message(&a, "#echo after")).await;
-    assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "user:#echo after");
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "user:#echo after"
+    );
     // A panic inside A's turn: A's stream ends with an error event, B is untouched, and A is
     // restarted from the store on its next request.
     let (ra, rb) = futures::join!(
         app.stream(&token, message(&a, "#panic")),
         app.stream(&token, message(&b, "#slow b3"))
     );
-    assert_eq!(ra.1.last().unwrap(), &json!({"type":"error","code":"stream.error","allow_retry":true}));
-    assert_eq!(rb.1.last().unwrap()["item"]["content"][0]["text"], "user:#slow b3");
+    assert_eq!(
+        ra.1.last().unwrap(),
+        &json!({"type":"error","code":"stream.error","allow_retry":true})
+    );
+    assert_eq!(
+        rb.1.last().unwrap()["item"]["content"][0]["text"],
+        "user:#slow b3"
+    );
     let (status, ev) = app.stream(&token, message(&a, "#echo revived")).await;
     assert_eq!(status, 200);
-    assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "user:#echo revived");
-    let r = app.http.get(app.url(&format!("/admin/actors/{a}"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "user:#echo revived"
+    );
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/actors/{a}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["restarts"], 1, "{info}");
     // The admin fault hook: the actor dies, the next request restarts it.
-    let r = app.http.post(app.url(&format!("/admin/actors/{b}/panic"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/actors/{b}/panic")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (_, ev) = app.stream(&token, message(&b, "#echo b4")).await;
-    assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "user:#echo b4");
-    let r = app.http.get(app.url(&format!("/admin/actors/{b}"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "user:#echo b4"
+    );
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/actors/{b}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["restarts"], 1, "{info}");
     // Nothing acknowledged was lost: B has all its turns.
-    let (_, items) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":b,"limit":100}})).await;
+    let (_, items) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":b,"limit":100}}),
+        )
+        .await;
     assert_eq!(items["data"].as_array().unwrap().len(), 8);
     app.finish().await;
 }
-both_backends!(failures_and_panics_stay_in_their_thread, failures_stay_local);
+both_backends!(
+    failures_and_panics_stay_in_their_thread,
+    failures_stay_local
+);
 
 async fn eviction_admin_and_fanout(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
@@ -244,7 +350,11 @@ async fn eviction_admin_and_fanout(backend: Backend) {
         ("POST", format!("/admin/venues/{venue_id}/evict")),
     ] {
         for who in [&token, &app.token_for(DEMO_STAFF_EMAIL).await] {
-            let req = if method == "GET" { app.http.get(app.url(&path)) } else { app.http.post(app.url(&path)) };
+            let req = if method == "GET" {
+                app.http.get(app.url(&path))
+            } else {
+                app.http.post(app.url(&path))
+            };
             let r = req.bearer_auth(who).send().await.unwrap();
             assert_eq!(r.status(), 403, "{method} {path}");
         }
@@ -253,58 +363,161 @@ async fn eviction_admin_and_fanout(backend: Backend) {
     let running = app.stream(&token, message(&thread_id, "#slow s"));
     let probe = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let r = app.http.get(app.url(&format!("/admin/actors/{thread_id}"))).bearer_auth(&admin).send().await.unwrap();
+        let r = app
+            .http
+            .get(app.url(&format!("/admin/actors/{thread_id}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
         r.json::<Value>().await.unwrap()
     };
     let (_, during) = futures::join!(running, probe);
     assert_eq!(during["state"], "running", "{during}");
     assert_eq!(during["subscribers"], 1);
-    let r = app.http.get(app.url(&format!("/admin/actors/{thread_id}"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/actors/{thread_id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let idle: Value = r.json().await.unwrap();
     assert_eq!(idle["state"], "idle");
     assert_eq!(idle["turns"], 2);
     // A domain change for the event reaches the live client thread as hidden context.
     app.state.registry.publish(
         &venue_id,
-        DomainChanged { event_id: event_id.clone(), summary: "Florist confirmed by the venue".into(), origin_thread: None },
+        DomainChanged {
+            event_id: event_id.clone(),
+            summary: "Florist confirmed by the venue".into(),
+            origin_thread: None,
+        },
     );
-    let owner = app.state.stores.users.find_by_email(DEMO_CLIENT_EMAIL).await.unwrap().unwrap();
-    let thread = app.state.stores.threads.load_thread(&owner.id, &thread_id).await.unwrap();
+    let owner = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_CLIENT_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let thread = app
+        .state
+        .stores
+        .threads
+        .load_thread(&owner.id, &thread_id)
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let all = app.state.stores.items.load_items(&thread, None, 100, Order::Asc, Visibility::All).await.unwrap();
-        if all.data.iter().any(|i| i.item_type == "hidden_context_item" && i.content.to_string().contains("Florist confirmed")) {
+        let all = app
+            .state
+            .stores
+            .items
+            .load_items(&thread, None, 100, Order::Asc, Visibility::All)
+            .await
+            .unwrap();
+        if all.data.iter().any(|i| {
+            i.item_type == "hidden_context_item"
+                && i.content.to_string().contains("Florist confirmed")
+        }) {
             break;
         }
-        assert!(Instant::now() < deadline, "the change reached the live thread");
+        assert!(
+            Instant::now() < deadline,
+            "the change reached the live thread"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Idle eviction, driven with an explicit clock: nothing before the ttl, the thread after.
     let sup = app.state.registry.venue(&venue_id).unwrap();
-    assert_eq!(sup.send(EvictIdle { now: Instant::now() }).await.unwrap(), 0);
+    assert_eq!(
+        sup.send(EvictIdle {
+            now: Instant::now()
+        })
+        .await
+        .unwrap(),
+        0
+    );
     let ttl = Duration::from_secs(app.state.settings.actors.idle_ttl_secs);
-    assert_eq!(sup.send(EvictIdle { now: Instant::now() + ttl + Duration::from_secs(1) }).await.unwrap(), 1);
-    let r = app.http.get(app.url(&format!("/admin/actors/{thread_id}"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(
+        sup.send(EvictIdle {
+            now: Instant::now() + ttl + Duration::from_secs(1)
+        })
+        .await
+        .unwrap(),
+        1
+    );
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/actors/{thread_id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     // The next request rehydrates it with its whole history.
     let (_, ev) = app.stream(&token, message(&thread_id, "#echo back")).await;
     assert_eq!(types(&ev)[0], "thread.item.done");
-    let (_, t) = app.chatkit(&token, json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}})).await;
+    let (_, t) = app
+        .chatkit(
+            &token,
+            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
+        )
+        .await;
     assert_eq!(t["items"]["data"].as_array().unwrap().len(), 6);
-    let r = app.http.get(app.url(&format!("/admin/actors/{thread_id}"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/actors/{thread_id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let back: Value = r.json().await.unwrap();
     assert_eq!(back["restarts"], 0, "an eviction is not a crash");
     // Admin stop, and the admin venue eviction.
-    let r = app.http.post(app.url(&format!("/admin/actors/{thread_id}/stop"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/actors/{thread_id}/stop")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = app.http.get(app.url(&format!("/admin/actors/{thread_id}"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/actors/{thread_id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    let r = app.http.post(app.url(&format!("/admin/venues/{venue_id}/evict"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/venues/{venue_id}/evict")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // Metrics are exposed.
-    let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("eventchat_turns_total"));
-    assert!(text.contains("eventchat_requests_total{type=\"threads.add_user_message\",status=\"200\"}"));
+    assert!(
+        text.contains("eventchat_requests_total{type=\"threads.add_user_message\",status=\"200\"}")
+    );
     app.finish().await;
 }
-both_backends!(eviction_admin_api_and_domain_fanout, eviction_admin_and_fanout);
+both_backends!(
+    eviction_admin_api_and_domain_fanout,
+    eviction_admin_and_fanout
+);

@@ -17,7 +17,9 @@ async fn paging(backend: Backend) {
         let (_, id, _) = app.client_thread(&format!("thread {i}")).await;
         threads.push(id);
     }
-    let token = app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
+    let token = app
+        .token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
     // threads.list: newest first, pages of 10 with cursors, last page without `after`.
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
@@ -26,7 +28,9 @@ async fn paging(backend: Backend) {
         if let Some(a) = &after {
             params["after"] = json!(a);
         }
-        let (status, page) = app.chatkit(&token, json!({"type":"threads.list","params":params})).await;
+        let (status, page) = app
+            .chatkit(&token, json!({"type":"threads.list","params":params}))
+            .await;
         assert_eq!(status, 200);
         for t in page["data"].as_array().unwrap() {
             assert_eq!(t["items"], json!({"data": [], "has_more": false}));
@@ -47,10 +51,20 @@ async fn paging(backend: Backend) {
     for i in 0..12 {
         app.stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread,"input":user_input(&format!("m{i}"))}})).await;
     }
-    let (_, all) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread,"limit":100,"order":"asc"}})).await;
+    let (_, all) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread,"limit":100,"order":"asc"}}),
+        )
+        .await;
     let asc: Vec<Value> = all["data"].as_array().unwrap().clone();
     assert_eq!(asc.len(), 26);
-    let (_, first) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread,"limit":20}})).await;
+    let (_, first) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread,"limit":20}}),
+        )
+        .await;
     assert_eq!(first["data"].as_array().unwrap().len(), 20);
     assert_eq!(first["has_more"], true);
     assert_eq!(first["data"][0], asc[25]);
@@ -61,7 +75,12 @@ async fn paging(backend: Backend) {
     assert_eq!(second["has_more"], false);
     assert!(second.get("after").is_none());
     // get_by_id: the oldest 20, ascending, with a cursor.
-    let (_, t) = app.chatkit(&token, json!({"type":"threads.get_by_id","params":{"thread_id":thread}})).await;
+    let (_, t) = app
+        .chatkit(
+            &token,
+            json!({"type":"threads.get_by_id","params":{"thread_id":thread}}),
+        )
+        .await;
     assert_eq!(t["items"]["data"].as_array().unwrap().len(), 20);
     assert_eq!(t["items"]["data"][0], asc[0]);
     assert_eq!(t["items"]["has_more"], true);
@@ -74,7 +93,10 @@ async fn update_delete_feedback(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
     let (token, thread_id, ev) = app.client_thread("hello").await;
     let (status, t) = app
-        .chatkit(&token, json!({"type":"threads.update","params":{"thread_id":thread_id,"title":"Renamed"}}))
+        .chatkit(
+            &token,
+            json!({"type":"threads.update","params":{"thread_id":thread_id,"title":"Renamed"}}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(t["title"], "Renamed");
@@ -84,7 +106,12 @@ async fn update_delete_feedback(backend: Backend) {
         .chatkit(&token, json!({"type":"items.feedback","params":{"thread_id":thread_id,"item_ids":[assistant],"kind":"positive"}}))
         .await;
     assert_eq!((status, body), (200, json!({})));
-    let (status, body) = app.chatkit(&token, json!({"type":"threads.delete","params":{"thread_id":thread_id}})).await;
+    let (status, body) = app
+        .chatkit(
+            &token,
+            json!({"type":"threads.delete","params":{"thread_id":thread_id}}),
+        )
+        .await;
     assert_eq!((status, body), (200, json!({})));
     // Gone from every later request.
     for req in [
@@ -101,15 +128,25 @@ async fn update_delete_feedback(backend: Backend) {
         .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("hi")}}))
         .await;
     assert_eq!(status, 404);
-    let (_, list) = app.chatkit(&token, json!({"type":"threads.list","params":{}})).await;
-    assert!(list["data"].as_array().unwrap().iter().all(|t| t["id"] != thread_id.as_str()));
+    let (_, list) = app
+        .chatkit(&token, json!({"type":"threads.list","params":{}}))
+        .await;
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != thread_id.as_str())
+    );
     app.finish().await;
 }
 both_backends!(update_feedback_and_soft_delete, update_delete_feedback);
 
 async fn attachments(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
-    let token = app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
+    let token = app
+        .token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
     let (status, att) = app
         .chatkit(&token, json!({"type":"attachments.create","params":{"name":"floorplan.png","size":4,"mime_type":"image/png"}}))
         .await;
@@ -123,14 +160,23 @@ async fn attachments(backend: Backend) {
     let url = desc["url"].as_str().unwrap();
     let upload_token = desc["headers"]["X-Upload-Token"].as_str().unwrap();
     // A message may not use it before the bytes arrive.
-    let (event_id, _) = app.event_of(eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app
+        .event_of(eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
     let mut input = user_input("see plan");
     input["attachments"] = json!([id]);
     let create = json!({"type":"threads.create","params":{"input":input},"metadata":{"agentType":"client","eventId":event_id}});
     let (status, _) = app.stream(&token, create.clone()).await;
     assert_eq!(status, 400);
     // Wrong token, then the right one.
-    let r = app.http.put(url).header("X-Upload-Token", "nope").body(vec![1u8, 2, 3, 4]).send().await.unwrap();
+    let r = app
+        .http
+        .put(url)
+        .header("X-Upload-Token", "nope")
+        .body(vec![1u8, 2, 3, 4])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let r = app
         .http
@@ -166,18 +212,33 @@ async fn attachments(backend: Backend) {
         .await;
     assert_eq!(status, 413);
     // Delete: gone, bytes included.
-    let (status, body) = app.chatkit(&token, json!({"type":"attachments.delete","params":{"attachment_id":id}})).await;
+    let (status, body) = app
+        .chatkit(
+            &token,
+            json!({"type":"attachments.delete","params":{"attachment_id":id}}),
+        )
+        .await;
     assert_eq!((status, body), (200, json!({})));
     let r = app.http.get(&preview).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let (status, _) = app.chatkit(&token, json!({"type":"attachments.delete","params":{"attachment_id":id}})).await;
+    let (status, _) = app
+        .chatkit(
+            &token,
+            json!({"type":"attachments.delete","params":{"attachment_id":id}}),
+        )
+        .await;
     assert_eq!(status, 404);
     // Transcription is not configured: a clear 501.
     let (status, body) = app
         .chatkit(&token, json!({"type":"input.transcribe","params":{"audio_base64":"YWJjZGVm","mime_type":"audio/webm;codecs=opus"}}))
         .await;
     assert_eq!(status, 501);
-    assert!(body["error"]["message"].as_str().unwrap().contains("transcription is not configured"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("transcription is not configured")
+    );
     app.finish().await;
 }
 both_backends!(attachments_upload_use_and_delete, attachments);
@@ -186,7 +247,9 @@ async fn isolation(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
     let (_, thread_id, ev) = app.client_thread("mine").await;
     let item_id = ev[1]["item"]["id"].as_str().unwrap().to_owned();
-    let intruder = app.other_user("client", eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
+    let intruder = app
+        .other_user("client", eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
     let token = app.token_for(&intruder).await;
     let before = app.chatkit_counts().await;
     let requests = [
@@ -206,12 +269,27 @@ async fn isolation(backend: Backend) {
         let (status, body) = app.chatkit(&token, req.clone()).await;
         assert_eq!(status, 404, "{req} -> {body}");
     }
-    let (_, list) = app.chatkit(&token, json!({"type":"threads.list","params":{}})).await;
-    assert!(list["data"].as_array().unwrap().iter().all(|t| t["id"] != thread_id.as_str()));
+    let (_, list) = app
+        .chatkit(&token, json!({"type":"threads.list","params":{}}))
+        .await;
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != thread_id.as_str())
+    );
     assert_eq!(app.chatkit_counts().await, before, "nothing changed");
     // The owner still sees it untouched.
-    let owner = app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
-    let (_, t) = app.chatkit(&owner, json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}})).await;
+    let owner = app
+        .token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
+    let (_, t) = app
+        .chatkit(
+            &owner,
+            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
+        )
+        .await;
     assert!(t.get("title").is_none());
     app.finish().await;
 }
@@ -219,7 +297,9 @@ both_backends!(users_cannot_reach_each_others_threads, isolation);
 
 async fn malformed(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
-    let token = app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
+    let token = app
+        .token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
     let before = app.chatkit_counts().await;
     let raw = |body: &'static str| {
         let app = &app;
@@ -242,8 +322,14 @@ async fn malformed(backend: Backend) {
         ("{not json", "invalid JSON"),
         ("[1,2]", "object"),
         (r#"{"params":{}}"#, "type"),
-        (r#"{"type":"threads.explode","params":{}}"#, "threads.explode"),
-        (r#"{"type":"threads.list","params":{"limit":"ten"}}"#, "threads.list"),
+        (
+            r#"{"type":"threads.explode","params":{}}"#,
+            "threads.explode",
+        ),
+        (
+            r#"{"type":"threads.list","params":{"limit":"ten"}}"#,
+            "threads.list",
+        ),
         (r#"{"type":"threads.get_by_id","params":{}}"#, "thread_id"),
     ];
     for (body, mentions) in cases {
@@ -254,7 +340,12 @@ async fn malformed(backend: Backend) {
         assert!(msg.contains(mentions), "{body}: {msg}");
     }
     // Bad ids never reach a query.
-    let (status, v) = app.chatkit(&token, json!({"type":"threads.get_by_id","params":{"thread_id":"thr_'; drop table x;--"}})).await;
+    let (status, v) = app
+        .chatkit(
+            &token,
+            json!({"type":"threads.get_by_id","params":{"thread_id":"thr_'; drop table x;--"}}),
+        )
+        .await;
     assert_eq!(status, 400, "{v}");
     // Oversized body.
     let big = "x".repeat(2 * 1024 * 1024);
@@ -262,21 +353,35 @@ async fn malformed(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
-        .body(format!(r#"{{"type":"threads.list","params":{{}},"pad":"{big}"}}"#))
+        .body(format!(
+            r#"{{"type":"threads.list","params":{{}},"pad":"{big}"}}"#
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
     // Missing and unusable metadata on threads.create.
-    let (status, v) = app.chatkit(&token, json!({"type":"threads.create","params":{"input":user_input("hi")}})).await;
+    let (status, v) = app
+        .chatkit(
+            &token,
+            json!({"type":"threads.create","params":{"input":user_input("hi")}}),
+        )
+        .await;
     assert_eq!(status, 400);
-    assert!(v["error"]["message"].as_str().unwrap().contains("agentType"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("agentType")
+    );
     let (status, v) = app
         .chatkit(&token, json!({"type":"threads.create","params":{"input":user_input("hi")},"metadata":{"agentType":"client"}}))
         .await;
     assert_eq!(status, 400);
     assert!(v["error"]["message"].as_str().unwrap().contains("eventId"));
-    let other = app.other_user("client", eventchat::store::seed::DEMO_CLIENT_EMAIL).await;
+    let other = app
+        .other_user("client", eventchat::store::seed::DEMO_CLIENT_EMAIL)
+        .await;
     let (foreign_event, venue) = app.event_of(&other).await;
     let (status, _) = app
         .chatkit(&token, json!({"type":"threads.create","params":{"input":user_input("hi")},"metadata":{"agentType":"client","eventId":foreign_event}}))
@@ -287,7 +392,13 @@ async fn malformed(backend: Backend) {
         .await;
     assert_eq!(status, 403);
     // No token, bad token.
-    let r = app.http.post(app.url("/api/chatkit")).json(&json!({"type":"threads.list","params":{}})).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/chatkit"))
+        .json(&json!({"type":"threads.list","params":{}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers().get("www-authenticate").unwrap(), "Bearer");
     let r = app

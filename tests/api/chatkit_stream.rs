@@ -18,7 +18,10 @@ fn is_micro_utc(ts: &Value) -> bool {
 
 async fn create_event_order(backend: Backend) {
     let (app, script) = TestApp::scripted(backend).await;
-    script.push(vec![Step::Text(vec!["Hello", " world"]), Step::Title("Greeting")]);
+    script.push(vec![
+        Step::Text(vec!["Hello", " world"]),
+        Step::Title("Greeting"),
+    ]);
     let (_, thread_id, ev) = app.client_thread("Hi").await;
     assert_eq!(
         types(&ev),
@@ -48,11 +51,17 @@ async fn create_event_order(backend: Backend) {
     assert!(user["id"].as_str().unwrap().starts_with("msg_"));
     assert_eq!(user["thread_id"], thread_id.as_str());
     assert_eq!(user["type"], "user_message");
-    assert_eq!(user["content"], json!([{"type": "input_text", "text": "Hi"}]));
+    assert_eq!(
+        user["content"],
+        json!([{"type": "input_text", "text": "Hi"}])
+    );
     assert_eq!(user["attachments"], json!([]));
     assert_eq!(user["inference_options"], json!({}));
     assert!(user.get("quoted_text").is_none());
-    assert_eq!(ev[2], json!({"type": "stream_options", "stream_options": {"allow_cancel": true}}));
+    assert_eq!(
+        ev[2],
+        json!({"type": "stream_options", "stream_options": {"allow_cancel": true}})
+    );
     let added = &ev[3]["item"];
     assert_eq!(added["type"], "assistant_message");
     assert_eq!(added["content"], json!([]));
@@ -61,14 +70,30 @@ async fn create_event_order(backend: Backend) {
         ev[4],
         json!({"type":"thread.item.updated","item_id":aid,"update":{"type":"assistant_message.content_part.added","content_index":0,"content":{"annotations":[],"text":"","type":"output_text"}}})
     );
-    assert_eq!(ev[5]["update"], json!({"type":"assistant_message.content_part.text_delta","content_index":0,"delta":"Hello"}));
-    assert_eq!(ev[7]["update"]["type"], "assistant_message.content_part.done");
-    assert_eq!(ev[8]["item"]["content"], json!([{"annotations":[],"text":"Hello world","type":"output_text"}]));
+    assert_eq!(
+        ev[5]["update"],
+        json!({"type":"assistant_message.content_part.text_delta","content_index":0,"delta":"Hello"})
+    );
+    assert_eq!(
+        ev[7]["update"]["type"],
+        "assistant_message.content_part.done"
+    );
+    assert_eq!(
+        ev[8]["item"]["content"],
+        json!([{"annotations":[],"text":"Hello world","type":"output_text"}])
+    );
     assert_eq!(ev[9]["thread"]["title"], "Greeting");
-    assert_eq!(ev[9]["thread"]["items"], json!({"data": [], "has_more": false}));
+    assert_eq!(
+        ev[9]["thread"]["items"],
+        json!({"data": [], "has_more": false})
+    );
     // Both messages are stored, in order; the title too.
     let (status, thread) = app
-        .chatkit(&app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL).await, json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}))
+        .chatkit(
+            &app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
+                .await,
+            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(thread["title"], "Greeting");
@@ -88,11 +113,19 @@ async fn add_message_and_retry(backend: Backend) {
         .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("second")}}))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(types(&ev)[..3], ["thread.item.done", "stream_options", "thread.item.added"]);
+    assert_eq!(
+        types(&ev)[..3],
+        ["thread.item.done", "stream_options", "thread.item.added"]
+    );
     assert!(!types(&ev).contains(&"thread.created".to_owned()));
     let second_user = ev[0]["item"]["id"].as_str().unwrap().to_owned();
     // Retry the first message: everything after it goes, without removal events.
-    let (_, all) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}})).await;
+    let (_, all) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
+        )
+        .await;
     let first_user = all["data"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(all["data"].as_array().unwrap().len(), 4);
     script.push(vec![Step::EchoInput]);
@@ -102,9 +135,22 @@ async fn add_message_and_retry(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[0], "stream_options");
     assert!(!types(&ev).contains(&"thread.item.removed".to_owned()));
-    assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "user:first");
-    let (_, all) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}})).await;
-    let ids: Vec<&str> = all["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "user:first"
+    );
+    let (_, all) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
+        )
+        .await;
+    let ids: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0], first_user);
     assert!(!ids.contains(&second_user.as_str()));
@@ -124,9 +170,20 @@ both_backends!(add_message_then_retry, add_message_and_retry);
 async fn client_tool_round_trip(backend: Backend) {
     let (app, script) = TestApp::scripted(backend).await;
     // The call is followed by a hidden item: the lenient lookup must still find it.
-    script.push(vec![Step::ClientToolCall("get_selection", json!({"project": "p1"})), Step::Hidden("note")]);
+    script.push(vec![
+        Step::ClientToolCall("get_selection", json!({"project": "p1"})),
+        Step::Hidden("note"),
+    ]);
     let (token, thread_id, ev) = app.client_thread("use tool").await;
-    assert_eq!(types(&ev), ["thread.created", "thread.item.done", "stream_options", "thread.item.done"]);
+    assert_eq!(
+        types(&ev),
+        [
+            "thread.created",
+            "thread.item.done",
+            "stream_options",
+            "thread.item.done"
+        ]
+    );
     let call = &ev[3]["item"];
     assert_eq!(call["type"], "client_tool_call");
     assert_eq!(call["status"], "pending");
@@ -139,11 +196,27 @@ async fn client_tool_round_trip(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[0], "stream_options");
     assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "continue");
-    let (_, items) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}})).await;
-    let stored = items["data"].as_array().unwrap().iter().find(|i| i["type"] == "client_tool_call").unwrap();
+    let (_, items) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
+        )
+        .await;
+    let stored = items["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "client_tool_call")
+        .unwrap();
     assert_eq!(stored["status"], "completed");
     assert_eq!(stored["output"], json!({"nodes": [1, 2]}));
-    assert!(items["data"].as_array().unwrap().iter().all(|i| i["type"] != "hidden_context_item"));
+    assert!(
+        items["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["type"] != "hidden_context_item")
+    );
     // No pending call any more: refused before the stream.
     let (status, body) = app
         .stream(&token, json!({"type":"threads.add_client_tool_output","params":{"thread_id":thread_id,"result":1}}))
@@ -160,8 +233,17 @@ async fn structured_input_and_actions(backend: Backend) {
         Step::Item(json!({"type":"widget","widget":{"type":"Card","children":[{"type":"Button","label":"OK","onClickAction":{"type":"ok","payload":{"a":1}}}]},"copy_text":"OK"})),
     ]);
     let (token, thread_id, ev) = app.client_thread("ask me").await;
-    let si = ev.iter().find(|e| e["item"]["type"] == "structured_input").unwrap()["item"]["id"].as_str().unwrap().to_owned();
-    let widget = ev.iter().find(|e| e["item"]["type"] == "widget").unwrap()["item"]["id"].as_str().unwrap().to_owned();
+    let si = ev
+        .iter()
+        .find(|e| e["item"]["type"] == "structured_input")
+        .unwrap()["item"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let widget = ev.iter().find(|e| e["item"]["type"] == "widget").unwrap()["item"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     script.push(vec![Step::EchoInput]);
     let (status, ev) = app
         .stream(&token, json!({"type":"threads.add_structured_input","params":{"thread_id":thread_id,"item_id":si,"input":{"status":"answered","answers":{"priority":{"values":["High","Low"]}}}}}))
@@ -170,8 +252,14 @@ async fn structured_input_and_actions(backend: Backend) {
     assert_eq!(types(&ev)[..2], ["stream_options", "thread.item.replaced"]);
     let replaced = &ev[1]["item"];
     assert_eq!(replaced["status"], "answered");
-    assert_eq!(replaced["inputs"][0]["answer"], json!({"values":["High"],"skipped":false}));
-    assert_eq!(replaced["inputs"][1]["answer"], json!({"values":[],"skipped":true}));
+    assert_eq!(
+        replaced["inputs"][0]["answer"],
+        json!({"values":["High"],"skipped":false})
+    );
+    assert_eq!(
+        replaced["inputs"][1]["answer"],
+        json!({"values":[],"skipped":true})
+    );
     // Answering twice is refused before streaming.
     let (status, _) = app
         .stream(&token, json!({"type":"threads.add_structured_input","params":{"thread_id":thread_id,"item_id":si,"input":{}}}))
@@ -184,7 +272,10 @@ async fn structured_input_and_actions(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[0], "stream_options");
-    assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], format!("action:ok:{widget}"));
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        format!("action:ok:{widget}")
+    );
     // A non-widget sender is refused; the sync variant answers {}.
     let (status, _) = app
         .stream(&token, json!({"type":"threads.custom_action","params":{"thread_id":thread_id,"item_id":si,"action":{"type":"ok"}}}))
@@ -196,7 +287,10 @@ async fn structured_input_and_actions(backend: Backend) {
     assert_eq!((status, body), (200, json!({})));
     app.finish().await;
 }
-both_backends!(structured_input_and_custom_actions, structured_input_and_actions);
+both_backends!(
+    structured_input_and_custom_actions,
+    structured_input_and_actions
+);
 
 async fn error_mid_stream(backend: Backend) {
     let (app, script) = TestApp::scripted(backend).await;
@@ -210,21 +304,39 @@ async fn error_mid_stream(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(
         types(&ev),
-        ["thread.created", "thread.item.done", "stream_options", "thread.item.added", "thread.updated", "error"]
+        [
+            "thread.created",
+            "thread.item.done",
+            "stream_options",
+            "thread.item.added",
+            "thread.updated",
+            "error"
+        ]
     );
     // The title set before the failure is announced after the next event (protocol §4.2).
     assert_eq!(ev[4]["thread"]["title"], "Before failing");
-    assert_eq!(ev[5], json!({"type":"error","code":"stream.error","allow_retry":true}));
+    assert_eq!(
+        ev[5],
+        json!({"type":"error","code":"stream.error","allow_retry":true})
+    );
     let thread_id = ev[0]["thread"]["id"].as_str().unwrap();
     // The user message is kept, the unfinished assistant message is not.
-    let (_, items) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id}})).await;
+    let (_, items) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread_id}}),
+        )
+        .await;
     assert_eq!(items["data"].as_array().unwrap().len(), 1);
     // A custom failure carries its message; the thread stays usable.
     script.push(vec![Step::FailCustom("Quota exceeded")]);
     let (_, ev) = app
         .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("again")}}))
         .await;
-    assert_eq!(ev.last().unwrap(), &json!({"type":"error","code":"custom","message":"Quota exceeded","allow_retry":false}));
+    assert_eq!(
+        ev.last().unwrap(),
+        &json!({"type":"error","code":"custom","message":"Quota exceeded","allow_retry":false})
+    );
     let (_, ev) = app
         .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("and again")}}))
         .await;

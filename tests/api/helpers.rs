@@ -32,7 +32,6 @@ pub fn pg_admin_url() -> String {
 /// A fresh, empty database for one test.
 pub struct TestDb {
     pub url: String,
-    pub backend: Backend,
     pg_name: Option<String>,
     pub dir: tempfile::TempDir,
 }
@@ -45,7 +44,6 @@ impl TestDb {
                 let path = dir.path().join("test.db");
                 TestDb {
                     url: format!("sqlite://{}?mode=rwc", path.display()),
-                    backend,
                     pg_name: None,
                     dir,
                 }
@@ -70,7 +68,6 @@ impl TestDb {
                     .unwrap_or(admin_url);
                 TestDb {
                     url: format!("{base}/{name}"),
-                    backend,
                     pg_name: Some(name),
                     dir,
                 }
@@ -80,13 +77,13 @@ impl TestDb {
 
     /// Drops the PostgreSQL database (SQLite files go with the temp dir).
     pub async fn drop_db(&self) {
-        if let Some(name) = &self.pg_name {
-            if let Ok(admin) = Database::connect(pg_admin_url()).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-                admin.close().await.ok();
-            }
+        if let Some(name) = &self.pg_name
+            && let Ok(admin) = Database::connect(pg_admin_url()).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            admin.close().await.ok();
         }
     }
 }
@@ -113,7 +110,6 @@ pub fn test_settings(db: &TestDb, extra: &[(&str, &str)]) -> Settings {
 /// A running application.
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub state: AppState,
     pub db: TestDb,
     pub http: reqwest::Client,
@@ -151,7 +147,6 @@ impl TestApp {
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
-            port,
             state,
             db,
             http: reqwest::Client::new(),
@@ -199,7 +194,11 @@ impl TestApp {
 
     /// POSTs a streaming ChatKit request and returns every `data:` event (keep-alive
     /// comments are checked for shape and skipped).
-    pub async fn stream(&self, token: &str, body: serde_json::Value) -> (u16, Vec<serde_json::Value>) {
+    pub async fn stream(
+        &self,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, Vec<serde_json::Value>) {
         let r = self
             .http
             .post(self.url("/api/chatkit"))
@@ -209,10 +208,16 @@ impl TestApp {
             .await
             .expect("request");
         let status = r.status().as_u16();
-        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
         let text = r.text().await.expect("body");
         if status != 200 {
-            return (status, vec![serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))]);
+            return (
+                status,
+                vec![serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))],
+            );
         }
         assert_eq!(ct.as_deref(), Some("text/event-stream"), "{text}");
         (status, parse_sse(&text))
@@ -249,16 +254,25 @@ macro_rules! both_backends {
 /// Splits an SSE body into its events, checking the framing: every frame is exactly
 /// `data: <compact json>\n\n` or a `: comment\n\n`.
 pub fn parse_sse(body: &str) -> Vec<serde_json::Value> {
-    assert!(body.is_empty() || body.ends_with("\n\n"), "unterminated frame: {body:?}");
+    assert!(
+        body.is_empty() || body.ends_with("\n\n"),
+        "unterminated frame: {body:?}"
+    );
     let mut out = Vec::new();
     for frame in body.split("\n\n").filter(|f| !f.is_empty()) {
         if frame.starts_with(':') {
             continue;
         }
-        let json = frame.strip_prefix("data: ").unwrap_or_else(|| panic!("bad frame {frame:?}"));
+        let json = frame
+            .strip_prefix("data: ")
+            .unwrap_or_else(|| panic!("bad frame {frame:?}"));
         assert!(!json.contains('\n'), "one line per event");
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        assert_eq!(serde_json::to_string(&v).unwrap().len(), json.len(), "compact JSON: {json}");
+        assert_eq!(
+            serde_json::to_string(&v).unwrap().len(),
+            json.len(),
+            "compact JSON: {json}"
+        );
         out.push(v);
     }
     out
@@ -266,7 +280,10 @@ pub fn parse_sse(body: &str) -> Vec<serde_json::Value> {
 
 /// The `type` of each event.
 pub fn types(events: &[serde_json::Value]) -> Vec<String> {
-    events.iter().map(|e| e["type"].as_str().unwrap_or("?").to_owned()).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("?").to_owned())
+        .collect()
 }
 
 /// Demo-data lookups the tests need.
@@ -274,7 +291,14 @@ impl TestApp {
     /// The first event (by id) of a client, with its venue.
     pub async fn event_of(&self, client_email: &str) -> (String, String) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        let user = self.state.stores.users.find_by_email(client_email).await.unwrap().unwrap();
+        let user = self
+            .state
+            .stores
+            .users
+            .find_by_email(client_email)
+            .await
+            .unwrap()
+            .unwrap();
         let ev = entity::events::Entity::find()
             .filter(entity::events::Column::ClientId.eq(user.id))
             .order_by_asc(entity::events::Column::Id)
@@ -315,7 +339,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 200, "{events:?}");
-        let thread_id = events[0]["thread"]["id"].as_str().expect("thread.created first").to_owned();
+        let thread_id = events[0]["thread"]["id"]
+            .as_str()
+            .expect("thread.created first")
+            .to_owned();
         (token, thread_id, events)
     }
 
@@ -324,9 +351,18 @@ impl TestApp {
         use sea_orm::{EntityTrait, PaginatorTrait};
         let db = &self.state.stores.db;
         (
-            entity::chatkit_threads::Entity::find().count(db).await.unwrap(),
-            entity::chatkit_thread_items::Entity::find().count(db).await.unwrap(),
-            entity::chatkit_attachments::Entity::find().count(db).await.unwrap(),
+            entity::chatkit_threads::Entity::find()
+                .count(db)
+                .await
+                .unwrap(),
+            entity::chatkit_thread_items::Entity::find()
+                .count(db)
+                .await
+                .unwrap(),
+            entity::chatkit_attachments::Entity::find()
+                .count(db)
+                .await
+                .unwrap(),
         )
     }
 }

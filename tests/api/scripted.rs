@@ -65,10 +65,14 @@ async fn text(turn: &mut TurnContext, deltas: &[&str]) -> Result<(), TurnError> 
         ItemBody::AssistantMessage { content: vec![] },
     );
     let id = it.id.clone();
-    turn.emit(ThreadStreamEvent::ItemAdded { item: it.clone() }).await?;
+    turn.emit(ThreadStreamEvent::ItemAdded { item: it.clone() })
+        .await?;
     turn.emit(ThreadStreamEvent::ItemUpdated {
         item_id: id.clone(),
-        update: ThreadItemUpdate::ContentPartAdded { content_index: 0, content: OutputText::new("") },
+        update: ThreadItemUpdate::ContentPartAdded {
+            content_index: 0,
+            content: OutputText::new(""),
+        },
     })
     .await?;
     let mut full = String::new();
@@ -76,16 +80,24 @@ async fn text(turn: &mut TurnContext, deltas: &[&str]) -> Result<(), TurnError> 
         full.push_str(d);
         turn.emit(ThreadStreamEvent::ItemUpdated {
             item_id: id.clone(),
-            update: ThreadItemUpdate::ContentPartTextDelta { content_index: 0, delta: (*d).to_owned() },
+            update: ThreadItemUpdate::ContentPartTextDelta {
+                content_index: 0,
+                delta: (*d).to_owned(),
+            },
         })
         .await?;
     }
     turn.emit(ThreadStreamEvent::ItemUpdated {
         item_id: id.clone(),
-        update: ThreadItemUpdate::ContentPartDone { content_index: 0, content: OutputText::new(full.clone()) },
+        update: ThreadItemUpdate::ContentPartDone {
+            content_index: 0,
+            content: OutputText::new(full.clone()),
+        },
     })
     .await?;
-    it.body = ItemBody::AssistantMessage { content: vec![OutputText::new(full)] };
+    it.body = ItemBody::AssistantMessage {
+        content: vec![OutputText::new(full)],
+    };
     turn.emit(ThreadStreamEvent::ItemDone { item: it }).await
 }
 
@@ -95,13 +107,20 @@ impl ScriptedResponder {
             RespondInput::UserMessage(m) => format!("user:{}", m.plain_text()),
             RespondInput::Continue => "continue".to_owned(),
             RespondInput::Action { action, sender } => {
-                format!("action:{}:{}", action.kind, sender.as_ref().map_or("-", |s| s.id.as_str()))
+                format!(
+                    "action:{}:{}",
+                    action.kind,
+                    sender.as_ref().map_or("-", |s| s.id.as_str())
+                )
             }
         };
         self.seen.lock().unwrap().push(input.clone());
         // Markers in the user's text choose a behaviour per thread, for concurrent tests.
         let marked = if input.contains("#fail") {
-            Some(vec![Step::Text(vec!["partial"]), Step::FailCustom("injected failure")])
+            Some(vec![
+                Step::Text(vec!["partial"]),
+                Step::FailCustom("injected failure"),
+            ])
         } else if input.contains("#panic") {
             Some(vec![Step::Panic])
         } else if input.contains("#slow") {
@@ -113,7 +132,12 @@ impl ScriptedResponder {
         };
         let steps = match marked {
             Some(s) => s,
-            None => self.scripts.lock().unwrap().pop_front().unwrap_or_else(|| vec![Step::Text(vec!["ok"])]),
+            None => self
+                .scripts
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or_else(|| vec![Step::Text(vec!["ok"])]),
         };
         for step in steps {
             match step {
@@ -128,7 +152,11 @@ impl ScriptedResponder {
                     turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
                 }
                 Step::Hidden(t) => {
-                    let it = item(turn, IdPrefix::Message, json!({"type":"hidden_context_item","content":t}));
+                    let it = item(
+                        turn,
+                        IdPrefix::Message,
+                        json!({"type":"hidden_context_item","content":t}),
+                    );
                     turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
                 }
                 Step::Item(body) => {

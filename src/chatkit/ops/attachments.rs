@@ -16,11 +16,11 @@ use serde_json::Value;
 
 use super::{Origin, check_id};
 use crate::auth::Principal;
+use crate::chatkit::TranscriptionResponse;
 use crate::chatkit::attachment::{Attachment, AttachmentKind, UploadDescriptor, UploadMethod};
 use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::params::{CreateAttachmentParams, TranscribeParams};
 use crate::chatkit::time::now_micros;
-use crate::chatkit::TranscriptionResponse;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{AttachmentRecord, StoreError};
@@ -32,7 +32,12 @@ fn token() -> String {
 }
 
 fn allowed_mime(state: &AppState, mime: &str) -> bool {
-    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let base = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     state
         .settings
         .limits
@@ -49,7 +54,9 @@ pub(super) async fn create(
 ) -> Result<Attachment, ApiError> {
     let name = params.name.trim();
     if name.is_empty() || name.chars().count() > 255 {
-        return Err(ApiError::bad_request("attachment name must have 1 to 255 characters"));
+        return Err(ApiError::bad_request(
+            "attachment name must have 1 to 255 characters",
+        ));
     }
     if !allowed_mime(state, &params.mime_type) {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -59,7 +66,9 @@ pub(super) async fn create(
     }
     let max = state.settings.limits.max_attachment_bytes;
     if params.size > max {
-        return Err(ApiError::PayloadTooLarge(format!("attachments are limited to {max} bytes")));
+        return Err(ApiError::PayloadTooLarge(format!(
+            "attachments are limited to {max} bytes"
+        )));
     }
     let id = new_id(IdPrefix::Attachment);
     let base = format!("{}{}", origin.base_url, state.settings.server.chatkit_path);
@@ -77,7 +86,9 @@ pub(super) async fn create(
         upload_descriptor: Some(UploadDescriptor {
             url: format!("{base}/uploads/{id}"),
             method: UploadMethod::Put,
-            headers: [(UPLOAD_TOKEN_HEADER.to_owned(), token())].into_iter().collect(),
+            headers: [(UPLOAD_TOKEN_HEADER.to_owned(), token())]
+                .into_iter()
+                .collect(),
         }),
         thread_id: None,
         metadata: Default::default(),
@@ -89,7 +100,12 @@ pub(super) async fn create(
         thread_id: None,
         name: attachment.name.clone(),
         mime_type: attachment.mime_type.clone(),
-        kind: if attachment.is_image() { "image" } else { "file" }.to_owned(),
+        kind: if attachment.is_image() {
+            "image"
+        } else {
+            "file"
+        }
+        .to_owned(),
         size_bytes: i64::try_from(params.size).unwrap_or(i64::MAX),
         uploaded: false,
         storage_path: None,
@@ -193,9 +209,13 @@ pub async fn upload_bytes(
     }
     let path = file_path(state, id);
     if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(ApiError::internal)?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(ApiError::internal)?;
     }
-    tokio::fs::write(&path, bytes).await.map_err(ApiError::internal)?;
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(ApiError::internal)?;
     if let Value::Object(map) = &mut record.data {
         map.remove("upload_descriptor");
     }
@@ -207,27 +227,41 @@ pub async fn upload_bytes(
 }
 
 /// Reads the bytes of an uploaded attachment for its preview URL, checking the URL's token.
-pub async fn read_bytes(state: &AppState, id: &str, token: &str) -> Result<(String, Vec<u8>), ApiError> {
+pub async fn read_bytes(
+    state: &AppState,
+    id: &str,
+    token: &str,
+) -> Result<(String, Vec<u8>), ApiError> {
     check_id(id, "attachment")?;
     let record = match state.stores.attachments.load_unscoped(id).await {
         Ok(r) => r,
         Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("attachment")),
         Err(e) => return Err(e.into()),
     };
-    let preview = record.data.get("preview_url").and_then(Value::as_str).unwrap_or("");
+    let preview = record
+        .data
+        .get("preview_url")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let ok = !token.is_empty() && preview.ends_with(&format!("token={token}"));
     if !ok {
         return Err(ApiError::not_found("attachment"));
     }
-    let path = record.storage_path.ok_or_else(|| ApiError::not_found("attachment content"))?;
-    let bytes = tokio::fs::read(path).await.map_err(|_| ApiError::not_found("attachment content"))?;
+    let path = record
+        .storage_path
+        .ok_or_else(|| ApiError::not_found("attachment content"))?;
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|_| ApiError::not_found("attachment content"))?;
     Ok((record.mime_type, bytes))
 }
 
 pub(super) fn transcribe(params: TranscribeParams) -> Result<TranscriptionResponse, ApiError> {
     let media = params.media_type().to_ascii_lowercase();
     if !matches!(media.as_str(), "audio/webm" | "audio/ogg" | "audio/mp4") {
-        return Err(ApiError::UnsupportedMediaType(format!("audio of type {media} is not supported")));
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "audio of type {media} is not supported"
+        )));
     }
     let audio = base64::engine::general_purpose::STANDARD
         .decode(params.audio_base64.as_bytes())

@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::auth::access::{self, EventRef};
 use crate::auth::Principal;
+use crate::auth::access::{self, EventRef};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -40,7 +40,11 @@ fn forbidden(msg: &str) -> ApiError {
     ApiError::Forbidden(msg.to_owned())
 }
 
-pub async fn plan_thread(state: &AppState, p: &Principal, meta: &Map<String, Value>) -> Result<ThreadPlan, ApiError> {
+pub async fn plan_thread(
+    state: &AppState,
+    p: &Principal,
+    meta: &Map<String, Value>,
+) -> Result<ThreadPlan, ApiError> {
     let agent_type = required(meta, "agentType", "agent_type")?;
     if !matches!(agent_type, "client" | "venue_general" | "venue_event") {
         return Err(ApiError::bad_request(format!(
@@ -52,7 +56,10 @@ pub async fn plan_thread(state: &AppState, p: &Principal, meta: &Map<String, Val
     let (venue_id, event_id) = match agent_type {
         "client" => {
             let event_id = required(meta, "eventId", "event_id")?;
-            let event = events.event_ref(event_id).await?.ok_or_else(|| forbidden("you may not use this event"))?;
+            let event = events
+                .event_ref(event_id)
+                .await?
+                .ok_or_else(|| forbidden("you may not use this event"))?;
             let ok = access::can_access_event(
                 p,
                 EventRef {
@@ -78,7 +85,10 @@ pub async fn plan_thread(state: &AppState, p: &Principal, meta: &Map<String, Val
             if !access::can_access_venue(p, venue_id) {
                 return Err(forbidden("you may not use this venue"));
             }
-            let event = events.event_ref(event_id).await?.ok_or_else(|| forbidden("you may not use this event"))?;
+            let event = events
+                .event_ref(event_id)
+                .await?
+                .ok_or_else(|| forbidden("you may not use this event"))?;
             if event.venue_id != venue_id {
                 return Err(forbidden("that event is not at this venue"));
             }
@@ -91,7 +101,10 @@ pub async fn plan_thread(state: &AppState, p: &Principal, meta: &Map<String, Val
     if let Some(e) = &event_id {
         metadata.insert("event_id".into(), Value::String(e.clone()));
     }
-    metadata.insert("user_type".into(), Value::String(p.user_type.as_str().to_owned()));
+    metadata.insert(
+        "user_type".into(),
+        Value::String(p.user_type.as_str().to_owned()),
+    );
     Ok(ThreadPlan {
         agent_type: agent_type.to_owned(),
         venue_id: Some(venue_id),

@@ -34,7 +34,9 @@ pub struct Origin {
 }
 
 fn json(v: impl serde::Serialize) -> Result<Reply, ApiError> {
-    serde_json::to_value(v).map(Reply::Json).map_err(ApiError::internal)
+    serde_json::to_value(v)
+        .map(Reply::Json)
+        .map_err(ApiError::internal)
 }
 
 pub(crate) fn store_order(o: super::Order) -> StoreOrder {
@@ -72,17 +74,25 @@ pub async fn dispatch(
             threads::feedback(state, principal, p).await?;
             json(super::EmptyResponse {})
         }
-        Request::CreateAttachment(p) => json(attachments::create(state, principal, p, origin).await?),
+        Request::CreateAttachment(p) => {
+            json(attachments::create(state, principal, p, origin).await?)
+        }
         Request::DeleteAttachment(p) => {
             attachments::delete(state, principal, &p.attachment_id).await?;
             json(super::EmptyResponse {})
         }
         Request::Transcribe(p) => json(attachments::transcribe(p)?),
-        Request::SyncCustomAction(p) => json(threads::sync_custom_action(state, principal, p).await?),
+        Request::SyncCustomAction(p) => {
+            json(threads::sync_custom_action(state, principal, p).await?)
+        }
         Request::CreateThread(p) => streaming::create(state, principal, p, &env.metadata).await,
         Request::AddUserMessage(p) => streaming::add_user_message(state, principal, p).await,
-        Request::AddClientToolOutput(p) => streaming::add_client_tool_output(state, principal, p).await,
-        Request::AddStructuredInput(p) => streaming::add_structured_input(state, principal, p).await,
+        Request::AddClientToolOutput(p) => {
+            streaming::add_client_tool_output(state, principal, p).await
+        }
+        Request::AddStructuredInput(p) => {
+            streaming::add_structured_input(state, principal, p).await
+        }
         Request::RetryAfterItem(p) => streaming::retry(state, principal, p).await,
         Request::CustomAction(p) => streaming::custom_action(state, principal, p).await,
     }

@@ -21,7 +21,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};
 
-async fn submit(state: &AppState, p: &Principal, thread: &ThreadRecord, input: TurnInput) -> Result<Reply, ApiError> {
+async fn submit(
+    state: &AppState,
+    p: &Principal,
+    thread: &ThreadRecord,
+    input: TurnInput,
+) -> Result<Reply, ApiError> {
     let (tx, rx) = subscriber::channel(state.settings.actors.subscriber_buffer);
     let handle = state.registry.thread(thread).await?;
     handle
@@ -35,14 +40,22 @@ async fn submit(state: &AppState, p: &Principal, thread: &ThreadRecord, input: T
 }
 
 /// A thread the principal may still talk in (their own, and still allowed its assistant).
-async fn load_for_turn(state: &AppState, p: &Principal, thread_id: &str) -> Result<ThreadRecord, ApiError> {
+async fn load_for_turn(
+    state: &AppState,
+    p: &Principal,
+    thread_id: &str,
+) -> Result<ThreadRecord, ApiError> {
     let thread = load(state, p, thread_id).await?;
     access::may_use_agent(p, &thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
     Ok(thread)
 }
 
 /// Checks a user message before anything is written.
-async fn validate_input(state: &AppState, p: &Principal, input: &UserMessageInput) -> Result<(), ApiError> {
+async fn validate_input(
+    state: &AppState,
+    p: &Principal,
+    input: &UserMessageInput,
+) -> Result<(), ApiError> {
     let max = state.settings.limits.max_message_chars;
     let chars: usize = input
         .content
@@ -69,7 +82,11 @@ async fn validate_input(state: &AppState, p: &Principal, input: &UserMessageInpu
         check_id(id, "attachment")?;
         match state.stores.attachments.load(&p.user_id, id).await {
             Ok(a) if a.uploaded => {}
-            Ok(_) => return Err(ApiError::bad_request(format!("attachment {id} has not been uploaded"))),
+            Ok(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "attachment {id} has not been uploaded"
+                )));
+            }
             Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("attachment")),
             Err(e) => return Err(e.into()),
         }
@@ -102,13 +119,33 @@ pub(super) async fn create(
         updated_at: now,
     };
     state.stores.threads.insert_thread(&thread).await?;
-    submit(state, p, &thread, TurnInput::Create { input: params.input }).await
+    submit(
+        state,
+        p,
+        &thread,
+        TurnInput::Create {
+            input: params.input,
+        },
+    )
+    .await
 }
 
-pub(super) async fn add_user_message(state: &AppState, p: &Principal, params: AddUserMessageParams) -> Result<Reply, ApiError> {
+pub(super) async fn add_user_message(
+    state: &AppState,
+    p: &Principal,
+    params: AddUserMessageParams,
+) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     validate_input(state, p, &params.input).await?;
-    submit(state, p, &thread, TurnInput::UserMessage { input: params.input }).await
+    submit(
+        state,
+        p,
+        &thread,
+        TurnInput::UserMessage {
+            input: params.input,
+        },
+    )
+    .await
 }
 
 pub(super) async fn add_client_tool_output(
@@ -117,10 +154,26 @@ pub(super) async fn add_client_tool_output(
     params: AddClientToolOutputParams,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
-    if state.stores.items.pending_client_tool_call(&thread).await?.is_none() {
-        return Err(ApiError::bad_request("there is no pending client tool call in this thread"));
+    if state
+        .stores
+        .items
+        .pending_client_tool_call(&thread)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::bad_request(
+            "there is no pending client tool call in this thread",
+        ));
     }
-    submit(state, p, &thread, TurnInput::ClientToolOutput { result: params.result }).await
+    submit(
+        state,
+        p,
+        &thread,
+        TurnInput::ClientToolOutput {
+            result: params.result,
+        },
+    )
+    .await
 }
 
 pub(super) async fn add_structured_input(
@@ -130,9 +183,15 @@ pub(super) async fn add_structured_input(
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     check_id(&params.item_id, "item")?;
-    let item = state.stores.items.load_item(&thread, &params.item_id).await?;
+    let item = state
+        .stores
+        .items
+        .load_item(&thread, &params.item_id)
+        .await?;
     if item.item_type != "structured_input" || item.status.as_deref() != Some("pending") {
-        return Err(ApiError::bad_request("the item is not a pending structured input"));
+        return Err(ApiError::bad_request(
+            "the item is not a pending structured input",
+        ));
     }
     let input = TurnInput::StructuredInput {
         item_id: params.item_id,
@@ -141,23 +200,45 @@ pub(super) async fn add_structured_input(
     submit(state, p, &thread, input).await
 }
 
-pub(super) async fn retry(state: &AppState, p: &Principal, params: RetryAfterItemParams) -> Result<Reply, ApiError> {
+pub(super) async fn retry(
+    state: &AppState,
+    p: &Principal,
+    params: RetryAfterItemParams,
+) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     check_id(&params.item_id, "item")?;
-    let item = state.stores.items.load_item(&thread, &params.item_id).await?;
+    let item = state
+        .stores
+        .items
+        .load_item(&thread, &params.item_id)
+        .await?;
     if item.item_type != "user_message" {
         return Err(ApiError::bad_request("only a user message can be retried"));
     }
-    submit(state, p, &thread, TurnInput::Retry { item_id: params.item_id }).await
+    submit(
+        state,
+        p,
+        &thread,
+        TurnInput::Retry {
+            item_id: params.item_id,
+        },
+    )
+    .await
 }
 
-pub(super) async fn custom_action(state: &AppState, p: &Principal, params: CustomActionParams) -> Result<Reply, ApiError> {
+pub(super) async fn custom_action(
+    state: &AppState,
+    p: &Principal,
+    params: CustomActionParams,
+) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     if let Some(item_id) = &params.item_id {
         check_id(item_id, "item")?;
         let item = state.stores.items.load_item(&thread, item_id).await?;
         if item.item_type != "widget" {
-            return Err(ApiError::bad_request("the sender of an action must be a widget item"));
+            return Err(ApiError::bad_request(
+                "the sender of an action must be a widget item",
+            ));
         }
     }
     let input = TurnInput::CustomAction {

@@ -19,9 +19,17 @@ use crate::store::{ItemRecord, Order, StoreError, ThreadRecord, Visibility};
 const GET_BY_ID_ITEMS: u64 = 20;
 const MAX_TITLE_CHARS: usize = 200;
 
-pub(super) async fn load(state: &AppState, p: &Principal, thread_id: &str) -> Result<ThreadRecord, ApiError> {
+pub(super) async fn load(
+    state: &AppState,
+    p: &Principal,
+    thread_id: &str,
+) -> Result<ThreadRecord, ApiError> {
     check_id(thread_id, "thread")?;
-    Ok(state.stores.threads.load_thread(&p.user_id, thread_id).await?)
+    Ok(state
+        .stores
+        .threads
+        .load_thread(&p.user_id, thread_id)
+        .await?)
 }
 
 fn decode(records: Vec<ItemRecord>) -> Result<Vec<ThreadItem>, ApiError> {
@@ -38,21 +46,42 @@ fn cursor_error(e: StoreError) -> ApiError {
     }
 }
 
-pub(super) async fn get_by_id(state: &AppState, p: &Principal, thread_id: &str) -> Result<Thread, ApiError> {
+pub(super) async fn get_by_id(
+    state: &AppState,
+    p: &Principal,
+    thread_id: &str,
+) -> Result<Thread, ApiError> {
     let thread = load(state, p, thread_id).await?;
     let page = state
         .stores
         .items
-        .load_items(&thread, None, GET_BY_ID_ITEMS, Order::Asc, Visibility::Visible)
+        .load_items(
+            &thread,
+            None,
+            GET_BY_ID_ITEMS,
+            Order::Asc,
+            Visibility::Visible,
+        )
         .await?;
-    Ok(thread_to_wire(&thread, decode(page.data)?, page.has_more, page.after))
+    Ok(thread_to_wire(
+        &thread,
+        decode(page.data)?,
+        page.has_more,
+        page.after,
+    ))
 }
 
 fn clamp(limit: usize, max: u64) -> u64 {
-    u64::try_from(limit).unwrap_or(u64::MAX).clamp(1, max.max(1))
+    u64::try_from(limit)
+        .unwrap_or(u64::MAX)
+        .clamp(1, max.max(1))
 }
 
-pub(super) async fn list(state: &AppState, p: &Principal, params: ListThreadsParams) -> Result<Page<Thread>, ApiError> {
+pub(super) async fn list(
+    state: &AppState,
+    p: &Principal,
+    params: ListThreadsParams,
+) -> Result<Page<Thread>, ApiError> {
     if let Some(after) = &params.after {
         check_id(after, "cursor")?;
     }
@@ -60,7 +89,12 @@ pub(super) async fn list(state: &AppState, p: &Principal, params: ListThreadsPar
     let page = state
         .stores
         .threads
-        .list_threads(&p.user_id, limit, params.after.as_deref(), store_order(params.order))
+        .list_threads(
+            &p.user_id,
+            limit,
+            params.after.as_deref(),
+            store_order(params.order),
+        )
         .await
         .map_err(cursor_error)?;
     let data = page
@@ -84,19 +118,34 @@ pub(super) async fn list_items(
     let page = state
         .stores
         .items
-        .load_items(&thread, params.after.as_deref(), limit, store_order(params.order), Visibility::Visible)
+        .load_items(
+            &thread,
+            params.after.as_deref(),
+            limit,
+            store_order(params.order),
+            Visibility::Visible,
+        )
         .await
         .map_err(cursor_error)?;
     Ok(Page::new(decode(page.data)?, page.has_more, page.after))
 }
 
-pub(super) async fn update(state: &AppState, p: &Principal, params: UpdateThreadParams) -> Result<Thread, ApiError> {
+pub(super) async fn update(
+    state: &AppState,
+    p: &Principal,
+    params: UpdateThreadParams,
+) -> Result<Thread, ApiError> {
     let mut thread = load(state, p, &params.thread_id).await?;
-    let title = params.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-    if let Some(t) = &title {
-        if t.chars().count() > MAX_TITLE_CHARS {
-            return Err(ApiError::bad_request(format!("title is longer than {MAX_TITLE_CHARS} characters")));
-        }
+    let title = params
+        .title
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &title
+        && t.chars().count() > MAX_TITLE_CHARS
+    {
+        return Err(ApiError::bad_request(format!(
+            "title is longer than {MAX_TITLE_CHARS} characters"
+        )));
     }
     thread.title = title;
     thread.updated_at = now_micros();
@@ -107,7 +156,11 @@ pub(super) async fn update(state: &AppState, p: &Principal, params: UpdateThread
     Ok(thread_to_wire(&thread, Vec::new(), false, None))
 }
 
-pub(super) async fn delete(state: &AppState, p: &Principal, thread_id: &str) -> Result<(), ApiError> {
+pub(super) async fn delete(
+    state: &AppState,
+    p: &Principal,
+    thread_id: &str,
+) -> Result<(), ApiError> {
     let thread = load(state, p, thread_id).await?;
     if let Some(live) = state.registry.live_thread(&thread).await {
         live.stop().await?;
@@ -120,10 +173,16 @@ pub(super) async fn delete(state: &AppState, p: &Principal, thread_id: &str) -> 
     Ok(())
 }
 
-pub(super) async fn feedback(state: &AppState, p: &Principal, params: FeedbackParams) -> Result<(), ApiError> {
+pub(super) async fn feedback(
+    state: &AppState,
+    p: &Principal,
+    params: FeedbackParams,
+) -> Result<(), ApiError> {
     let thread = load(state, p, &params.thread_id).await?;
     if params.item_ids.is_empty() {
-        return Err(ApiError::bad_request("item_ids must name at least one item"));
+        return Err(ApiError::bad_request(
+            "item_ids must name at least one item",
+        ));
     }
     for id in &params.item_ids {
         check_id(id, "item")?;
@@ -154,7 +213,9 @@ pub(super) async fn sync_custom_action(
         check_id(item_id, "item")?;
         let record = state.stores.items.load_item(&thread, item_id).await?;
         if record.item_type != "widget" {
-            return Err(ApiError::bad_request("the sender of an action must be a widget item"));
+            return Err(ApiError::bad_request(
+                "the sender of an action must be a widget item",
+            ));
         }
     }
     tracing::info!(action = %params.action.kind, "sync custom action with no handler; nothing to update");

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use entity::tool_calls::{self, Column, Entity};
-use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde::Serialize;
 use serde_json::Value;
 

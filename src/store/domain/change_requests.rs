@@ -40,9 +40,15 @@ pub enum ChangeApplication {
     /// Declined: no element changes.
     Nothing,
     Add(NewElement),
-    Modify { element_id: String, changes: ElementChanges },
+    Modify {
+        element_id: String,
+        changes: ElementChanges,
+    },
     /// Moves the element from `expected` status to `cancelled`.
-    Cancel { element_id: String, expected: String },
+    Cancel {
+        element_id: String,
+        expected: String,
+    },
 }
 
 /// The resolution of a request.
@@ -120,6 +126,10 @@ impl DomainStore {
         resolution: &Resolution,
     ) -> StoreResult<ChangeRequestRecord> {
         let txn = self.db.begin().await?;
+        // A new element goes in first: the request row then points at it (foreign key).
+        if let ChangeApplication::Add(el) = &resolution.apply {
+            insert_element(&txn, el).await?;
+        }
         let mut update = Entity::update_many()
             .col_expr(Column::Status, Expr::value(resolution.status.clone()))
             .col_expr(Column::ResolutionNote, Expr::value(resolution.note.clone()))
@@ -131,16 +141,20 @@ impl DomainStore {
             .filter(Column::Id.eq(id))
             .filter(Column::Status.eq("open"));
         if let ChangeApplication::Add(el) = &resolution.apply {
-            // The new element becomes the request's element, so the link survives.
             update = update.col_expr(Column::ElementId, Expr::value(Some(el.id.clone())));
         }
+        // Dropping `txn` on an early return rolls the element insert back.
         if update.exec(&txn).await?.rows_affected == 0 {
-            return Err(StoreError::Conflict("change request is no longer open".into()));
+            return Err(StoreError::Conflict(
+                "change request is no longer open".into(),
+            ));
         }
         match &resolution.apply {
-            ChangeApplication::Nothing => {}
-            ChangeApplication::Add(el) => insert_element(&txn, el).await?,
-            ChangeApplication::Modify { element_id, changes } => {
+            ChangeApplication::Nothing | ChangeApplication::Add(_) => {}
+            ChangeApplication::Modify {
+                element_id,
+                changes,
+            } => {
                 apply_changes(&txn, element_id, changes).await?;
             }
             ChangeApplication::Cancel {

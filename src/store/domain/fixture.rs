@@ -68,7 +68,12 @@ pub fn principal(user_id: &str) -> Principal {
     }
 }
 
-pub fn thread(user_id: &str, agent_type: &str, venue: Option<&str>, event: Option<&str>) -> ThreadRecord {
+pub fn thread(
+    user_id: &str,
+    agent_type: &str,
+    venue: Option<&str>,
+    event: Option<&str>,
+) -> ThreadRecord {
     ThreadRecord {
         id: format!("thr_{agent_type}"),
         user_id: user_id.into(),
@@ -93,7 +98,10 @@ impl Fixture {
         let db = Database::connect(url).await.unwrap();
         Migrator::up(&db, None).await.unwrap();
         insert_all(&db).await;
-        Fixture { stores: Stores::new(db), _dir: dir }
+        Fixture {
+            stores: Stores::new(db),
+            _dir: dir,
+        }
     }
 }
 

@@ -41,7 +41,7 @@ const EVENTS: &[EventRow] = &[
         elements: &[(1, 1, "approved"), (4, 150, "approved"), (5, 150, "pending_approval"), (10, 1, "proposed"), (9, 4, "proposed"), (12, 1, "declined")], guest_list: 8 },
     EventRow { venue: 1, client: GRACE, name: "Grace's 30th Birthday", event_type: "birthday", day: 12, start_hour: 19, hours: 5, guests: 80, budget_cents: 1_800_000, status: "confirmed", notes: Some("Surprise element at 9pm: keep the cake hidden."),
         elements: &[(1, 1, "confirmed"), (4, 80, "confirmed"), (3, 80, "confirmed"), (9, 4, "confirmed"), (11, 1, "confirmed"), (10, 1, "approved")], guest_list: 8 },
-    EventRow { venue: 1, client: NOAH, name: "Bennett & Co. Holiday Party", event_type: "corporate", day: 75, start_hour: 18, hours: 5, guests: 100, budget_cents: 2_000_000, status: "inquiry", notes: Some("Asked about a December Friday."),
+    EventRow { venue: 1, client: NOAH, name: "Bennett & Co. Winter Party", event_type: "corporate", day: 75, start_hour: 18, hours: 5, guests: 100, budget_cents: 2_000_000, status: "inquiry", notes: Some("Asked about a Friday evening and a sit-down dinner."),
         elements: &[(1, 1, "proposed"), (2, 100, "proposed")], guest_list: 0 },
     EventRow { venue: 1, client: AVA, name: "Thompson Law Annual Gala", event_type: "corporate", day: -30, start_hour: 18, hours: 5, guests: 140, budget_cents: 3_500_000, status: "completed", notes: None,
         elements: &[(1, 1, "confirmed"), (2, 140, "confirmed"), (5, 140, "confirmed"), (8, 1, "confirmed"), (10, 1, "confirmed")], guest_list: 6 },

@@ -90,9 +90,20 @@ const VENUE_VENDORS: &[(u32, u32, &str, Option<&str>)] = &[
     (2, 4, "pending", Some("Trial event scheduled next month.")),
 ];
 
-/// (venue, category, name, description, price_cents, unit, vendor); numbered from 1.
+/// (venue, category, name, description, price_cents, unit, vendor)
+type OfferingRow = (
+    u32,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    Option<u32>,
+);
+
+/// Numbered from 1 in this order.
 #[rustfmt::skip]
-pub(super) const OFFERINGS: &[(u32, &str, &str, &str, i64, &str, Option<u32>)] = &[
+const OFFERINGS: &[OfferingRow] = &[
     (1, "venue", "Loft Rental (evening)", "Exclusive use of the loft and harbor terrace, 5pm to midnight.", 600_000, "per_event", None),
     (1, "catering", "Classic Plated Dinner", "Three courses: salmon or short rib, seasonal sides, dessert.", 8_500, "per_guest", Some(1)),
     (1, "catering", "Vegetarian Seasonal Menu", "Three vegetarian courses; vegan and gluten-free on request.", 7_200, "per_guest", Some(1)),
