@@ -131,8 +131,14 @@ fn text(d: &Value, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A whole number from the request details; a `{"from": a, "to": b}` change (as clients
+/// phrase requests) means `b`.
 fn number(d: &Value, key: &str, min: i64) -> DomainResult<Option<i64>> {
-    match d.get(key) {
+    let value = match d.get(key) {
+        Some(Value::Object(change)) => change.get("to"),
+        other => other,
+    };
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(n) if n >= min => Ok(Some(n)),

@@ -3,9 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod actors;
+mod agents;
 mod chatkit_requests;
 mod chatkit_stream;
 mod health;
 mod helpers;
+mod llm_client;
+#[path = "../support/mock_llm.rs"]
+mod mock_llm;
 mod scripted;
 mod store_contract;

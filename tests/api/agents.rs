@@ -1,0 +1,633 @@
+//! The three assistants end to end: real HTTP in, the real turn runner, async-openai against
+//! the scripted mock LLM, tools on the demo data, effects checked in the database.
+
+use std::time::Duration;
+
+use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, types};
+use crate::mock_llm::{MockLlm, MockToolCall, Reply};
+
+fn input(text: &str) -> Value {
+    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
+}
+
+async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
+    let url = mock.base_url();
+    let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
+    vars.extend_from_slice(extra);
+    let app = TestApp::spawn_with(backend, &vars).await;
+    app.seed().await;
+    app
+}
+
+fn call(id: &str, name: &str, args: Value) -> MockToolCall {
+    MockToolCall::new(id, name, args)
+}
+
+async fn create(app: &TestApp, token: &str, meta: Value, text: &str) -> (String, Vec<Value>) {
+    let (status, ev) = app
+        .stream(
+            token,
+            json!({"type":"threads.create","params":{"input":input(text)},"metadata":meta}),
+        )
+        .await;
+    assert_eq!(status, 200, "{ev:?}");
+    (ev[0]["thread"]["id"].as_str().unwrap().to_owned(), ev)
+}
+
+/// Tool names offered in a recorded request.
+fn offered(req: &Value) -> Vec<String> {
+    let mut v: Vec<String> = req["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Tool results the model was shown in a request, by call id.
+fn tool_results(req: &Value) -> Vec<(String, Value)> {
+    req["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| {
+            (
+                m["tool_call_id"].as_str().unwrap().to_owned(),
+                serde_json::from_str(m["content"].as_str().unwrap()).unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+async fn client_assistant(backend: Backend) {
+    let mock = MockLlm::start();
+    let app = app_with(backend, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let other = app.other_user("client", DEMO_CLIENT_EMAIL).await;
+    let (foreign_event, _) = app.event_of(&other).await;
+    mock.push(
+        Reply::text(["Let me look."])
+            .then_tool_calls(vec![
+                call("c1", "getEventDetails", json!({"eventId": event_id})),
+                call("c2", "viewGuestList", json!({"eventId": event_id})),
+                call("c3", "viewContract", json!({"eventId": event_id})),
+                call(
+                    "c4",
+                    "listAvailableElements",
+                    json!({"category": "catering"}),
+                ),
+            ])
+            .usage(1000, 50),
+    );
+    mock.push(Reply::tool_calls(vec![
+        call("c5", "addGuest", json!({"eventId": event_id, "name": "Ana Lima", "email": "ana@lima.example", "dietaryNeeds": "vegetarian"})),
+        call("c6", "requestElementChange", json!({"eventId": event_id, "requestType": "add", "description": "Two more vegetarian mains"})),
+        call("c7", "viewGuestList", json!({"eventId": foreign_event})),
+    ]).usage(1200, 40));
+    mock.push(Reply::text(["Added Ana", " and asked the venue."]).usage(1300, 20));
+    let (thread_id, ev) = create(
+        &app,
+        &token,
+        json!({"agentType":"client","eventId":event_id}),
+        "Add Ana and more veggie options",
+    )
+    .await;
+    let t = types(&ev);
+    assert_eq!(
+        t[..4],
+        [
+            "thread.created",
+            "thread.item.done",
+            "stream_options",
+            "thread.item.added"
+        ]
+    );
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "Added Ana and asked the venue."
+    );
+    // Workflow items show each call as a task.
+    let workflows: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "workflow")
+        .collect();
+    assert_eq!(workflows.len(), 2);
+    let tasks = workflows[1]["item"]["workflow"]["tasks"]
+        .as_array()
+        .unwrap();
+    assert_eq!(tasks.len(), 3);
+    assert!(
+        tasks[2]["title"].as_str().unwrap().starts_with("Refused"),
+        "{tasks:?}"
+    );
+    assert!(ev.iter().any(|e| e["type"] == "progress_update"));
+    // The model saw: the system prompt with context, the client's six tools, the results.
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 3);
+    let system = reqs[0]["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("requestElementChange"));
+    let event_name = app
+        .state
+        .stores
+        .domain
+        .event_ref(&event_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .name;
+    assert!(system.contains(&event_name), "context names the event");
+    assert_eq!(
+        offered(&reqs[0]),
+        [
+            "addGuest",
+            "getEventDetails",
+            "listAvailableElements",
+            "requestElementChange",
+            "viewContract",
+            "viewGuestList"
+        ]
+    );
+    let results = tool_results(&reqs[2]);
+    let refused = results.iter().find(|(id, _)| id == "c7").unwrap();
+    assert!(
+        refused.1.get("error").is_some(),
+        "a foreign event is refused to the model: {refused:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .find(|(id, _)| id == "c5")
+            .unwrap()
+            .1
+            .get("error")
+            .is_none()
+    );
+    // Effects in the database.
+    let db = &app.state.stores.db;
+    let ana = entity::guests::Entity::find()
+        .filter(entity::guests::Column::EventId.eq(&event_id))
+        .filter(entity::guests::Column::Email.eq("ana@lima.example"))
+        .one(db)
+        .await
+        .unwrap();
+    assert!(ana.is_some());
+    let crs = entity::change_requests::Entity::find()
+        .filter(entity::change_requests::Column::EventId.eq(&event_id))
+        .filter(entity::change_requests::Column::Description.eq("Two more vegetarian mains"))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(crs, 1);
+    let audit = app
+        .state
+        .stores
+        .domain
+        .tool_calls_for_thread(&thread_id)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 7);
+    assert_eq!(audit.iter().filter(|a| !a.ok).count(), 1);
+    // Token usage is recorded on the thread.
+    let owner = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_CLIENT_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let thread = app
+        .state
+        .stores
+        .threads
+        .load_thread(&owner.id, &thread_id)
+        .await
+        .unwrap();
+    assert_eq!((thread.tokens_in, thread.tokens_out), (3500, 110));
+    // Next turn: the history replays the earlier tool calls and results.
+    mock.push(Reply::text(["You have Ana on the list."]));
+    let (_, ev) = app
+        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("Who did you add?")}}))
+        .await;
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "You have Ana on the list."
+    );
+    let last = mock.requests().pop().unwrap();
+    let replayed = tool_results(&last);
+    assert_eq!(
+        replayed.len(),
+        7,
+        "every earlier tool result is in the history"
+    );
+    let calls: Vec<&Value> = last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["tool_calls"].is_array())
+        .collect();
+    assert_eq!(calls.len(), 2);
+    app.finish().await;
+}
+both_backends!(client_assistant_uses_its_tools, client_assistant);
+
+async fn venue_event_assistant(backend: Backend) {
+    let mock = MockLlm::start();
+    let app = app_with(backend, &mock, &[]).await;
+    let db = &app.state.stores.db;
+    let staff = app.token_for(DEMO_STAFF_EMAIL).await;
+    let staff_user = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_STAFF_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let venue_id = staff_user.venue_id.clone().unwrap();
+    let (event_id, event_venue) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    assert_eq!(
+        event_venue, venue_id,
+        "the demo client's event is at the demo staff's venue"
+    );
+    // The client has a live thread on the same event: it must hear about the changes.
+    let client = app.token_for(DEMO_CLIENT_EMAIL).await;
+    mock.push(Reply::text(["Hi!"]));
+    let (client_thread, _) = create(
+        &app,
+        &client,
+        json!({"agentType":"client","eventId":event_id}),
+        "hello",
+    )
+    .await;
+    let elements = entity::event_elements::Entity::find()
+        .filter(entity::event_elements::Column::EventId.eq(&event_id))
+        .all(db)
+        .await
+        .unwrap();
+    let (element, next) = elements
+        .iter()
+        .find_map(|e| match e.status.as_str() {
+            "proposed" => Some((e, "pending_approval")),
+            "pending_approval" => Some((e, "approved")),
+            "approved" => Some((e, "confirmed")),
+            _ => None,
+        })
+        .expect("an element with a next status");
+    let vendor = elements
+        .iter()
+        .find_map(|e| e.vendor_id.clone())
+        .expect("an assigned vendor");
+    let request = entity::change_requests::Entity::find()
+        .filter(entity::change_requests::Column::EventId.eq(&event_id))
+        .filter(entity::change_requests::Column::Status.eq("open"))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("an open change request");
+    let other_venue_event = entity::events::Entity::find()
+        .filter(entity::events::Column::VenueId.ne(&venue_id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    mock.push(Reply::tool_calls(vec![
+        call("v1", "getEventDetails", json!({"eventId": event_id})),
+        call("v2", "updateElementStatus", json!({"elementId": element.id, "status": next, "note": "checked"})),
+        call("v3", "sendMessageToClient", json!({"eventId": event_id, "subject": "Update", "body": "Your florist is confirmed."})),
+        call("v4", "sendMessageToVendor", json!({"eventId": event_id, "vendorId": vendor, "body": "Please confirm delivery at 2pm."})),
+        call("v5", "createTask", json!({"title": "Call the photographer", "priority": "high"})),
+        call("v6", "updateEvent", json!({"eventId": event_id, "notes": "Client prefers late dinner"})),
+        call("v7", "reviewChangeRequest", json!({"changeRequestId": request.id, "decision": "approve", "note": "Fine"})),
+        call("v8", "getEventDetails", json!({"eventId": other_venue_event})),
+    ]));
+    mock.push(Reply::text(["All done."]));
+    let (thread_id, ev) = create(
+        &app,
+        &staff,
+        json!({"agentType":"venue_event","venueId":venue_id,"eventId":event_id}),
+        "Do the usual",
+    )
+    .await;
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "All done."
+    );
+    let reqs = mock.requests();
+    assert_eq!(
+        offered(&reqs[1]),
+        [
+            "createTask",
+            "getEventDetails",
+            "reviewChangeRequest",
+            "sendMessageToClient",
+            "sendMessageToVendor",
+            "updateElementStatus",
+            "updateEvent"
+        ]
+    );
+    let results = tool_results(reqs.last().unwrap());
+    for (id, r) in &results {
+        if id == "v8" {
+            assert!(
+                r.get("error").is_some(),
+                "another venue's event is refused: {r}"
+            );
+        } else {
+            assert!(r.get("error").is_none(), "{id}: {r}");
+        }
+    }
+    // Effects.
+    let el = entity::event_elements::Entity::find_by_id(element.id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(el.status, next);
+    let msgs = entity::messages::Entity::find()
+        .filter(entity::messages::Column::EventId.eq(&event_id))
+        .filter(entity::messages::Column::SenderId.eq(&staff_user.id))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(
+        msgs.iter()
+            .any(|m| m.body == "Your florist is confirmed." && m.recipient_type == "client")
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.body.contains("2pm") && m.recipient_type == "vendor")
+    );
+    let task = entity::tasks::Entity::find()
+        .filter(entity::tasks::Column::Title.eq("Call the photographer"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.event_id.as_deref(), Some(event_id.as_str()));
+    let event = entity::events::Entity::find_by_id(event_id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.notes.as_deref(), Some("Client prefers late dinner"));
+    let cr = entity::change_requests::Entity::find_by_id(request.id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cr.status, "approved");
+    // The client's live thread was told (hidden context for its next turn).
+    let owner = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_CLIENT_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let ct = app
+        .state
+        .stores
+        .threads
+        .load_thread(&owner.id, &client_thread)
+        .await
+        .unwrap();
+    let mut told = false;
+    for _ in 0..100 {
+        let all = app.state.stores.items.all_items(&ct).await.unwrap();
+        if all.iter().any(|i| i.item_type == "hidden_context_item") {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        told,
+        "the venue-side change reached the client's live thread"
+    );
+    // ... and the client's next turn shows it to the model.
+    mock.push(Reply::text(["Noted."]));
+    app.stream(&client, json!({"type":"threads.add_user_message","params":{"thread_id":client_thread,"input":input("news?")}})).await;
+    let last = mock.requests().pop().unwrap();
+    assert!(last["messages"].to_string().contains("HiddenContext"));
+    let _ = thread_id;
+    app.finish().await;
+}
+both_backends!(
+    venue_event_assistant_changes_real_data,
+    venue_event_assistant
+);
+
+async fn venue_general_assistant(backend: Backend) {
+    let mock = MockLlm::start();
+    let app = app_with(backend, &mock, &[]).await;
+    let staff = app.token_for(DEMO_STAFF_EMAIL).await;
+    let venue_id = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_STAFF_EMAIL)
+        .await
+        .unwrap()
+        .unwrap()
+        .venue_id
+        .unwrap();
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    mock.push(Reply::tool_calls(vec![
+        call("g1", "listEvents", json!({})),
+        call("g2", "getEventSummary", json!({"eventId": event_id})),
+        call("g3", "listVendors", json!({})),
+        call("g4", "listPendingTasks", json!({})),
+        call("g5", "searchMessages", json!({"query": "florist"})),
+    ]));
+    mock.push(Reply::text(["Here is your week."]));
+    let (_, ev) = create(
+        &app,
+        &staff,
+        json!({"agentType":"venue_general","venueId":venue_id}),
+        "What is happening?",
+    )
+    .await;
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "Here is your week."
+    );
+    let reqs = mock.requests();
+    assert_eq!(
+        offered(&reqs[0]),
+        [
+            "getEventSummary",
+            "listEvents",
+            "listPendingTasks",
+            "listVendors",
+            "searchMessages"
+        ]
+    );
+    let results = tool_results(&reqs[1]);
+    assert_eq!(results.len(), 5);
+    for (id, r) in &results {
+        assert!(r.get("error").is_none(), "{id}: {r}");
+    }
+    app.finish().await;
+}
+both_backends!(
+    venue_general_assistant_reads_the_venue,
+    venue_general_assistant
+);
+
+async fn llm_failures(backend: Backend) {
+    let mock = MockLlm::start();
+    let app = app_with(
+        backend,
+        &mock,
+        &[
+            ("EVENTCHAT_LLM__AGENTS__CLIENT__MAX_TOOL_ROUNDS", "2"),
+            ("EVENTCHAT_LLM__TITLE_ENABLED", "true"),
+        ],
+    )
+    .await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    // 429 with retry-after, then success; then a title from a small non-streamed call.
+    mock.push(Reply::rate_limited(1));
+    mock.push(Reply::text(["Hello there"]));
+    mock.push(Reply::text(["Planning the Parker wedding"]));
+    let (thread_id, ev) = create(
+        &app,
+        &token,
+        json!({"agentType":"client","eventId":event_id}),
+        "hi",
+    )
+    .await;
+    let t = types(&ev);
+    assert_eq!(t.last().unwrap(), "thread.updated", "{t:?}");
+    assert_eq!(
+        ev.last().unwrap()["thread"]["title"],
+        "Planning the Parker wedding"
+    );
+    assert_eq!(mock.request_count(), 3);
+    // Text, then the connection drops: the partial text is kept, the error allows retry.
+    mock.push(Reply::text(["Half ", "an ", "answer", " never", " finished"]).disconnect_after(3));
+    let (_, ev) = app
+        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("go on")}}))
+        .await;
+    assert_eq!(
+        ev.last().unwrap(),
+        &json!({"type":"error","code":"stream.error","allow_retry":true})
+    );
+    let kept = ev
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .unwrap();
+    assert!(
+        kept["item"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Half")
+    );
+    // The tool-round cap: the model keeps calling tools; after 2 rounds a clear message.
+    mock.push(Reply::tool_calls(vec![call(
+        "r1",
+        "viewGuestList",
+        json!({"eventId": event_id}),
+    )]));
+    mock.push(Reply::tool_calls(vec![call(
+        "r2",
+        "viewContract",
+        json!({"eventId": event_id}),
+    )]));
+    mock.push(Reply::tool_calls(vec![call(
+        "r3",
+        "getEventDetails",
+        json!({"eventId": event_id}),
+    )]));
+    let (_, ev) = app
+        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("loop")}}))
+        .await;
+    let last = &ev.last().unwrap()["item"]["content"][0]["text"];
+    assert!(last.as_str().unwrap().contains("more steps"), "{last}");
+    // A repeated identical call in one turn is answered from the first result.
+    mock.push(Reply::tool_calls(vec![call(
+        "d1",
+        "viewGuestList",
+        json!({"eventId": event_id}),
+    )]));
+    mock.push(Reply::tool_calls(vec![call(
+        "d2",
+        "viewGuestList",
+        json!({"eventId": event_id}),
+    )]));
+    mock.push(Reply::text(["Same list."]));
+    let before = app
+        .state
+        .stores
+        .domain
+        .tool_calls_for_thread(&thread_id)
+        .await
+        .unwrap()
+        .len();
+    app.stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("twice")}})).await;
+    let after = app
+        .state
+        .stores
+        .domain
+        .tool_calls_for_thread(&thread_id)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after - before, 1, "the repeat did not run again");
+    // The upstream keeps failing: a clear, retryable custom error, nothing invented.
+    for _ in 0..4 {
+        mock.push(Reply::http_error(503, "overloaded"));
+    }
+    let (_, ev) = app
+        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("again")}}))
+        .await;
+    let err = ev.last().unwrap();
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["allow_retry"], true);
+    assert!(
+        !err.to_string().contains("overloaded"),
+        "provider text is not shown: {err}"
+    );
+    app.finish().await;
+}
+both_backends!(llm_retries_failures_caps_and_titles, llm_failures);
+
+/// No model configured: the server runs, a turn explains how to configure one.
+#[actix_web::test]
+async fn without_a_model_turns_explain_the_configuration() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.seed().await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let (_, ev) = create(
+        &app,
+        &token,
+        json!({"agentType":"client","eventId":event_id}),
+        "hi",
+    )
+    .await;
+    let err = ev.last().unwrap();
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["code"], "custom");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("EVENTCHAT_LLM__API_KEY")
+    );
+    app.finish().await;
+}
