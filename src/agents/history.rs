@@ -166,3 +166,72 @@ pub fn build(records: &[ItemRecord], budget: usize) -> Vec<ChatMessage> {
     kept.reverse();
     kept.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use serde_json::json;
+
+    fn record(id: &str, content: Value, metadata: Value) -> ItemRecord {
+        ItemRecord {
+            id: id.into(),
+            thread_id: "thr_1".into(),
+            item_type: content["type"].as_str().unwrap_or("").into(),
+            role: None,
+            status: None,
+            content,
+            metadata,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn user(id: &str, text: &str) -> ItemRecord {
+        record(
+            id,
+            json!({"id": id, "thread_id": "thr_1", "created_at": "2026-11-25T10:00:00.000000Z", "type": "user_message",
+                   "content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}),
+            json!({}),
+        )
+    }
+
+    fn assistant(id: &str, text: &str) -> ItemRecord {
+        record(
+            id,
+            json!({"id": id, "thread_id": "thr_1", "created_at": "2026-11-25T10:00:00.000000Z", "type": "assistant_message",
+                   "content": [{"type": "output_text", "text": text, "annotations": []}]}),
+            json!({}),
+        )
+    }
+
+    fn workflow(id: &str, call: &str) -> ItemRecord {
+        record(
+            id,
+            json!({"id": id, "thread_id": "thr_1", "created_at": "2026-11-25T10:00:00.000000Z", "type": "workflow",
+                   "workflow": {"type": "custom", "tasks": [], "expanded": false}}),
+            json!({"tool_calls": [{"id": call, "name": "viewGuestList", "arguments": "{}", "result": {"guests": 3}}]}),
+        )
+    }
+
+    #[test]
+    fn tool_rounds_replay_as_calls_and_results() {
+        let records = vec![user("m1", "hi"), workflow("w1", "call_1"), assistant("m2", "3 guests"), user("m3", "and now?")];
+        let msgs = build(&records, 10_000);
+        assert_eq!(msgs.len(), 5);
+        assert!(matches!(&msgs[1], ChatMessage::Assistant { tool_calls, .. } if tool_calls[0].id == "call_1"));
+        assert!(matches!(&msgs[2], ChatMessage::Tool { tool_call_id, content } if tool_call_id == "call_1" && content.contains("guests")));
+    }
+
+    #[test]
+    fn over_budget_drops_the_oldest_whole_groups_and_keeps_the_newest_user_message() {
+        let long = "x".repeat(4_000);
+        let records = vec![user("m1", &long), workflow("w1", "call_1"), assistant("m2", &long), user("m3", &long)];
+        let msgs = build(&records, 1_200);
+        // Only the newest user message fits; no tool result is left without its call.
+        assert_eq!(msgs.len(), 1);
+        assert!(matches!(&msgs[0], ChatMessage::User { .. }));
+        let msgs = build(&records, 2_200);
+        assert!(!matches!(msgs.first(), Some(ChatMessage::Tool { .. })));
+        assert!(matches!(msgs.last(), Some(ChatMessage::User { .. })));
+    }
+}

@@ -35,6 +35,8 @@ pub enum Step {
     EchoInput,
     /// Panics inside the turn (the actor dies; the supervisor restarts it later).
     Panic,
+    /// Streams "partial answer", then waits 5 s before finishing (to stop it midway).
+    Trickle,
 }
 
 #[derive(Clone, Default)]
@@ -125,6 +127,8 @@ impl ScriptedResponder {
             Some(vec![Step::Panic])
         } else if input.contains("#slow") {
             Some(vec![Step::Sleep(600), Step::EchoInput])
+        } else if input.contains("#trickle") {
+            Some(vec![Step::Trickle])
         } else if input.contains("#echo") {
             Some(vec![Step::EchoInput])
         } else {
@@ -180,6 +184,23 @@ impl ScriptedResponder {
                     text(turn, &[s]).await?;
                 }
                 Step::Panic => panic!("scripted panic inside a turn"),
+                Step::Trickle => {
+                    let it = ThreadItem::new(
+                        new_id(IdPrefix::Message),
+                        turn.thread().id.clone(),
+                        now_micros(),
+                        ItemBody::AssistantMessage { content: vec![] },
+                    );
+                    let id = it.id.clone();
+                    turn.emit(ThreadStreamEvent::ItemAdded { item: it }).await?;
+                    turn.emit(ThreadStreamEvent::ItemUpdated {
+                        item_id: id.clone(),
+                        update: ThreadItemUpdate::ContentPartTextDelta { content_index: 0, delta: "partial answer".into() },
+                    })
+                    .await?;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    text(turn, &["late"]).await?;
+                }
             }
         }
         Ok(())
