@@ -6,6 +6,7 @@ mod actors;
 mod agents;
 mod chatkit_requests;
 mod chatkit_stream;
+mod cli;
 mod health;
 mod helpers;
 mod llm_client;
