@@ -215,17 +215,31 @@ mod tests {
 
     #[test]
     fn tool_rounds_replay_as_calls_and_results() {
-        let records = vec![user("m1", "hi"), workflow("w1", "call_1"), assistant("m2", "3 guests"), user("m3", "and now?")];
+        let records = vec![
+            user("m1", "hi"),
+            workflow("w1", "call_1"),
+            assistant("m2", "3 guests"),
+            user("m3", "and now?"),
+        ];
         let msgs = build(&records, 10_000);
         assert_eq!(msgs.len(), 5);
-        assert!(matches!(&msgs[1], ChatMessage::Assistant { tool_calls, .. } if tool_calls[0].id == "call_1"));
-        assert!(matches!(&msgs[2], ChatMessage::Tool { tool_call_id, content } if tool_call_id == "call_1" && content.contains("guests")));
+        assert!(
+            matches!(&msgs[1], ChatMessage::Assistant { tool_calls, .. } if tool_calls[0].id == "call_1")
+        );
+        assert!(
+            matches!(&msgs[2], ChatMessage::Tool { tool_call_id, content } if tool_call_id == "call_1" && content.contains("guests"))
+        );
     }
 
     #[test]
     fn over_budget_drops_the_oldest_whole_groups_and_keeps_the_newest_user_message() {
         let long = "x".repeat(4_000);
-        let records = vec![user("m1", &long), workflow("w1", "call_1"), assistant("m2", &long), user("m3", &long)];
+        let records = vec![
+            user("m1", &long),
+            workflow("w1", "call_1"),
+            assistant("m2", &long),
+            user("m3", &long),
+        ];
         let msgs = build(&records, 1_200);
         // Only the newest user message fits; no tool result is left without its call.
         assert_eq!(msgs.len(), 1);

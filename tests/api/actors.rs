@@ -537,9 +537,17 @@ async fn stop_keeps_partial_text(backend: Backend) {
     let mut body = resp.bytes_stream();
     let mut seen = String::new();
     while !seen.contains("partial answer") {
-        seen.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+        seen.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
     }
-    let r = app.http.post(app.url(&format!("/admin/actors/{thread_id}/stop"))).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/actors/{thread_id}/stop")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // The stream closes cleanly after the stop.
     while let Some(chunk) = body.next().await {
@@ -548,17 +556,52 @@ async fn stop_keeps_partial_text(backend: Backend) {
     assert!(!seen.contains("late"));
     // As the reference does on a stop: the partial assistant text is kept, plus a hidden
     // note for the model; clients see the text but not the note.
-    let owner = app.state.stores.users.find_by_email(DEMO_CLIENT_EMAIL).await.unwrap().unwrap();
-    let thread = app.state.stores.threads.load_thread(&owner.id, &thread_id).await.unwrap();
+    let owner = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_CLIENT_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let thread = app
+        .state
+        .stores
+        .threads
+        .load_thread(&owner.id, &thread_id)
+        .await
+        .unwrap();
     let all = app.state.stores.items.all_items(&thread).await.unwrap();
-    assert!(all.iter().any(|i| i.item_type == "assistant_message" && i.content.to_string().contains("partial answer")));
-    assert!(all.iter().any(|i| i.item_type == "sdk_hidden_context" && i.content.to_string().contains("cancelled")));
-    let (_, items) = app.chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread_id}})).await;
-    assert!(items["data"].as_array().unwrap().iter().all(|i| i["type"] != "sdk_hidden_context"));
+    assert!(
+        all.iter().any(|i| i.item_type == "assistant_message"
+            && i.content.to_string().contains("partial answer"))
+    );
+    assert!(all.iter().any(
+        |i| i.item_type == "sdk_hidden_context" && i.content.to_string().contains("cancelled")
+    ));
+    let (_, items) = app
+        .chatkit(
+            &token,
+            json!({"type":"items.list","params":{"thread_id":thread_id}}),
+        )
+        .await;
+    assert!(
+        items["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["type"] != "sdk_hidden_context")
+    );
     assert_eq!(items["data"][0]["content"][0]["text"], "partial answer");
     // The thread goes on.
     let (_, ev) = app.stream(&token, message(&thread_id, "#echo next")).await;
-    assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "user:#echo next");
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "user:#echo next"
+    );
     app.finish().await;
 }
-both_backends!(stop_cancels_the_turn_and_keeps_partial_text, stop_keeps_partial_text);
+both_backends!(
+    stop_cancels_the_turn_and_keeps_partial_text,
+    stop_keeps_partial_text
+);

@@ -195,7 +195,10 @@ impl ScriptedResponder {
                     turn.emit(ThreadStreamEvent::ItemAdded { item: it }).await?;
                     turn.emit(ThreadStreamEvent::ItemUpdated {
                         item_id: id.clone(),
-                        update: ThreadItemUpdate::ContentPartTextDelta { content_index: 0, delta: "partial answer".into() },
+                        update: ThreadItemUpdate::ContentPartTextDelta {
+                            content_index: 0,
+                            delta: "partial answer".into(),
+                        },
                     })
                     .await?;
                     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -50,6 +50,16 @@ async fn load_for_turn(
     Ok(thread)
 }
 
+/// An item of the thread named by a request (id checked before the query).
+async fn load_item(
+    state: &AppState,
+    thread: &ThreadRecord,
+    item_id: &str,
+) -> Result<crate::store::ItemRecord, ApiError> {
+    check_id(item_id, "item")?;
+    Ok(state.stores.items.load_item(thread, item_id).await?)
+}
+
 /// Checks a user message before anything is written.
 async fn validate_input(
     state: &AppState,
@@ -182,12 +192,7 @@ pub(super) async fn add_structured_input(
     params: AddStructuredInputParams,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
-    check_id(&params.item_id, "item")?;
-    let item = state
-        .stores
-        .items
-        .load_item(&thread, &params.item_id)
-        .await?;
+    let item = load_item(state, &thread, &params.item_id).await?;
     if item.item_type != "structured_input" || item.status.as_deref() != Some("pending") {
         return Err(ApiError::bad_request(
             "the item is not a pending structured input",
@@ -206,12 +211,7 @@ pub(super) async fn retry(
     params: RetryAfterItemParams,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
-    check_id(&params.item_id, "item")?;
-    let item = state
-        .stores
-        .items
-        .load_item(&thread, &params.item_id)
-        .await?;
+    let item = load_item(state, &thread, &params.item_id).await?;
     if item.item_type != "user_message" {
         return Err(ApiError::bad_request("only a user message can be retried"));
     }
@@ -233,8 +233,7 @@ pub(super) async fn custom_action(
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     if let Some(item_id) = &params.item_id {
-        check_id(item_id, "item")?;
-        let item = state.stores.items.load_item(&thread, item_id).await?;
+        let item = load_item(state, &thread, item_id).await?;
         if item.item_type != "widget" {
             return Err(ApiError::bad_request(
                 "the sender of an action must be a widget item",
