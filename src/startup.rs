@@ -91,11 +91,13 @@ impl Application {
         let arbiters = std::thread::available_parallelism().map_or(2, |n| n.get());
         let registry = Registry::new(deps, arbiters);
         bus.attach(registry.clone());
+        let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
         let state = AppState {
             settings,
             stores,
             verifier,
             registry,
+            limits,
         };
         let addr = state.settings.bind_address();
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::actors::Registry;
 use crate::auth::JwtVerifier;
 use crate::config::Settings;
+use crate::limits::Limits;
 use crate::store::Stores;
 
 /// Everything a request handler may need; cheap to clone.
@@ -14,4 +15,6 @@ pub struct AppState {
     pub stores: Stores,
     pub verifier: Arc<JwtVerifier>,
     pub registry: Registry,
+    /// Per-user rate limit and open-stream cap of the ChatKit endpoint.
+    pub limits: Arc<Limits>,
 }

@@ -17,6 +17,7 @@ use crate::auth::Principal;
 use crate::chatkit::ops::{self, Origin, Reply, UPLOAD_TOKEN_HEADER};
 use crate::chatkit::request::parse_request;
 use crate::error::ApiError;
+use crate::limits::Guarded;
 use crate::state::AppState;
 
 /// The scheme and host the client used, or `server.public_url` when configured.
@@ -40,6 +41,11 @@ pub async fn chatkit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let metrics = crate::metrics::global();
+    // Before any work (even reading the body): a flood costs one map lookup per request.
+    if let Err(e) = state.limits.check_rate(&principal.user_id) {
+        metrics.record_request("rate_limited", 429);
+        return Err(e);
+    }
     let body = match read_limited(payload, state.settings.server.body_limit_bytes).await {
         Ok(b) => b,
         Err(e) => {
@@ -55,6 +61,19 @@ pub async fn chatkit(
         }
     };
     let kind = envelope.request.type_name();
+    // Streams hold a slot from here until their body is dropped; refused before the actor
+    // sees anything. A failed dispatch drops the slot with it.
+    let slot = if envelope.request.is_streaming() {
+        match state.limits.open_stream(&principal.user_id) {
+            Ok(slot) => Some(slot),
+            Err(e) => {
+                metrics.record_request(kind, 429);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     let span = tracing::info_span!("chatkit", r#type = kind, user_id = %principal.user_id);
     let result = tracing::Instrument::instrument(
         ops::dispatch(&state, &principal, envelope, &origin(&req, &state)),
@@ -65,11 +84,15 @@ pub async fn chatkit(
         Ok(Reply::Json(v)) => Ok(HttpResponse::Ok().json(v)),
         Ok(Reply::Stream(rx)) => {
             let keep_alive = Duration::from_secs(state.settings.server.sse_keep_alive_secs);
-            Ok(HttpResponse::Ok()
-                .content_type("text/event-stream")
+            let body = SseBody::new(rx, keep_alive);
+            let mut resp = HttpResponse::Ok();
+            resp.content_type("text/event-stream")
                 .insert_header((header::CACHE_CONTROL, "no-cache"))
-                .insert_header(("X-Accel-Buffering", "no"))
-                .streaming(SseBody::new(rx, keep_alive)))
+                .insert_header(("X-Accel-Buffering", "no"));
+            Ok(match slot {
+                Some(slot) => resp.streaming(Guarded::new(body, slot)),
+                None => resp.streaming(body),
+            })
         }
         Err(e) => Err(e),
     };

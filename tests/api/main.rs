@@ -13,4 +13,5 @@ mod llm_client;
 #[path = "../support/mock_llm.rs"]
 mod mock_llm;
 mod scripted;
+mod security;
 mod store_contract;
