@@ -75,8 +75,14 @@ impl LlmClient {
             .with_api_key(api_key)
             .with_org_id(organization)
             .with_project_id("");
+        // async-openai keeps its own retry layer around whatever client it is given; ours
+        // only adds the connect timeout.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
+            .build()
+            .map_err(|e| LlmError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
-            client: Client::with_config(config),
+            client: Client::with_config(config).with_http_client(http),
             configured: settings.is_configured(),
             policy: RetryPolicy::from_settings(settings),
             first_token_timeout: Duration::from_secs(settings.first_token_timeout_secs.max(1)),
