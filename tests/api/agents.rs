@@ -631,3 +631,194 @@ async fn without_a_model_turns_explain_the_configuration() {
     );
     app.finish().await;
 }
+
+/// The model names ids the user may not touch, in every tool that takes one: each call is
+/// refused, the refusal reaches the model as the tool's result, and nothing changes.
+async fn foreign_ids(backend: Backend) {
+    let mock = MockLlm::start();
+    let app = app_with(backend, &mock, &[]).await;
+    let db = &app.state.stores.db;
+    let staff_user = app
+        .state
+        .stores
+        .users
+        .find_by_email(DEMO_STAFF_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let venue_id = staff_user.venue_id.clone().unwrap();
+    let (own_event, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    // Another client's event, and everything of another venue.
+    let other = app.other_user("client", DEMO_CLIENT_EMAIL).await;
+    let (their_event, _) = app.event_of(&other).await;
+    let far_event = entity::events::Entity::find()
+        .filter(entity::events::Column::VenueId.ne(&venue_id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let far_element = entity::event_elements::Entity::find()
+        .filter(entity::event_elements::Column::EventId.eq(&far_event))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let far_request = entity::change_requests::Entity::find()
+        .all(db)
+        .await
+        .unwrap();
+    let mut far_cr = None;
+    for cr in far_request {
+        let ev = entity::events::Entity::find_by_id(cr.event_id.clone())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        if ev.venue_id != venue_id {
+            far_cr = Some(cr.id);
+        }
+    }
+    let far_cr = far_cr.unwrap_or_else(|| "00000000-0000-4000-8000-999999999999".to_owned());
+    let linked: Vec<String> = entity::venue_vendors::Entity::find()
+        .filter(entity::venue_vendors::Column::VenueId.eq(&venue_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.vendor_id)
+        .collect();
+    let far_vendor = entity::vendors::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.id)
+        .find(|id| !linked.contains(id))
+        .unwrap_or_else(|| "00000000-0000-4000-8000-999999999998".to_owned());
+    let far_staff = entity::users::Entity::find()
+        .filter(entity::users::Column::UserType.eq("venue"))
+        .filter(entity::users::Column::VenueId.ne(&venue_id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let before = (
+        entity::guests::Entity::find().count(db).await.unwrap(),
+        entity::change_requests::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        entity::messages::Entity::find().count(db).await.unwrap(),
+        entity::tasks::Entity::find().count(db).await.unwrap(),
+    );
+    let turns: Vec<(String, Value, Vec<MockToolCall>)> = vec![
+        (
+            DEMO_CLIENT_EMAIL.to_owned(),
+            json!({"agentType":"client","eventId":own_event}),
+            vec![
+                call("f1", "getEventDetails", json!({"eventId": their_event})),
+                call("f2", "viewGuestList", json!({"eventId": their_event})),
+                call(
+                    "f3",
+                    "addGuest",
+                    json!({"eventId": their_event, "name": "Mallory"}),
+                ),
+                call("f4", "viewContract", json!({"eventId": their_event})),
+                call(
+                    "f5",
+                    "requestElementChange",
+                    json!({"eventId": their_event, "requestType": "add", "description": "x"}),
+                ),
+                call(
+                    "f6",
+                    "requestElementChange",
+                    json!({"eventId": own_event, "requestType": "remove", "elementId": far_element, "description": "x"}),
+                ),
+            ],
+        ),
+        (
+            DEMO_STAFF_EMAIL.to_owned(),
+            json!({"agentType":"venue_general","venueId":venue_id}),
+            vec![
+                call("g1", "getEventSummary", json!({"eventId": far_event})),
+                call("g2", "listPendingTasks", json!({"eventId": far_event})),
+            ],
+        ),
+        (
+            DEMO_STAFF_EMAIL.to_owned(),
+            json!({"agentType":"venue_event","venueId":venue_id,"eventId":own_event}),
+            vec![
+                call("e1", "getEventDetails", json!({"eventId": far_event})),
+                call(
+                    "e2",
+                    "updateElementStatus",
+                    json!({"elementId": far_element, "status": "cancelled"}),
+                ),
+                call(
+                    "e3",
+                    "sendMessageToClient",
+                    json!({"eventId": far_event, "body": "hi"}),
+                ),
+                call(
+                    "e4",
+                    "sendMessageToVendor",
+                    json!({"eventId": own_event, "vendorId": far_vendor, "body": "hi"}),
+                ),
+                call(
+                    "e5",
+                    "createTask",
+                    json!({"title": "t", "eventId": far_event}),
+                ),
+                call(
+                    "e6",
+                    "createTask",
+                    json!({"title": "t", "assignedTo": far_staff}),
+                ),
+                call(
+                    "e7",
+                    "updateEvent",
+                    json!({"eventId": far_event, "notes": "x"}),
+                ),
+                call(
+                    "e8",
+                    "reviewChangeRequest",
+                    json!({"changeRequestId": far_cr, "decision": "approve"}),
+                ),
+            ],
+        ),
+    ];
+    for (email, meta, calls) in turns {
+        let n = calls.len();
+        mock.push(Reply::tool_calls(calls));
+        mock.push(Reply::text(["I could not do that."]));
+        let token = app.token_for(&email).await;
+        let (_, ev) = create(&app, &token, meta, "try it").await;
+        assert_eq!(
+            ev.last().unwrap()["item"]["content"][0]["text"],
+            "I could not do that."
+        );
+        let results = tool_results(&mock.requests().pop().unwrap());
+        assert_eq!(results.len(), n);
+        for (id, r) in results {
+            assert!(
+                r.get("error").is_some(),
+                "{email} {id} was not refused: {r}"
+            );
+        }
+    }
+    let after = (
+        entity::guests::Entity::find().count(db).await.unwrap(),
+        entity::change_requests::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        entity::messages::Entity::find().count(db).await.unwrap(),
+        entity::tasks::Entity::find().count(db).await.unwrap(),
+    );
+    assert_eq!(before, after, "no refused call changed anything");
+    app.finish().await;
+}
+both_backends!(foreign_ids_are_refused_in_every_tool, foreign_ids);
