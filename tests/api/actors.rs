@@ -394,21 +394,7 @@ async fn eviction_admin_and_fanout(backend: Backend) {
             origin_thread: None,
         },
     );
-    let owner = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_CLIENT_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
-    let thread = app
-        .state
-        .stores
-        .threads
-        .load_thread(&owner.id, &thread_id)
-        .await
-        .unwrap();
+    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let all = app
@@ -556,21 +542,7 @@ async fn stop_keeps_partial_text(backend: Backend) {
     assert!(!seen.contains("late"));
     // As the reference does on a stop: the partial assistant text is kept, plus a hidden
     // note for the model; clients see the text but not the note.
-    let owner = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_CLIENT_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
-    let thread = app
-        .state
-        .stores
-        .threads
-        .load_thread(&owner.id, &thread_id)
-        .await
-        .unwrap();
+    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
     let all = app.state.stores.items.all_items(&thread).await.unwrap();
     assert!(
         all.iter().any(|i| i.item_type == "assistant_message"

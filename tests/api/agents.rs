@@ -197,21 +197,7 @@ async fn client_assistant(backend: Backend) {
     assert_eq!(audit.len(), 7);
     assert_eq!(audit.iter().filter(|a| !a.ok).count(), 1);
     // Token usage is recorded on the thread.
-    let owner = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_CLIENT_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
-    let thread = app
-        .state
-        .stores
-        .threads
-        .load_thread(&owner.id, &thread_id)
-        .await
-        .unwrap();
+    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
     assert_eq!((thread.tokens_in, thread.tokens_out), (3500, 110));
     // Next turn: the history replays the earlier tool calls and results.
     mock.push(Reply::text(["You have Ana on the list."]));
@@ -388,21 +374,7 @@ async fn venue_event_assistant(backend: Backend) {
         .unwrap();
     assert_eq!(cr.status, "approved");
     // The client's live thread was told (hidden context for its next turn).
-    let owner = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_CLIENT_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
-    let ct = app
-        .state
-        .stores
-        .threads
-        .load_thread(&owner.id, &client_thread)
-        .await
-        .unwrap();
+    let ct = app.thread_record(DEMO_CLIENT_EMAIL, &client_thread).await;
     let mut told = false;
     for _ in 0..100 {
         let all = app.state.stores.items.all_items(&ct).await.unwrap();

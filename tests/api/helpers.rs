@@ -346,6 +346,28 @@ impl TestApp {
         (token, thread_id, events)
     }
 
+    /// A thread as stored, loaded as its owner (by email) would load it.
+    pub async fn thread_record(
+        &self,
+        owner_email: &str,
+        thread_id: &str,
+    ) -> eventchat::store::ThreadRecord {
+        let owner = self
+            .state
+            .stores
+            .users
+            .find_by_email(owner_email)
+            .await
+            .unwrap()
+            .unwrap();
+        self.state
+            .stores
+            .threads
+            .load_thread(&owner.id, thread_id)
+            .await
+            .unwrap()
+    }
+
     /// Row counts of the ChatKit tables, to prove a refused request changed nothing.
     pub async fn chatkit_counts(&self) -> (u64, u64, u64) {
         use sea_orm::{EntityTrait, PaginatorTrait};
