@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use super::convert::to_openai;
 use super::error::{LlmError, TimeoutStage, classify};
+use super::http_retry::HttpRetry;
 use super::retry::RetryPolicy;
 use super::stream::Turn;
 use super::types::{ChatRequest, LlmEvent};
@@ -75,14 +76,17 @@ impl LlmClient {
             .with_api_key(api_key)
             .with_org_id(organization)
             .with_project_id("");
-        // async-openai keeps its own retry layer around whatever client it is given; ours
-        // only adds the connect timeout.
+        // Our HTTP client (connect timeout) behind our retry layer, instead of async-openai's
+        // fixed one.
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
             .build()
             .map_err(|e| LlmError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let service = tower::ServiceBuilder::new()
+            .retry(HttpRetry::new(RetryPolicy::from_settings(settings)))
+            .service(async_openai::middleware::ReqwestService::new(http));
         Ok(Self {
-            client: Client::with_config(config).with_http_client(http),
+            client: Client::with_config(config).with_http_service(service),
             configured: settings.is_configured(),
             policy: RetryPolicy::from_settings(settings),
             first_token_timeout: Duration::from_secs(settings.first_token_timeout_secs.max(1)),

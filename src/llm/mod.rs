@@ -13,6 +13,7 @@
 mod client;
 mod convert;
 mod error;
+mod http_retry;
 mod retry;
 mod stream;
 pub mod types;

@@ -1,19 +1,15 @@
 //! Retry policy: exponential backoff with jitter, and who retries what.
 //!
-//! async-openai 0.43 wraps every `reqwest` client it is given (`Client::with_config`,
-//! `with_http_client`, `build`) in its own `OpenAIRetryLayer` with 3 retries, which cannot be
-//! configured without the crate's `middleware` feature. That layer retries HTTP 429 (unless the
-//! error type is `insufficient_quota`), HTTP 5xx and connect errors, sleeping for the
-//! `Retry-After` header when it is an integer number of seconds and otherwise 100 ms doubling
-//! up to 8 s. The final error it hands back carries the status and body but not the headers,
-//! so `Retry-After` is honoured there and cannot be seen here.
+//! Two places retry, never the same failure:
+//! - HTTP 429, 5xx and connect errors are retried by the `tower` layer of `http_retry`
+//!   around every request async-openai sends (honouring `Retry-After`), so the error that
+//!   finally reaches our stream loop has already been retried;
+//! - the stream loop retries what that layer cannot see, before the first event reached
+//!   the caller: a stream that breaks or ends early, an `{"error": ...}` object of a
+//!   retryable kind inside the stream, and transport errors other than connect errors.
 //!
-//! So that attempts are not multiplied, our loop does not retry what that layer already
-//! retried; it retries the failures the layer cannot see, all before the first event reached
-//! the caller: a stream that breaks or ends early, an `{"error": ...}` object of a retryable
-//! kind inside the stream, and transport errors other than connect errors. For these it uses
-//! `max_retries`, `retry_base_ms` and `retry_max_ms` from the settings. The whole answer,
-//! retries included, stays within `turn_timeout_secs`.
+//! Both use `max_retries`, `retry_base_ms` and `retry_max_ms` from the settings, with
+//! equal jitter. The whole answer, retries included, stays within `turn_timeout_secs`.
 
 use std::time::Duration;
 

@@ -169,8 +169,26 @@ async fn exhausted_retries_end_in_an_upstream_error() {
         }
         other => panic!("expected Upstream 503, got {other:?}"),
     }
-    // async-openai's transport retries (1 + 3); ours do not multiply them.
+    // The HTTP retry layer's 1 + max_retries (3 by default); the stream loop does not
+    // multiply them.
     assert_eq!(mock.request_count(), 4);
+}
+
+#[tokio::test]
+async fn http_retries_follow_the_settings() {
+    let mock = MockLlm::start();
+    mock.set_fallback(Reply::http_error(503, "overloaded"));
+    let events = collect(&client(&mock, &[("LLM__MAX_RETRIES", "1")]), request()).await;
+    assert!(matches!(
+        events[0],
+        Err(LlmError::Upstream { status: 503, .. })
+    ));
+    assert_eq!(mock.request_count(), 2);
+    let mock = MockLlm::start();
+    mock.set_fallback(Reply::http_error(429, "slow down"));
+    let events = collect(&client(&mock, &[("LLM__MAX_RETRIES", "0")]), request()).await;
+    assert!(events[0].is_err());
+    assert_eq!(mock.request_count(), 1, "no retries when max_retries is 0");
 }
 
 #[tokio::test]
