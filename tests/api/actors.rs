@@ -152,12 +152,8 @@ async fn many_threads(backend: Backend) {
     }
     let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
     let r = app
-        .http
-        .get(app.url("/admin/actors?per_page=500"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(reqwest::Method::GET, &admin, "/admin/actors?per_page=500")
+        .await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["total"], 200);
     assert_eq!(body["supervisors"].as_array().unwrap().len(), 3);
@@ -289,22 +285,18 @@ async fn failures_stay_local(backend: Backend) {
         "user:#echo revived"
     );
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{a}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(reqwest::Method::GET, &admin, &format!("/admin/actors/{a}"))
+        .await;
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["restarts"], 1, "{info}");
     // The admin fault hook: the actor dies, the next request restarts it.
     let r = app
-        .http
-        .post(app.url(&format!("/admin/actors/{b}/panic")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::POST,
+            &admin,
+            &format!("/admin/actors/{b}/panic"),
+        )
+        .await;
     assert_eq!(r.status(), 202);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (_, ev) = app.stream(&token, message(&b, "#echo b4")).await;
@@ -313,12 +305,8 @@ async fn failures_stay_local(backend: Backend) {
         "user:#echo b4"
     );
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{b}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(reqwest::Method::GET, &admin, &format!("/admin/actors/{b}"))
+        .await;
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["restarts"], 1, "{info}");
     // Nothing acknowledged was lost: B has all its turns.
@@ -364,24 +352,24 @@ async fn eviction_admin_and_fanout(backend: Backend) {
     let probe = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let r = app
-            .http
-            .get(app.url(&format!("/admin/actors/{thread_id}")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+            .request_as(
+                reqwest::Method::GET,
+                &admin,
+                &format!("/admin/actors/{thread_id}"),
+            )
+            .await;
         r.json::<Value>().await.unwrap()
     };
     let (_, during) = futures::join!(running, probe);
     assert_eq!(during["state"], "running", "{during}");
     assert_eq!(during["subscribers"], 1);
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{thread_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::GET,
+            &admin,
+            &format!("/admin/actors/{thread_id}"),
+        )
+        .await;
     let idle: Value = r.json().await.unwrap();
     assert_eq!(idle["state"], "idle");
     assert_eq!(idle["turns"], 2);
@@ -436,12 +424,12 @@ async fn eviction_admin_and_fanout(backend: Backend) {
         1
     );
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{thread_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::GET,
+            &admin,
+            &format!("/admin/actors/{thread_id}"),
+        )
+        .await;
     assert_eq!(r.status(), 404);
     // The next request rehydrates it with its whole history.
     let (_, ev) = app.stream(&token, message(&thread_id, "#echo back")).await;
@@ -454,38 +442,38 @@ async fn eviction_admin_and_fanout(backend: Backend) {
         .await;
     assert_eq!(t["items"]["data"].as_array().unwrap().len(), 6);
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{thread_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::GET,
+            &admin,
+            &format!("/admin/actors/{thread_id}"),
+        )
+        .await;
     let back: Value = r.json().await.unwrap();
     assert_eq!(back["restarts"], 0, "an eviction is not a crash");
     // Admin stop, and the admin venue eviction.
     let r = app
-        .http
-        .post(app.url(&format!("/admin/actors/{thread_id}/stop")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::POST,
+            &admin,
+            &format!("/admin/actors/{thread_id}/stop"),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{thread_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::GET,
+            &admin,
+            &format!("/admin/actors/{thread_id}"),
+        )
+        .await;
     assert_eq!(r.status(), 404);
     let r = app
-        .http
-        .post(app.url(&format!("/admin/venues/{venue_id}/evict")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::POST,
+            &admin,
+            &format!("/admin/venues/{venue_id}/evict"),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     // Metrics are exposed.
     let text = app
@@ -528,12 +516,12 @@ async fn stop_keeps_partial_text(backend: Backend) {
         ));
     }
     let r = app
-        .http
-        .post(app.url(&format!("/admin/actors/{thread_id}/stop")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::POST,
+            &admin,
+            &format!("/admin/actors/{thread_id}/stop"),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     // The stream closes cleanly after the stop.
     while let Some(chunk) = body.next().await {

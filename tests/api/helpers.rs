@@ -223,6 +223,21 @@ impl TestApp {
         (status, parse_sse(&text))
     }
 
+    /// A bodiless request to `path` with a bearer token (the admin API and the like).
+    pub async fn request_as(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

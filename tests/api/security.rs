@@ -535,12 +535,12 @@ async fn authorization_matrix(backend: Backend) {
     assert!(after.0.get("title").is_none());
     let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
     let r = app
-        .http
-        .get(app.url(&format!("/admin/actors/{thread_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .request_as(
+            reqwest::Method::GET,
+            &admin,
+            &format!("/admin/actors/{thread_id}"),
+        )
+        .await;
     assert_eq!(r.status(), 200, "the victim's actor is still live");
     let (status, body) = app
         .chatkit(&victim, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("#echo still mine")}}))
