@@ -66,6 +66,8 @@ pub struct DatabaseSettings {
     pub min_connections: u32,
     pub connect_timeout_secs: u64,
     pub migrate_on_start: bool,
+    /// SQLite only: bytes of the file read through a memory map (0 = plain reads).
+    pub sqlite_mmap_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

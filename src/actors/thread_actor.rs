@@ -20,6 +20,7 @@ use super::subscriber::{SseMsg, Subscriber, offer};
 use super::thread_state::{Activity, Admission, ThreadState};
 use crate::auth::Principal;
 use crate::chatkit::sse::encode_event;
+use crate::chatkit::transcript::Transcript;
 use crate::chatkit::turn::{self, TurnDeps, TurnInput, TurnOutput};
 use crate::chatkit::{ThreadItem, ThreadStreamEvent};
 use crate::error::ApiError;
@@ -47,6 +48,12 @@ pub struct ThreadActor {
     turn: Option<SpawnHandle>,
     pending: HashMap<String, ThreadItem>,
     context: Option<CachedContext>,
+    /// The thread's items between turns (see `chatkit/transcript.rs`); lent to each turn.
+    transcript: Option<Transcript>,
+    /// Bumped by every item write the actor makes outside a turn; a turn's transcript
+    /// comes back only if no such write happened while it ran.
+    transcript_epoch: u64,
+    turn_epoch: u64,
     restarts: u32,
     tokens_in: u64,
     tokens_out: u64,
@@ -72,6 +79,9 @@ impl ThreadActor {
             turn: None,
             pending: HashMap::new(),
             context: None,
+            transcript: None,
+            transcript_epoch: 0,
+            turn_epoch: 0,
             restarts,
             started_at: Instant::now(),
             span,
@@ -89,8 +99,10 @@ impl ThreadActor {
             queued.principal,
             queued.input,
             self.context.clone(),
+            self.transcript.take(),
             tx,
         );
+        self.turn_epoch = self.transcript_epoch;
         let fut = tracing::Instrument::instrument(fut, self.span.clone());
         self.turn = Some(ctx.spawn(fut.into_actor(self)));
     }
@@ -154,10 +166,17 @@ impl ThreadActor {
         }
     }
 
+    /// Drops the item copy after a write it does not mirror.
+    fn forget_transcript(&mut self) {
+        self.transcript = None;
+        self.transcript_epoch += 1;
+    }
+
     /// A rough size of what this actor holds, for the admin view.
     fn approx_memory(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.context.as_ref().map_or(0, |c| c.text.len())
+            + self.transcript.as_ref().map_or(0, Transcript::approx_bytes)
             + self
                 .pending
                 .values()
@@ -207,6 +226,9 @@ impl StreamHandler<TurnOutput> for ThreadActor {
                 if let Some(c) = summary.context {
                     self.context = Some(c);
                 }
+                self.transcript = summary
+                    .transcript
+                    .filter(|t| self.turn_epoch == self.transcript_epoch && t.worth_keeping());
                 self.end_turn(summary.awaiting_tool, ctx);
             }
         }
@@ -314,6 +336,7 @@ impl Handler<StopThread> for ThreadActor {
             ctx.cancel_future(h);
         }
         let pending: Vec<ThreadItem> = self.pending.drain().map(|(_, v)| v).collect();
+        self.forget_transcript();
         let was_running = self.state.is_running();
         let deps = self.deps.clone();
         let thread = self.thread.clone();
@@ -360,6 +383,8 @@ impl Handler<InvalidateContext> for ThreadActor {
 
     fn handle(&mut self, msg: InvalidateContext, ctx: &mut Self::Context) {
         self.context = None;
+        // The hidden note below is written outside any turn.
+        self.forget_transcript();
         let deps = self.deps.clone();
         let thread = self.thread.clone();
         let summary = msg.summary.clone();

@@ -10,10 +10,9 @@
 
 use serde_json::Value;
 
-use crate::chatkit::convert::item_from_record;
+use crate::chatkit::transcript::TranscriptEntry;
 use crate::chatkit::{ItemBody, ThreadItem};
 use crate::llm::{ChatMessage, ToolCall};
-use crate::store::ItemRecord;
 
 /// A rough token estimate (4 characters per token), enough for budgeting.
 pub fn estimate_tokens(m: &ChatMessage) -> usize {
@@ -32,18 +31,11 @@ pub fn estimate_tokens(m: &ChatMessage) -> usize {
 }
 
 /// Converts stored items (oldest first) into groups of messages that must stay together.
-fn groups(records: &[ItemRecord]) -> Vec<Vec<ChatMessage>> {
-    let mut out = Vec::new();
-    for r in records {
-        let Ok(item) = item_from_record(r) else {
-            tracing::warn!(item_id = %r.id, "skipping an undecodable item in history");
-            continue;
-        };
-        if let Some(g) = group_for(&item, &r.metadata) {
-            out.push(g);
-        }
-    }
-    out
+fn groups(entries: &[TranscriptEntry]) -> Vec<Vec<ChatMessage>> {
+    entries
+        .iter()
+        .filter_map(|e| group_for(&e.item, &e.metadata))
+        .collect()
 }
 
 fn group_for(item: &ThreadItem, metadata: &Value) -> Option<Vec<ChatMessage>> {
@@ -143,8 +135,8 @@ fn group_for(item: &ThreadItem, metadata: &Value) -> Option<Vec<ChatMessage>> {
 }
 
 /// The history messages for the model, newest kept first when over `budget` tokens.
-pub fn build(records: &[ItemRecord], budget: usize) -> Vec<ChatMessage> {
-    let groups = groups(records);
+pub fn build(entries: &[TranscriptEntry], budget: usize) -> Vec<ChatMessage> {
+    let groups = groups(entries);
     let mut kept: Vec<Vec<ChatMessage>> = Vec::new();
     let mut used = 0;
     let newest_user = groups
@@ -170,8 +162,14 @@ pub fn build(records: &[ItemRecord], budget: usize) -> Vec<ChatMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chatkit::transcript::Transcript;
+    use crate::store::ItemRecord;
     use chrono::Utc;
     use serde_json::json;
+
+    fn build_from(records: Vec<ItemRecord>, budget: usize) -> Vec<ChatMessage> {
+        build(Transcript::from_records(records).entries(), budget)
+    }
 
     fn record(id: &str, content: Value, metadata: Value) -> ItemRecord {
         ItemRecord {
@@ -221,7 +219,7 @@ mod tests {
             assistant("m2", "3 guests"),
             user("m3", "and now?"),
         ];
-        let msgs = build(&records, 10_000);
+        let msgs = build_from(records.clone(), 10_000);
         assert_eq!(msgs.len(), 5);
         assert!(
             matches!(&msgs[1], ChatMessage::Assistant { tool_calls, .. } if tool_calls[0].id == "call_1")
@@ -240,11 +238,11 @@ mod tests {
             assistant("m2", &long),
             user("m3", &long),
         ];
-        let msgs = build(&records, 1_200);
+        let msgs = build_from(records.clone(), 1_200);
         // Only the newest user message fits; no tool result is left without its call.
         assert_eq!(msgs.len(), 1);
         assert!(matches!(&msgs[0], ChatMessage::User { .. }));
-        let msgs = build(&records, 2_200);
+        let msgs = build_from(records.clone(), 2_200);
         assert!(!matches!(msgs.first(), Some(ChatMessage::Tool { .. })));
         assert!(matches!(msgs.last(), Some(ChatMessage::User { .. })));
     }

@@ -26,7 +26,6 @@ use crate::actors::thread_actor::CachedContext;
 use crate::chatkit::responder::{Responder, TurnContext, TurnError};
 use crate::config::{AgentSettings, Settings};
 use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
-use crate::store::Visibility;
 
 /// How long a cached context is trusted even without an invalidation.
 const CONTEXT_TTL_SECS: u64 = 300;
@@ -71,31 +70,26 @@ impl AgentResponder {
         let agent_type = turn.thread().agent_type.clone();
         let agent = agent_settings(&settings, &agent_type);
         let context_text = self.context(turn).await?;
-        let records = turn
-            .deps
-            .stores
-            .items
-            .load_items(
-                turn.thread(),
-                None,
-                10_000,
-                crate::store::Order::Asc,
-                Visibility::All,
-            )
-            .await?
-            .data;
-        let first_exchange = turn.thread().title.is_none()
-            && records
-                .iter()
-                .filter(|r| r.item_type == "user_message")
-                .count()
-                == 1;
+        let budget = settings.llm.history_token_budget;
+        let transcript = turn.transcript().await?;
+        // The first exchange gets a title, made from the first user message.
+        let first_user = (transcript.user_messages() == 1)
+            .then(|| {
+                transcript
+                    .entries()
+                    .iter()
+                    .find(|e| e.item.is_user_message())
+                    .map(|e| e.item.plain_text())
+            })
+            .flatten();
+        let history = history::build(transcript.entries(), budget);
+        let first_user = first_user.filter(|_| turn.thread().title.is_none());
         let mut messages = vec![ChatMessage::system(prompts::system_prompt(
             &agent_type,
             agent,
             &context_text,
         ))];
-        messages.extend(history::build(&records, settings.llm.history_token_budget));
+        messages.extend(history);
         let tools = crate::tools::specs_for(&agent_type);
         let mut cache = CallCache::new();
         let mut answer = String::new();
@@ -130,8 +124,10 @@ impl AgentResponder {
                 messages.push(ChatMessage::tool(call.id.clone(), result.to_string()));
             }
         }
-        if first_exchange && settings.llm.title_enabled {
-            self.title(turn, &records, &answer).await;
+        if let Some(first_user) = first_user
+            && settings.llm.title_enabled
+        {
+            self.title(turn, &first_user, &answer).await;
         }
         Ok(())
     }
@@ -196,25 +192,11 @@ impl AgentResponder {
     }
 
     /// Generates and sets a title; failures only cost the title.
-    async fn title(
-        &self,
-        turn: &mut TurnContext,
-        records: &[crate::store::ItemRecord],
-        answer: &str,
-    ) {
-        let first_user = records
-            .iter()
-            .find(|r| r.item_type == "user_message")
-            .and_then(|r| crate::chatkit::convert::item_from_record(r).ok())
-            .map(|i| i.plain_text())
-            .unwrap_or_default();
+    async fn title(&self, turn: &mut TurnContext, first_user: &str, answer: &str) {
         let mut req = ChatRequest::new(turn.deps.settings.llm.title_model.clone());
         req.max_tokens = Some(24);
         req.temperature = Some(0.2);
-        req.messages = vec![ChatMessage::user(prompts::title_prompt(
-            &first_user,
-            answer,
-        ))];
+        req.messages = vec![ChatMessage::user(prompts::title_prompt(first_user, answer))];
         match self.llm.complete(req).await {
             Ok(t) => {
                 let title: String = t

@@ -27,7 +27,7 @@
 //! Server side of the protocol: [`ops`] (the request router), [`turn`] (the streaming
 //! requests' event order), [`responder`] (the pipeline of protocol §7 and the trait the
 //! assistants implement), [`convert`] (store records <-> wire types), [`answer`]
-//! (structured-input submissions).
+//! (structured-input submissions), [`transcript`] (a thread's items, kept by its actor).
 
 pub mod answer;
 pub mod attachment;
@@ -47,6 +47,7 @@ pub mod structured;
 pub mod task;
 pub mod thread;
 pub mod time;
+pub mod transcript;
 pub mod turn;
 pub mod update;
 

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::convert::{item_to_record, thread_to_wire};
+use super::transcript::Transcript;
 use super::turn::TurnOutput;
 use super::{Action, ThreadItem, ThreadStreamEvent};
 use crate::actors::thread_actor::CachedContext;
@@ -114,6 +115,9 @@ pub struct TurnContext {
     pub(crate) events_sent: u64,
     pub context: Option<CachedContext>,
     pub(crate) context_rebuilt: bool,
+    /// The thread's items, mirrored on every write made through this context (see
+    /// `transcript.rs`); `None` until read from the store, or after an unmirrored write.
+    pub(crate) transcript: Option<Transcript>,
 }
 
 impl TurnContext {
@@ -123,6 +127,7 @@ impl TurnContext {
         thread: ThreadRecord,
         out: mpsc::UnboundedSender<TurnOutput>,
         context: Option<CachedContext>,
+        transcript: Option<Transcript>,
     ) -> Self {
         Self {
             deps,
@@ -138,6 +143,7 @@ impl TurnContext {
             events_sent: 0,
             context,
             context_rebuilt: false,
+            transcript,
         }
     }
 
@@ -204,6 +210,9 @@ impl TurnContext {
                     Ok(()) | Err(crate::store::StoreError::NotFound(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
+                if let Some(t) = &mut self.transcript {
+                    t.remove(item_id);
+                }
                 true
             }
             _ => true,
@@ -220,13 +229,37 @@ impl TurnContext {
             .item_metadata
             .remove(&item.id)
             .unwrap_or_else(|| Value::Object(Default::default()));
+        let mirrored = self.transcript.is_some().then(|| metadata.clone());
         let record = item_to_record(item, metadata).map_err(TurnError::internal)?;
-        self.deps
+        let stored = self
+            .deps
             .stores
             .items
             .upsert_item(&self.thread, &record)
-            .await?;
+            .await;
+        if let Err(e) = stored {
+            // Whether the write landed is unknown: read the store next time.
+            self.transcript = None;
+            return Err(e.into());
+        }
+        if let (Some(t), Some(metadata)) = (&mut self.transcript, mirrored) {
+            t.upsert(item, &metadata);
+        }
         Ok(())
+    }
+
+    /// The thread's items in store order: the actor's copy, or read from the store once.
+    pub async fn transcript(&mut self) -> Result<&Transcript, TurnError> {
+        if self.transcript.is_none() {
+            let records = self.deps.stores.items.all_items(&self.thread).await?;
+            self.transcript = Some(Transcript::from_records(records));
+        }
+        Ok(self.transcript.get_or_insert_with(Transcript::default))
+    }
+
+    /// An item write that is not mirrored happened: the next read goes to the store.
+    pub(crate) fn forget_transcript(&mut self) {
+        self.transcript = None;
     }
 
     /// If title, status or metadata changed since the last announcement: save and emit

@@ -27,6 +27,7 @@ use super::convert::{item_from_record, thread_to_wire};
 use super::ids::{IdPrefix, new_id};
 use super::responder::{RespondInput, TurnContext, TurnError};
 use super::time::now_micros;
+use super::transcript::Transcript;
 use super::{Action, StructuredInputSubmission, ThreadItem, ThreadStreamEvent, UserMessageInput};
 use crate::actors::thread_actor::CachedContext;
 use crate::auth::Principal;
@@ -75,6 +76,8 @@ pub struct TurnSummary {
     pub failed: bool,
     /// A context the responder rebuilt, for the actor to cache.
     pub context: Option<CachedContext>,
+    /// The thread's items as the turn left them, for the actor to keep.
+    pub transcript: Option<Transcript>,
 }
 
 /// The text the reference stores when a stream is cancelled (protocol §5).
@@ -88,12 +91,20 @@ pub async fn run_turn(
     principal: Principal,
     input: TurnInput,
     context: Option<CachedContext>,
+    transcript: Option<Transcript>,
     out: mpsc::UnboundedSender<TurnOutput>,
 ) {
     let started = Instant::now();
     let metrics = crate::metrics::global();
     metrics.turns_total.inc();
-    let mut turn = TurnContext::new(deps.clone(), principal, thread, out.clone(), context);
+    let mut turn = TurnContext::new(
+        deps.clone(),
+        principal,
+        thread,
+        out.clone(),
+        context,
+        transcript,
+    );
     let result = drive(&mut turn, input, started).await;
     let failed = result.is_err();
     if let Err(e) = result {
@@ -132,6 +143,7 @@ pub async fn run_turn(
         } else {
             None
         },
+        transcript: turn.transcript.take(),
         thread: {
             let (tin, tout) = (as_i64(turn.tokens_in), as_i64(turn.tokens_out));
             let mut t = turn.into_thread();
@@ -292,6 +304,7 @@ async fn complete_client_tool_call(turn: &mut TurnContext, result: Value) -> Res
             && stale.status.as_deref() == Some("pending")
         {
             tracing::warn!(item_id = %stale.id, "removing a stale pending client tool call");
+            turn.forget_transcript();
             stores.items.delete_item(turn.thread(), &stale.id).await?;
         }
     }
@@ -307,6 +320,7 @@ async fn prepare_retry(turn: &mut TurnContext, item_id: &str) -> Result<ThreadIt
             false,
         ));
     }
+    turn.forget_transcript();
     let n = turn
         .deps
         .stores

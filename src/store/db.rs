@@ -4,13 +4,25 @@
 //! directory is created, the file is put in WAL mode with a busy timeout so concurrent
 //! writers wait instead of failing) or `postgres://...`. Everything else in the store is
 //! backend-agnostic.
+//!
+//! SQLite connections get two settings from profiling the turn path (issue #7):
+//! - `database.sqlite_mmap_bytes` (`mmap_size`): reads through a memory map instead of a
+//!   `pread` per page. Off by default: while the file grows every connection remaps it, and
+//!   the unmaps (TLB shootdowns) cost more than the reads saved;
+//! - the query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`). The bundled
+//!   SQLite is built with STAT4, under which every statement with a bound `LIMIT ?` (every
+//!   `.one()` of sea-orm) is marked expired on each bind and parsed and planned again on
+//!   every execution. With QPSG the cached plan is reused.
 
+use std::ffi::c_int;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous,
+};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use secrecy::ExposeSecret;
 
@@ -22,6 +34,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     if url.starts_with("sqlite:") {
         ensure_sqlite_parent_dir(&url)?;
     }
+    let mmap = settings.sqlite_mmap_bytes;
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
@@ -30,13 +43,41 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             settings.connect_timeout_secs.max(1) * 3,
         ))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+        .map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                .pragma("mmap_size", mmap.to_string())
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _meta| Box::pin(sqlite_plan_stability(conn)))
         });
     Database::connect(opts).await
+}
+
+/// Turns on `SQLITE_DBCONFIG_ENABLE_QPSG` for one new connection (see the module docs).
+async fn sqlite_plan_stability(conn: &mut SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    // SAFETY: `lock_handle` guarantees that the connection's worker thread makes no call on
+    // this handle while `handle` lives, and `sqlite3_db_config(QPSG, int, int*)` is called
+    // with the argument types its documentation names (a null out-pointer is allowed).
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db.as_ptr(),
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
+        )
+    };
+    if rc == libsqlite3_sys::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(sea_orm::sqlx::Error::Configuration(
+            format!("sqlite3_db_config(ENABLE_QPSG) returned {rc}").into(),
+        ))
+    }
 }
 
 /// Creates the directory that will hold a SQLite file, so a fresh checkout needs no setup.
