@@ -89,6 +89,8 @@ pub struct AuthSettings {
     pub leeway_secs: u64,
     pub dev_login: bool,
     pub token_ttl_secs: u64,
+    /// How long a looked-up user is reused by later requests (0 = look up every time).
+    pub user_cache_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -92,10 +92,14 @@ impl Application {
         let registry = Registry::new(deps, arbiters);
         bus.attach(registry.clone());
         let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
+        let user_cache_secs = settings.auth.user_cache_secs;
         let state = AppState {
             settings,
             stores,
             verifier,
+            users: Arc::new(crate::auth::UserCache::new(std::time::Duration::from_secs(
+                user_cache_secs,
+            ))),
             registry,
             limits,
         };

@@ -14,6 +14,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub stores: Stores,
     pub verifier: Arc<JwtVerifier>,
+    /// Users looked up by recent requests (`auth.user_cache_secs`).
+    pub users: Arc<crate::auth::UserCache>,
     pub registry: Registry,
     /// Per-user rate limit and open-stream cap of the ChatKit endpoint.
     pub limits: Arc<Limits>,

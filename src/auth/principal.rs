@@ -1,7 +1,8 @@
 //! The `Principal` extractor: who is calling.
 //!
 //! Built once per request from `Authorization: Bearer <jwt>`: the token is verified, then its
-//! subject is loaded from the users table. A missing or bad token is 401 (with
+//! subject is loaded from the users table (or from the short-lived
+//! [`UserCache`](super::UserCache)). A missing or bad token is 401 (with
 //! `WWW-Authenticate: Bearer`); a valid token for an unknown user is 403.
 
 use std::future::Future;
@@ -75,6 +76,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         .verifier
         .verify(token)
         .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let now = std::time::Instant::now();
+    if let Some(p) = state.users.get(&claims.sub, now) {
+        return Ok(p);
+    }
     let user = state
         .stores
         .users
@@ -83,13 +88,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         .ok_or_else(|| ApiError::Forbidden("unknown user".into()))?;
     let user_type = UserType::parse(&user.user_type)
         .ok_or_else(|| ApiError::Forbidden("user has an unknown type".into()))?;
-    Ok(Principal {
+    let principal = Principal {
         user_id: user.id,
         email: user.email,
         name: user.name,
         user_type,
         venue_id: user.venue_id,
-    })
+    };
+    state.users.put(&principal, now);
+    Ok(principal)
 }
 
 impl FromRequest for Principal {

@@ -119,19 +119,8 @@ pub async fn run_turn(
             tracing::error!(error = %e, "cannot save thread after a failed turn");
         }
     }
-    if turn.tokens_in + turn.tokens_out > 0 {
-        metrics.llm_tokens_in.add(turn.tokens_in);
-        metrics.llm_tokens_out.add(turn.tokens_out);
-        let (tin, tout) = (turn.tokens_in, turn.tokens_out);
-        let stores = &turn.deps.stores;
-        if let Err(e) = stores
-            .threads
-            .add_token_usage(&turn.thread().id, as_i64(tin), as_i64(tout))
-            .await
-        {
-            tracing::error!(error = ?e, "cannot record token usage");
-        }
-    }
+    let (tin, tout) = (turn.tokens_in, turn.tokens_out);
+    let thread_id = turn.thread().id.clone();
     metrics.turn_latency.observe(started.elapsed());
     let summary = TurnSummary {
         awaiting_tool: turn.awaiting_tool,
@@ -153,6 +142,20 @@ pub async fn run_turn(
         },
     };
     let _ = out.send(TurnOutput::Finished(summary));
+    // Accounting after the stream has ended: the client does not wait for it. The increment
+    // is atomic, so a next turn that already started cannot lose it.
+    if tin + tout > 0 {
+        metrics.llm_tokens_in.add(tin);
+        metrics.llm_tokens_out.add(tout);
+        if let Err(e) = deps
+            .stores
+            .threads
+            .add_token_usage(&thread_id, as_i64(tin), as_i64(tout))
+            .await
+        {
+            tracing::error!(error = ?e, "cannot record token usage");
+        }
+    }
 }
 
 fn as_i64(n: u64) -> i64 {

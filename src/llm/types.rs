@@ -14,7 +14,8 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     pub messages: Vec<ChatMessage>,
     /// Function tools offered to the model; empty means no tools.
-    pub tools: Vec<ToolSpec>,
+    /// Shared: an agent's tool list is built once and offered on every request.
+    pub tools: std::sync::Arc<[ToolSpec]>,
 }
 
 impl ChatRequest {
@@ -25,7 +26,7 @@ impl ChatRequest {
             temperature: None,
             max_tokens: None,
             messages: Vec::new(),
-            tools: Vec::new(),
+            tools: std::sync::Arc::from([]),
         }
     }
 }

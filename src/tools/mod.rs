@@ -28,7 +28,7 @@ mod tests_seed;
 #[cfg(test)]
 mod tests_venue;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -106,7 +106,22 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
 });
 
 /// The tools offered to an agent type (empty for an unknown type).
-pub fn specs_for(agent_type: &str) -> Vec<ToolSpec> {
+pub fn specs_for(agent_type: &str) -> Arc<[ToolSpec]> {
+    // Built once per agent type: every model request offers the same list.
+    type PerAgent = Vec<(&'static str, Arc<[ToolSpec]>)>;
+    static SPECS: LazyLock<PerAgent> = LazyLock::new(|| {
+        ["client", "venue_event", "venue_general"]
+            .into_iter()
+            .map(|agent| (agent, build_specs(agent)))
+            .collect()
+    });
+    SPECS
+        .iter()
+        .find(|(agent, _)| *agent == agent_type)
+        .map_or_else(|| build_specs(agent_type), |(_, specs)| specs.clone())
+}
+
+fn build_specs(agent_type: &str) -> Arc<[ToolSpec]> {
     REGISTRY
         .iter()
         .filter(|d| d.agents.contains(&agent_type))

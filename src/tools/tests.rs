@@ -41,7 +41,12 @@ pub(super) fn assert_refused(o: &ToolOutcome, needle: &str) {
 
 #[test]
 fn specs_per_agent_type() {
-    let names = |a: &str| specs_for(a).into_iter().map(|s| s.name).collect::<Vec<_>>();
+    let names = |a: &str| {
+        specs_for(a)
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
     let sorted = |mut v: Vec<&str>| {
         v.sort_unstable();
         v.into_iter().map(String::from).collect::<Vec<_>>()
@@ -87,7 +92,7 @@ fn specs_per_agent_type() {
     );
     assert!(specs_for("vendor").is_empty());
     for a in ["client", "venue_general", "venue_event"] {
-        for s in specs_for(a) {
+        for s in specs_for(a).iter() {
             assert!(
                 schema::is_object_schema(&s.parameters),
                 "{} has a bad schema: {}",

@@ -196,9 +196,17 @@ async fn client_assistant(backend: Backend) {
         .unwrap();
     assert_eq!(audit.len(), 7);
     assert_eq!(audit.iter().filter(|a| !a.ok).count(), 1);
-    // Token usage is recorded on the thread.
-    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
-    assert_eq!((thread.tokens_in, thread.tokens_out), (3500, 110));
+    // Token usage is recorded on the thread (just after the stream ends).
+    let mut usage = (0, 0);
+    for _ in 0..100 {
+        let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
+        usage = (thread.tokens_in, thread.tokens_out);
+        if usage != (0, 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(usage, (3500, 110));
     // Next turn: the history replays the earlier tool calls and results.
     mock.push(Reply::text(["You have Ana on the list."]));
     let (_, ev) = app

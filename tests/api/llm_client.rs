@@ -334,11 +334,11 @@ async fn the_request_carries_model_tools_messages_and_stream_options() {
     let mut req = ChatRequest::new("gpt-4o");
     req.temperature = Some(0.5);
     req.max_tokens = Some(256);
-    req.tools = vec![ToolSpec {
+    req.tools = std::sync::Arc::from(vec![ToolSpec {
         name: "getEventDetails".into(),
         description: "Details of an event".into(),
         parameters: json!({ "type": "object", "properties": { "eventId": { "type": "string" } } }),
-    }];
+    }]);
     req.messages = vec![
         ChatMessage::system("You plan events."),
         ChatMessage::user("What's on?"),
