@@ -10,6 +10,7 @@
 //! [`thread_state`] (plain, unit-tested); the actors only perform effects.
 
 pub mod handle;
+pub mod live_index;
 pub mod registry;
 pub mod subscriber;
 pub mod supervisor;

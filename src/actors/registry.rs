@@ -11,6 +11,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use super::handle::ThreadHandle;
+use super::live_index::LiveIndex;
 use super::supervisor::{
     DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor,
 };
@@ -25,6 +26,7 @@ struct Inner {
     arbiters: Vec<ArbiterHandle>,
     next: AtomicUsize,
     deps: TurnDeps,
+    live: LiveIndex,
 }
 
 /// Cheap to clone; lives in the application state.
@@ -45,6 +47,7 @@ impl Registry {
                 arbiters,
                 next: AtomicUsize::new(0),
                 deps,
+                live: LiveIndex::default(),
             }),
         }
     }
@@ -75,12 +78,18 @@ impl Registry {
         let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let arbiter = &self.inner.arbiters[n % self.inner.arbiters.len()];
         let deps = self.inner.deps.clone();
+        let live = self.inner.live.clone();
         let venue = venue_id.to_owned();
-        VenueSupervisor::start_in_arbiter(arbiter, move |_| VenueSupervisor::new(venue, deps))
+        VenueSupervisor::start_in_arbiter(arbiter, move |_| VenueSupervisor::new(venue, deps, live))
     }
 
     /// The live actor of a thread, started (hydrated from `thread`) if needed.
     pub async fn thread(&self, thread: &ThreadRecord) -> Result<ThreadHandle, ApiError> {
+        // A running actor is reached directly; starting one (or restarting a dead one) is
+        // the supervisor's job.
+        if let Some(addr) = self.inner.live.addr(&thread.id) {
+            return Ok(ThreadHandle::new(addr));
+        }
         let sup = self.supervisor(thread.venue_id.as_deref());
         let addr = sup
             .send(GetThread(thread.clone()))
@@ -98,6 +107,17 @@ impl Registry {
             .ok()
             .flatten()
             .map(ThreadHandle::new)
+    }
+
+    /// The record a running actor of `user_id`'s thread was started from (see
+    /// `live_index.rs`); `None` when the thread is not live or not theirs.
+    pub fn live_record(&self, thread_id: &str, user_id: &str) -> Option<Arc<ThreadRecord>> {
+        self.inner.live.owned_by(thread_id, user_id)
+    }
+
+    /// Removes a thread from the live index (before its actor is stopped for a delete).
+    pub fn forget(&self, thread_id: &str) {
+        self.inner.live.remove(thread_id);
     }
 
     /// Tells the venue's live threads that an event changed.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use futures::future::join_all;
 
+use super::live_index::LiveIndex;
 use super::thread_actor::{
     EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadActor, ThreadInfo,
 };
@@ -30,16 +31,19 @@ pub struct VenueSupervisor {
     venue_id: String,
     deps: TurnDeps,
     threads: HashMap<String, Entry>,
+    /// Mirrors `threads` for request handlers (see `live_index.rs`).
+    live: LiveIndex,
     restarts_total: u64,
     evicted_total: u64,
 }
 
 impl VenueSupervisor {
-    pub fn new(venue_id: String, deps: TurnDeps) -> Self {
+    pub fn new(venue_id: String, deps: TurnDeps, live: LiveIndex) -> Self {
         Self {
             venue_id,
             deps,
             threads: HashMap::new(),
+            live,
             restarts_total: 0,
             evicted_total: 0,
         }
@@ -97,6 +101,7 @@ impl Handler<GetThread> for VenueSupervisor {
             restarts,
         };
         let addr = entry.addr.clone();
+        self.live.insert(&thread, addr.clone());
         self.threads.insert(thread.id, entry);
         MessageResult(addr)
     }
@@ -147,6 +152,7 @@ impl Handler<EvictIdle> for VenueSupervisor {
             for (id, stopped) in results {
                 if stopped {
                     act.threads.remove(&id);
+                    act.live.remove(&id);
                     n += 1;
                 }
             }
@@ -166,6 +172,7 @@ impl Handler<StopLiveThread> for VenueSupervisor {
 
     fn handle(&mut self, msg: StopLiveThread, _: &mut Self::Context) -> Self::Result {
         let entry = self.threads.remove(&msg.0);
+        self.live.remove(&msg.0);
         Box::pin(
             async move {
                 match entry {
@@ -187,7 +194,14 @@ impl Handler<StopAll> for VenueSupervisor {
     type Result = ResponseActFuture<Self, usize>;
 
     fn handle(&mut self, _: StopAll, _: &mut Self::Context) -> Self::Result {
-        let addrs: Vec<_> = self.threads.drain().map(|(_, e)| e.addr).collect();
+        let addrs: Vec<_> = self
+            .threads
+            .drain()
+            .map(|(id, e)| {
+                self.live.remove(&id);
+                e.addr
+            })
+            .collect();
         Box::pin(
             async move {
                 let live: Vec<_> = addrs.into_iter().filter(|a| a.connected()).collect();

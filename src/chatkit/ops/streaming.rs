@@ -45,7 +45,12 @@ async fn load_for_turn(
     p: &Principal,
     thread_id: &str,
 ) -> Result<ThreadRecord, ApiError> {
-    let thread = load(state, p, thread_id).await?;
+    // A live actor's record answers ownership and assistant type without a query.
+    check_id(thread_id, "thread")?;
+    let thread = match state.registry.live_record(thread_id, &p.user_id) {
+        Some(live) => ThreadRecord::clone(&live),
+        None => load(state, p, thread_id).await?,
+    };
     access::may_use_agent(p, &thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
     Ok(thread)
 }

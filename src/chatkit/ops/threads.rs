@@ -162,6 +162,7 @@ pub(super) async fn delete(
     thread_id: &str,
 ) -> Result<(), ApiError> {
     let thread = load(state, p, thread_id).await?;
+    state.registry.forget(thread_id);
     if let Some(live) = state.registry.live_thread(&thread).await {
         live.stop().await?;
     }
