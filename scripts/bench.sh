@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh                      # every scenario, default sizes
 #   scripts/bench.sh --scenarios a,d      # a subset; any other eventchat-bench option passes through
+#   scripts/bench.sh --scenarios b --tool-call-first --mock-workers 4   # a tool round per turn
 #   BENCH_NO_REFERENCE=1 scripts/bench.sh # eventchat alone
 #
 # Builds the release binaries (eventchat, eventchat-bench) into $CARGO_TARGET_DIR (default

@@ -6,31 +6,56 @@ Chat Completions model (the benchmark's mock LLM). FastAPI + uvicorn, one proces
 ChatKit endpoint at POST /api/chatkit, GET /health for readiness. Written for the benchmark;
 not copied from the ChatKit examples.
 
+The agent offers one function tool, `getEventDetails(eventId)`, named like eventchat's, so that
+with `eventchat-bench --tool-call-first` (the mock model calls it before every answer) both
+servers run a tool round per turn. Here the tool is trivial (a constant result, no storage).
+
+With a Chat Completions model, openai-agents gives every assistant message the placeholder id
+`__fake_id__` and chatkit's `stream_agent_response` reuses it as the thread item id
+(openai/chatkit-python#36): every reply would overwrite the previous one in the store, so the
+history sent to the model would lack the assistant turns. `respond()` gives each message a
+fresh id from the store instead, so the reference keeps whole conversations like eventchat.
+And chatkit's default converter sends stored assistant messages back as `output_text` parts,
+which openai-agents' Chat Completions converter rejects ("Unknown content"); `HistoryConverter`
+sends them as plain text.
+
     python reference_server.py --port 8100 --db /tmp/ref.sqlite3 --llm-base-url http://127.0.0.1:9000/v1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 from typing import Any, AsyncIterator
 
 import uvicorn
-from agents import Agent, OpenAIChatCompletionsModel, Runner, set_tracing_disabled
-from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
+from agents import (
+    Agent,
+    OpenAIChatCompletionsModel,
+    Runner,
+    function_tool,
+    set_tracing_disabled,
+)
+from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
 from chatkit.server import ChatKitServer, StreamingResult
 from chatkit.store import NotFoundError, Store
+from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.types import (
+    AssistantMessageItem,
     Attachment,
     Page,
     ThreadItem,
+    ThreadItemAddedEvent,
+    ThreadItemDoneEvent,
+    ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
 )
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, Timeout
 from pydantic import TypeAdapter
 
 ITEM = TypeAdapter(ThreadItem)
@@ -144,6 +169,17 @@ class SQLiteStore(Store[dict[str, Any]]):
         self.db.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
 
 
+class HistoryConverter(ThreadItemConverter):
+    """Assistant turns as plain-text assistant messages, which Chat Completions accepts."""
+
+    async def assistant_message_to_input(self, item: AssistantMessageItem) -> Any:
+        text = "".join(c.text for c in item.content)
+        return {"type": "message", "role": "assistant", "content": text}
+
+
+CONVERTER = HistoryConverter()
+
+
 class ReferenceServer(ChatKitServer[dict[str, Any]]):
     def __init__(self, store: SQLiteStore, agent: Agent) -> None:
         super().__init__(store)
@@ -159,19 +195,58 @@ class ReferenceServer(ChatKitServer[dict[str, Any]]):
         history = list(reversed(page.data))
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result = Runner.run_streamed(
-            self.agent, await simple_to_agent_input(history), context=agent_context
+            self.agent, await CONVERTER.to_agent_input(history), context=agent_context
         )
+        # One fresh id per assistant message for the placeholder id (see the module docstring).
+        real_id: str | None = None
         async for event in stream_agent_response(agent_context, result):
+            if isinstance(event, ThreadItemAddedEvent) and event.item.id == FAKE_RESPONSES_ID:
+                real_id = self.store.generate_item_id("message", thread, context)
+                event.item.id = real_id
+            elif isinstance(event, ThreadItemUpdatedEvent) and event.item_id == FAKE_RESPONSES_ID:
+                event.item_id = real_id or event.item_id
+            elif isinstance(event, ThreadItemDoneEvent) and event.item.id == FAKE_RESPONSES_ID:
+                event.item.id = real_id or self.store.generate_item_id("message", thread, context)
+                real_id = None
             yield event
+
+
+EVENT_DETAILS = json.dumps(
+    {
+        "event": {"name": "Benchmark event", "status": "planning", "guestCount": 120},
+        "venue": {"name": "Benchmark venue", "capacity": 200},
+        "elements": [],
+        "guests": {"total": 0},
+        "openChangeRequests": [],
+    }
+)
+
+
+@function_tool(name_override="getEventDetails")
+def get_event_details(eventId: str) -> str:  # noqa: N803 (the name eventchat's tool uses)
+    """Get an event's details: date, status, guest count, budget, venue, elements and guests.
+
+    Args:
+        eventId: The event id
+    """
+    return EVENT_DETAILS
 
 
 def build_app(db_path: str, llm_base_url: str, model: str) -> FastAPI:
     set_tracing_disabled(True)
-    client = AsyncOpenAI(base_url=llm_base_url, api_key="sk-bench", max_retries=0)
+    # openai's default connect timeout is 5 s; at V=1024 this one-threaded process can be too
+    # busy to complete a connect that fast, which would turn overload into errors.
+    client = AsyncOpenAI(
+        base_url=llm_base_url,
+        api_key="sk-bench",
+        max_retries=0,
+        timeout=Timeout(600.0, connect=60.0),
+    )
     agent = Agent(
         name="Event planning assistant",
         instructions="You help a client plan their event. Be concise.",
         model=OpenAIChatCompletionsModel(model=model, openai_client=client),
+        tools=[get_event_details],
     )
     server = ReferenceServer(SQLiteStore(db_path), agent)
     app = FastAPI()

@@ -12,15 +12,28 @@
 //! asked for `stream_options.include_usage`, then `data: [DONE]\n\n`. Requests without
 //! `stream: true` get one `chat.completion` JSON body.
 //!
+//! Pacing of a streamed reply is on absolute deadlines from the moment the request reached the
+//! handler (`start`): the role chunk and the first content token at `start + first_token_delay`,
+//! content token `k` (0-based) at `start + first_token_delay + k × token_delay`, and every other
+//! frame (tool-call chunks, the finish and usage chunks, `[DONE]`) right after the frame before
+//! it. So `generated(32).token_delay(20 ms)` lasts 31 × 20 ms and no timer slop accumulates.
+//!
+//! For benchmarks: [`MockLlm::start_with_workers`] serves from several threads,
+//! [`MockLlm::set_recording`]`(false)` keeps only a request count instead of every body,
+//! [`MockLlm::set_interval_recording`] + [`MockLlm::take_intervals`] give each request's service
+//! interval (the mock's own time), and [`MockLlm::set_responder`] picks a reply from the request
+//! itself (e.g. a tool call first, then text once the request carries the tool result).
+//!
 //! This file depends only on std, actix, tokio, futures, bytes and serde_json, so a benchmark
-//! can include it with `#[path = "../tests/support/mock_llm.rs"] mod mock_llm;`.
+//! can include it with `#[path = "../../../tests/support/mock_llm.rs"] mod mock_llm;`.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -150,13 +163,15 @@ impl Reply {
         self
     }
 
-    /// Delay before the first data line (response headers are sent at once).
+    /// Delay before the first data line, measured from the request's arrival (response
+    /// headers are sent at once).
     pub fn first_token_delay(mut self, delay: Duration) -> Self {
         self.first_token_delay = delay;
         self
     }
 
-    /// Delay between data lines.
+    /// Delay between content tokens: token `k` goes at `first_token_delay + k × delay` after
+    /// the request's arrival; other data lines add no delay of their own.
     pub fn token_delay(mut self, delay: Duration) -> Self {
         self.token_delay = delay;
         self
@@ -170,11 +185,35 @@ impl Reply {
     }
 }
 
-#[derive(Default)]
+/// Picks a reply from the request body; `None` falls through to the fallback.
+type Responder = Arc<dyn Fn(&Value) -> Option<Reply> + Send + Sync>;
+
 struct Script {
     replies: VecDeque<Reply>,
     fallback: Option<Reply>,
+    responder: Option<Responder>,
+    /// Keep every request body in `requests` (tests); off in benchmarks.
+    recording: bool,
     requests: Vec<Value>,
+    request_count: usize,
+    /// Record `(arrived, last frame produced)` per request in `intervals`.
+    record_intervals: bool,
+    intervals: Vec<(Instant, Instant)>,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Self {
+            replies: VecDeque::new(),
+            fallback: None,
+            responder: None,
+            recording: true,
+            requests: Vec::new(),
+            request_count: 0,
+            record_intervals: false,
+            intervals: Vec::new(),
+        }
+    }
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -194,8 +233,15 @@ pub struct MockLlm {
 }
 
 impl MockLlm {
-    /// Starts the server on its own thread and waits until it is listening.
+    /// Starts the server on its own thread, with one worker, and waits until it is listening.
     pub fn start() -> Self {
+        Self::start_with_workers(1)
+    }
+
+    /// Like [`MockLlm::start`], with `workers` actix worker threads (each its own runtime), for
+    /// benchmarks that stream more frames per second than one thread sends.
+    pub fn start_with_workers(workers: usize) -> Self {
+        let workers = workers.max(1);
         let shared: Shared = Arc::default();
         let (tx, rx) = mpsc::channel();
         let for_server = shared.clone();
@@ -212,7 +258,13 @@ impl MockLlm {
                             .route("/v1/chat/completions", web::post().to(chat_completions))
                             .route("/chat/completions", web::post().to(chat_completions))
                     })
-                    .workers(1)
+                    .workers(workers)
+                    // A benchmark opens a thousand connections at once, from clients that may
+                    // be too busy to send a request head or reuse a connection within actix's
+                    // 5 s defaults: a deep accept queue, no request-head timeout, long keep-alive.
+                    .backlog(4096)
+                    .client_request_timeout(Duration::ZERO)
+                    .keep_alive(Duration::from_secs(300))
                     .disable_signals()
                     .shutdown_timeout(0)
                     .bind(("127.0.0.1", 0));
@@ -262,13 +314,52 @@ impl MockLlm {
         self
     }
 
-    /// Every request body received so far, in order.
+    /// Picks the reply from the request body once the script is empty; when it returns
+    /// `None` the fallback answers. For benchmarks whose replies depend on the request (a
+    /// tool call first, then text once the last message is the tool result).
+    pub fn set_responder(
+        &self,
+        responder: impl Fn(&Value) -> Option<Reply> + Send + Sync + 'static,
+    ) -> &Self {
+        lock(&self.shared).responder = Some(Arc::new(responder));
+        self
+    }
+
+    /// Removes the responder set by [`MockLlm::set_responder`].
+    pub fn clear_responder(&self) -> &Self {
+        lock(&self.shared).responder = None;
+        self
+    }
+
+    /// Whether to keep every request body for [`MockLlm::requests`] (default on). Benchmarks
+    /// turn it off: only [`MockLlm::request_count`] is kept.
+    pub fn set_recording(&self, on: bool) -> &Self {
+        lock(&self.shared).recording = on;
+        self
+    }
+
+    /// Whether to record each request's service interval for [`MockLlm::take_intervals`]
+    /// (default off).
+    pub fn set_interval_recording(&self, on: bool) -> &Self {
+        lock(&self.shared).record_intervals = on;
+        self
+    }
+
+    /// The service intervals recorded since the last call, in completion order: when the
+    /// request reached the handler and when the last frame of its body was produced (for a
+    /// non-streamed answer: when the answer was built). The mock's own time for the request.
+    pub fn take_intervals(&self) -> Vec<(Instant, Instant)> {
+        std::mem::take(&mut lock(&self.shared).intervals)
+    }
+
+    /// Every request body received so far, in order (while recording is on).
     pub fn requests(&self) -> Vec<Value> {
         lock(&self.shared).requests.clone()
     }
 
+    /// Requests received so far, recorded or not.
     pub fn request_count(&self) -> usize {
-        lock(&self.shared).requests.len()
+        lock(&self.shared).request_count
     }
 
     /// Scripted replies not consumed yet.
@@ -288,8 +379,26 @@ fn error_body(message: &str, kind: &str, code: Option<&str>) -> Value {
     json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })
 }
 
+/// Records `(arrived, now)` when interval recording is on.
+fn record_interval(shared: &Shared, arrived: Instant) {
+    let mut script = lock(shared);
+    if script.record_intervals {
+        script.intervals.push((arrived, Instant::now()));
+    }
+}
+
 async fn chat_completions(body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
-    let request: Value = match serde_json::from_slice(&body) {
+    let arrived = Instant::now();
+    let response = answer(arrived, &body, shared.get_ref());
+    // A streamed body records its interval when its last frame is produced.
+    if !matches!(response.body().size(), BodySize::Stream) {
+        record_interval(shared.get_ref(), arrived);
+    }
+    response
+}
+
+fn answer(arrived: Instant, body: &Bytes, shared: &Shared) -> HttpResponse {
+    let request: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(err) => {
             return HttpResponse::BadRequest().json(error_body(
@@ -299,14 +408,21 @@ async fn chat_completions(body: Bytes, shared: web::Data<Shared>) -> HttpRespons
             ));
         }
     };
-    let reply = {
-        let mut script = lock(&shared);
-        script.requests.push(request.clone());
-        script
-            .replies
-            .pop_front()
-            .or_else(|| script.fallback.clone())
+    let (reply, responder) = {
+        let mut script = lock(shared);
+        script.request_count += 1;
+        if script.recording {
+            script.requests.push(request.clone());
+        }
+        match script.replies.pop_front() {
+            Some(reply) => (Some(reply), None),
+            None => (None, script.responder.clone()),
+        }
     };
+    // The responder runs outside the lock; its `None` means the fallback.
+    let reply = reply
+        .or_else(|| responder.and_then(|r| r(&request)))
+        .or_else(|| lock(shared).fallback.clone());
     let Some(reply) = reply else {
         return HttpResponse::InternalServerError().json(error_body(
             "mock llm: no scripted reply left",
@@ -339,7 +455,11 @@ async fn chat_completions(body: Bytes, shared: web::Data<Shared>) -> HttpRespons
     let model = request["model"].as_str().unwrap_or("mock-model").to_owned();
     if request["stream"].as_bool() == Some(true) {
         let include_usage = request["stream_options"]["include_usage"].as_bool() == Some(true);
-        stream_response(&reply, &model, include_usage, body.len())
+        let stream = StreamClock {
+            arrived,
+            shared: shared.clone(),
+        };
+        stream_response(&reply, &model, include_usage, body.len(), stream)
     } else {
         HttpResponse::Ok().json(completion_body(&reply, &model, body.len()))
     }
@@ -483,59 +603,88 @@ enum Frame {
     Abort,
 }
 
+/// Where a streamed reply's frames are timed from, and where its interval is recorded.
+struct StreamClock {
+    arrived: Instant,
+    shared: Shared,
+}
+
+/// When frame `i` of the payloads is due, as an offset from the request's arrival: the role
+/// chunk (0) with the first token, token `k` (payload `k + 1`) at `first + k × between`; the
+/// other frames (tool-call chunks, finish, usage) have no deadline of their own.
+fn deadline_of(i: usize, tokens: usize, first: Duration, between: Duration) -> Option<Duration> {
+    match i {
+        0 => Some(first),
+        i if i <= tokens => Some(first + between * (i - 1) as u32),
+        _ => None,
+    }
+}
+
 fn stream_response(
     reply: &Reply,
     model: &str,
     include_usage: bool,
     request_bytes: usize,
+    stream: StreamClock,
 ) -> HttpResponse {
     let payloads = stream_payloads(reply, model, include_usage, request_bytes);
-    let mut frames: Vec<Frame> = Vec::with_capacity(payloads.len() + 1);
+    let tokens = text_pieces(reply).len();
+    let (first, between) = (reply.first_token_delay, reply.token_delay);
+    let mut frames: Vec<(Frame, Option<Duration>)> = Vec::with_capacity(payloads.len() + 1);
     let cut = reply.disconnect_after.unwrap_or(usize::MAX);
     let error_at = reply
         .error_after
         .as_ref()
         .map(|(n, _)| *n)
         .unwrap_or(usize::MAX);
+    // An abort or error line that replaces a frame keeps that frame's deadline.
+    let mut replaced = None;
     for (i, payload) in payloads.into_iter().enumerate() {
+        let due = deadline_of(i, tokens, first, between);
         if i == cut {
-            frames.push(Frame::Abort);
+            frames.push((Frame::Abort, due));
             break;
         }
         if i == error_at {
+            replaced = due;
             break;
         }
-        frames.push(Frame::Data(format!("data: {payload}\n\n")));
+        frames.push((Frame::Data(format!("data: {payload}\n\n")), due));
     }
     if let Some((_, message)) = &reply.error_after {
         let error = error_body(message, "server_error", None);
-        frames.push(Frame::Data(format!("data: {error}\n\n")));
-    } else if !matches!(frames.last(), Some(Frame::Abort)) {
+        frames.push((Frame::Data(format!("data: {error}\n\n")), replaced));
+    } else if !matches!(frames.last(), Some((Frame::Abort, _))) {
         if cut != usize::MAX {
-            frames.push(Frame::Abort);
+            frames.push((Frame::Abort, None));
         } else {
-            frames.push(Frame::Data("data: [DONE]\n\n".to_owned()));
+            frames.push((Frame::Data("data: [DONE]\n\n".to_owned()), None));
         }
     }
-    let first = reply.first_token_delay;
-    let between = reply.token_delay;
+    let start = tokio::time::Instant::from_std(stream.arrived);
     let body = futures::stream::unfold(
-        (frames.into_iter(), 0usize),
-        move |(mut it, n)| async move {
-            let frame = it.next()?;
-            let mut delay = if n == 0 { first } else { between };
+        (frames.into_iter().peekable(), stream),
+        move |(mut it, stream)| async move {
+            let (frame, due) = it.next()?;
+            let mut at = due.map(|d| start + d);
             if matches!(frame, Frame::Abort) {
                 // actix drops unflushed output when a body fails: let what was sent reach the peer.
-                delay = delay.max(Duration::from_millis(50));
+                let grace = tokio::time::Instant::now() + Duration::from_millis(50);
+                at = Some(at.map_or(grace, |a| a.max(grace)));
             }
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+            if let Some(at) = at
+                && at > tokio::time::Instant::now()
+            {
+                tokio::time::sleep_until(at).await;
+            }
+            if it.peek().is_none() || matches!(frame, Frame::Abort) {
+                record_interval(&stream.shared, stream.arrived);
             }
             let item = match frame {
                 Frame::Data(line) => Ok(Bytes::from(line)),
                 Frame::Abort => Err(std::io::Error::other("mock llm: disconnect")),
             };
-            Some((item, (it, n + 1)))
+            Some((item, (it, stream)))
         },
     );
     HttpResponse::Ok()

@@ -1,0 +1,116 @@
+//! Command-line options of `eventchat-bench`: a small hand-written parser (no clap, so the
+//! benchmark's flags stay in one readable `USAGE` text) and the `Args` every scenario reads.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::Res;
+
+pub const USAGE: &str = "eventchat-bench [options]
+  --scenarios a,b,c,d,e   which scenarios to run (default a,b,c,d,e)
+  --server-bin PATH       eventchat binary (default target/release/eventchat)
+  --python PATH           python of a venv with openai-chatkit + openai-agents; enables the reference
+  --reference-script PATH default scripts/bench/reference_server.py
+  --reference-max-v N     skip reference runs above N users (default 1024)
+  --va LIST               users for (a)/(e) (default 1,64,256)
+  --vb LIST               users for (b) (default 64,256,1024)
+  --messages M            turns per user, the first one creates the thread (default 5)
+  --tokens N              tokens per reply (default 32)
+  --token-delay-ms D      per-token delay in (b) (default 20)
+  --first-token-delay-ms D delay before the first token in (b) (default 0)
+  --tool-call-first       each reply is first a getEventDetails tool call, then the text (a, b, e)
+  --mock-workers N        worker threads of the mock LLM (default 2)
+  --idle LIST             idle live threads to hold in (c) (default 10000,100000)
+  --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
+  --pg-url URL            PostgreSQL server for (e) (default postgres://postgres@127.0.0.1:5432/postgres)
+  --max-run-secs S        wall-clock bound of one load run (default 300)
+  --out PATH              JSON results (default target/bench/results.json)";
+
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub scenarios: Vec<String>,
+    pub server_bin: PathBuf,
+    pub python: Option<PathBuf>,
+    pub reference_script: PathBuf,
+    pub reference_max_v: usize,
+    pub va: Vec<usize>,
+    pub vb: Vec<usize>,
+    pub messages: usize,
+    pub tokens: usize,
+    pub token_delay_ms: u64,
+    pub first_token_delay_ms: u64,
+    pub tool_call_first: bool,
+    pub mock_workers: usize,
+    pub idle: Vec<usize>,
+    pub rehydrate_threads: usize,
+    pub pg_url: String,
+    pub max_run_secs: u64,
+    pub out: PathBuf,
+}
+
+fn list(s: &str) -> Res<Vec<usize>> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("{p}: {e}").into())
+        })
+        .collect()
+}
+
+pub fn parse_args() -> Res<Option<Args>> {
+    let mut a = Args {
+        scenarios: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+        server_bin: PathBuf::from("target/release/eventchat"),
+        python: None,
+        reference_script: PathBuf::from("scripts/bench/reference_server.py"),
+        reference_max_v: 1024,
+        va: vec![1, 64, 256],
+        vb: vec![64, 256, 1024],
+        messages: 5,
+        tokens: 32,
+        token_delay_ms: 20,
+        first_token_delay_ms: 0,
+        tool_call_first: false,
+        mock_workers: 2,
+        idle: vec![10_000, 100_000],
+        rehydrate_threads: 20,
+        pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        max_run_secs: 300,
+        out: PathBuf::from("target/bench/results.json"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            writeln!(std::io::stdout().lock(), "{USAGE}")?;
+            return Ok(None);
+        }
+        if flag == "--tool-call-first" {
+            a.tool_call_first = true;
+            continue;
+        }
+        let val = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--scenarios" => a.scenarios = val.split(',').map(|s| s.trim().to_owned()).collect(),
+            "--server-bin" => a.server_bin = val.into(),
+            "--python" => a.python = Some(val.into()),
+            "--reference-script" => a.reference_script = val.into(),
+            "--reference-max-v" => a.reference_max_v = val.parse()?,
+            "--va" => a.va = list(&val)?,
+            "--vb" => a.vb = list(&val)?,
+            "--messages" => a.messages = val.parse::<usize>()?.max(1),
+            "--tokens" => a.tokens = val.parse::<usize>()?.max(1),
+            "--token-delay-ms" => a.token_delay_ms = val.parse()?,
+            "--first-token-delay-ms" => a.first_token_delay_ms = val.parse()?,
+            "--mock-workers" => a.mock_workers = val.parse::<usize>()?.max(1),
+            "--idle" => a.idle = list(&val)?,
+            "--rehydrate-threads" => a.rehydrate_threads = val.parse::<usize>()?.max(1),
+            "--pg-url" => a.pg_url = val,
+            "--max-run-secs" => a.max_run_secs = val.parse()?,
+            "--out" => a.out = val.into(),
+            other => return Err(format!("unknown option {other}\n{USAGE}").into()),
+        }
+    }
+    Ok(Some(a))
+}

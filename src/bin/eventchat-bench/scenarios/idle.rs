@@ -1,0 +1,124 @@
+//! Scenario (c): memory per idle live thread. Creates N threads (one turn each), lets them idle
+//! with their actors alive, and divides the server's memory growth by the number of new actors:
+//! RSS growth (includes file-backed pages, e.g. the memory-mapped SQLite file growing with the
+//! new rows) and `RssAnon` growth (anonymous memory only: what the actors themselves cost).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::Res;
+use crate::load::{Target, load, turn};
+use crate::mock_llm::MockLlm;
+use crate::replies::script_short;
+use crate::report::Report;
+use crate::say;
+use crate::servers::{Setup, live_actors, start_eventchat};
+
+pub async fn scenario_idle(report: &mut Report, setup: &Setup, mock: &MockLlm) -> Res<()> {
+    script_short(mock);
+    let max = Duration::from_secs(setup.args.max_run_secs * 4);
+    let file = setup.work.join("eventchat-c.sqlite3");
+    let ec = start_eventchat(setup, &format!("sqlite://{}?mode=rwc", file.display()), "c").await?;
+    let target = Target {
+        addr: ec.proc.addr,
+        eventchat: true,
+    };
+    // Warm-up: 256 threads, then the baseline.
+    let _ = load(target, &ec.personas, 256, 1, max).await;
+    let mut held = live_actors(&ec).await?;
+    for &n in &setup.args.idle {
+        let want = (n as u64).saturating_sub(held) as usize;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mem0 = ec.proc.mem();
+        let cpu0 = ec.proc.cpu_secs();
+        let t0 = Instant::now();
+        // Create `want` threads, 256 at a time (one turn each, then idle).
+        let mut created = 0usize;
+        let mut errors = 0usize;
+        let mut left = want;
+        while left > 0 && t0.elapsed() < max {
+            let batch = left.min(256 * 20);
+            let per_user = 20usize;
+            let users = batch.div_ceil(per_user);
+            let personas = Arc::new(ec.personas.clone());
+            let mut tasks = Vec::new();
+            for u in 0..users {
+                let personas = personas.clone();
+                let count = per_user.min(batch - u * per_user);
+                tasks.push(tokio::spawn(async move {
+                    let p = &personas[u % personas.len()];
+                    let mut ok = 0usize;
+                    for i in 0..count {
+                        let (t, _) = turn(
+                            target,
+                            p,
+                            None,
+                            &format!("idle {u}/{i}"),
+                            Duration::from_secs(60),
+                        )
+                        .await;
+                        if t.ok {
+                            ok += 1;
+                        }
+                    }
+                    (ok, count)
+                }));
+            }
+            for t in tasks {
+                if let Ok((ok, count)) = t.await {
+                    created += ok;
+                    errors += count - ok;
+                }
+            }
+            left -= batch;
+        }
+        let create_s = t0.elapsed().as_secs_f64();
+        let create_cpu = ec.proc.cpu_secs() - cpu0;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let live = live_actors(&ec).await?;
+        let mem1 = ec.proc.mem();
+        let added = live.saturating_sub(held);
+        let per_thread = |before: u64, after: u64| {
+            if added > 0 {
+                after.saturating_sub(before) as f64 * 1024.0 / added as f64
+            } else {
+                f64::NAN
+            }
+        };
+        let per = per_thread(mem0.rss, mem1.rss);
+        let per_anon = per_thread(mem0.anon, mem1.anon);
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        say(format!(
+            "  c eventchat N={n}: live actors {live} (+{added}, {errors} create errors, {create_s:.1} s, {create_cpu:.1} cpu s), RSS {:.1} -> {:.1} MiB, {:.0} B ({:.2} KiB) per idle live thread; RssAnon {:.1} -> {:.1} MiB, {:.0} B ({:.2} KiB) per thread",
+            mib(mem0.rss),
+            mib(mem1.rss),
+            per,
+            per / 1024.0,
+            mib(mem0.anon),
+            mib(mem1.anon),
+            per_anon,
+            per_anon / 1024.0
+        ));
+        report.rows.push(json!({
+            "scenario": "c", "server": "eventchat", "db": "sqlite", "target_live_threads": n,
+            "live_threads": live, "added_threads": added, "create_errors": errors,
+            "create_s": create_s, "create_turns_per_s": created as f64 / create_s,
+            "create_cpu_s": create_cpu,
+            "rss_before_mib": mib(mem0.rss), "rss_after_mib": mib(mem1.rss),
+            "peak_rss_mib": mib(mem1.hwm),
+            "bytes_per_live_thread": per, "kib_per_live_thread": per / 1024.0,
+            "rss_anon_before_mib": mib(mem0.anon), "rss_anon_after_mib": mib(mem1.anon),
+            "bytes_per_live_thread_anon": per_anon, "kib_per_live_thread_anon": per_anon / 1024.0,
+        }));
+        held = live;
+        if (live as usize) < n {
+            report.note(format!(
+                "c: only {live} of {n} threads live (time bound or errors); stopped scaling"
+            ));
+            break;
+        }
+    }
+    Ok(())
+}
