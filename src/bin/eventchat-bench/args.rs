@@ -18,6 +18,7 @@ pub const USAGE: &str = "eventchat-bench [options]
   --tokens N              tokens per reply (default 32)
   --token-delay-ms D      per-token delay in (b) (default 20)
   --first-token-delay-ms D delay before the first token in (b) (default 0)
+  --no-keep-alive         a new connection per turn (default: each user keeps one)
   --tool-call-first       each reply is first a getEventDetails tool call, then the text (a, b, e)
   --mock-workers N        worker threads of the mock LLM (default 2)
   --idle LIST             idle live threads to hold in (c) (default 10000,100000)
@@ -40,6 +41,8 @@ pub struct Args {
     pub token_delay_ms: u64,
     pub first_token_delay_ms: u64,
     pub tool_call_first: bool,
+    /// Each virtual user keeps its connection between turns (a browser's `fetch` does).
+    pub keep_alive: bool,
     pub mock_workers: usize,
     pub idle: Vec<usize>,
     pub rehydrate_threads: usize,
@@ -73,6 +76,7 @@ pub fn parse_args() -> Res<Option<Args>> {
         token_delay_ms: 20,
         first_token_delay_ms: 0,
         tool_call_first: false,
+        keep_alive: true,
         mock_workers: 2,
         idle: vec![10_000, 100_000],
         rehydrate_threads: 20,
@@ -88,6 +92,10 @@ pub fn parse_args() -> Res<Option<Args>> {
         }
         if flag == "--tool-call-first" {
             a.tool_call_first = true;
+            continue;
+        }
+        if flag == "--no-keep-alive" {
+            a.keep_alive = false;
             continue;
         }
         let val = it.next().ok_or_else(|| format!("{flag} needs a value"))?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::http::{find, http};
+use crate::http::{Conn, find};
 use crate::servers::Persona;
 
 #[derive(Clone, Copy)]
@@ -17,6 +17,8 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The reference has no auth and no metadata rules; eventchat needs both.
     pub eventchat: bool,
+    /// Reuse each user's connection from turn to turn.
+    pub keep_alive: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +39,7 @@ pub fn user_input(text: &str) -> Value {
 
 /// One streaming request; returns the turn and, for `threads.create`, the new thread id.
 pub async fn turn(
+    conn: &mut Conn,
     target: Target,
     persona: &Persona,
     thread: Option<&str>,
@@ -67,8 +70,7 @@ pub async fn turn(
     let mut saw_done = false;
     let mut error: Option<String> = None;
     let token = target.eventchat.then_some(persona.token.as_str());
-    let fut = http(
-        target.addr,
+    let fut = conn.request(
         "POST",
         "/api/chatkit",
         token,
@@ -160,12 +162,21 @@ pub async fn load(
             let persona = &personas[u % personas.len()];
             let mut out = Vec::with_capacity(m);
             let mut thread: Option<String> = None;
+            let mut conn = Conn::new(target.addr, target.keep_alive);
             for i in 0..m {
                 if Instant::now() > deadline {
                     break;
                 }
                 let text = format!("bench user {u} message {i}: what is left to plan?");
-                let (t, created) = turn(target, persona, thread.as_deref(), &text, per_turn).await;
+                let (t, created) = turn(
+                    &mut conn,
+                    target,
+                    persona,
+                    thread.as_deref(),
+                    &text,
+                    per_turn,
+                )
+                .await;
                 if thread.is_none() {
                     thread = created;
                 }

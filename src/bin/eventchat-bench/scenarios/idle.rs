@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::Res;
+use crate::http::Conn;
 use crate::load::{Target, load, turn};
 use crate::mock_llm::MockLlm;
 use crate::replies::script_short;
@@ -24,6 +25,7 @@ pub async fn scenario_idle(report: &mut Report, setup: &Setup, mock: &MockLlm) -
     let target = Target {
         addr: ec.proc.addr,
         eventchat: true,
+        keep_alive: setup.args.keep_alive,
     };
     // Warm-up: 256 threads, then the baseline.
     let _ = load(target, &ec.personas, 256, 1, max).await;
@@ -50,8 +52,10 @@ pub async fn scenario_idle(report: &mut Report, setup: &Setup, mock: &MockLlm) -
                 tasks.push(tokio::spawn(async move {
                     let p = &personas[u % personas.len()];
                     let mut ok = 0usize;
+                    let mut conn = Conn::new(target.addr, target.keep_alive);
                     for i in 0..count {
                         let (t, _) = turn(
+                            &mut conn,
                             target,
                             p,
                             None,

@@ -65,6 +65,7 @@ pub async fn scenario_load(
         let target = Target {
             addr: ec.proc.addr,
             eventchat: true,
+            keep_alive: a.keep_alive,
         };
         // Warm-up (connections, caches), not measured.
         let _ = load(target, &ec.personas, 4, 2, max).await;
@@ -107,6 +108,7 @@ pub async fn scenario_load(
     let target = Target {
         addr: reference.addr,
         eventchat: false,
+        keep_alive: a.keep_alive,
     };
     let personas = vec![Persona {
         token: String::new(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::Res;
-use crate::http::http;
+use crate::http::{Conn, http};
 use crate::load::{Target, load, turn};
 use crate::mock_llm::MockLlm;
 use crate::replies::script_short;
@@ -25,6 +25,7 @@ pub async fn scenario_rehydrate(report: &mut Report, setup: &Setup, mock: &MockL
     let target = Target {
         addr: ec.proc.addr,
         eventchat: true,
+        keep_alive: setup.args.keep_alive,
     };
     // K threads of 200 items: 100 turns each (a user message and an answer per turn).
     let t0 = Instant::now();
@@ -57,7 +58,10 @@ pub async fn scenario_rehydrate(report: &mut Report, setup: &Setup, mock: &MockL
         if live_actors(&ec).await? != 0 {
             evicted_all = false;
         }
+        // One connection for the cold and the warm turn, as one user would have.
+        let mut conn = Conn::new(target.addr, target.keep_alive);
         let (c, _) = turn(
+            &mut conn,
             target,
             persona,
             Some(thread),
@@ -66,6 +70,7 @@ pub async fn scenario_rehydrate(report: &mut Report, setup: &Setup, mock: &MockL
         )
         .await;
         let (w, _) = turn(
+            &mut conn,
             target,
             persona,
             Some(thread),
