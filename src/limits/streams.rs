@@ -1,0 +1,94 @@
+//! The cap on open SSE streams per user, and the response body that holds a slot.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use futures::Stream;
+
+/// Open streams per user.
+#[derive(Debug)]
+pub struct StreamLimiter {
+    open: Arc<DashMap<String, usize>>,
+    /// `0` = no cap.
+    pub(super) max: usize,
+}
+
+impl StreamLimiter {
+    pub fn new(max: usize) -> Self {
+        Self {
+            open: Arc::new(DashMap::new()),
+            max,
+        }
+    }
+
+    /// A slot for one more stream of `user_id`, or `None` at the cap.
+    pub fn try_acquire(&self, user_id: &str) -> Option<StreamSlot> {
+        let mut n = self.open.entry(user_id.to_owned()).or_insert(0);
+        if self.max > 0 && *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            open: self.open.clone(),
+            user_id: user_id.to_owned(),
+        })
+    }
+
+    /// Streams open for `user_id` now.
+    pub fn open_for(&self, user_id: &str) -> usize {
+        self.open.get(user_id).map_or(0, |n| *n)
+    }
+
+    /// Users with at least one open stream (entries at zero are removed).
+    pub fn tracked(&self) -> usize {
+        self.open.len()
+    }
+}
+
+/// One open stream; dropping it frees the slot.
+#[derive(Debug)]
+pub struct StreamSlot {
+    open: Arc<DashMap<String, usize>>,
+    user_id: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Entry::Occupied(mut e) = self.open.entry(std::mem::take(&mut self.user_id)) {
+            let n = e.get_mut();
+            *n = n.saturating_sub(1);
+            // Removed at zero so the map only holds users streaming right now.
+            if *n == 0 {
+                e.remove();
+            }
+        }
+    }
+}
+
+/// A response body that holds a [`StreamSlot`] for as long as actix keeps it: until the
+/// stream ends or the connection is dropped.
+pub struct Guarded<S> {
+    inner: S,
+    _slot: StreamSlot,
+}
+
+impl<S> Guarded<S> {
+    pub fn new(inner: S, slot: StreamSlot) -> Self {
+        Self { inner, _slot: slot }
+    }
+}
+
+impl<S: Stream + Unpin> Stream for Guarded<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
