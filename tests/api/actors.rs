@@ -70,20 +70,6 @@ async fn venue_of(app: &TestApp, email: &str) -> String {
         .unwrap()
 }
 
-/// A staff member of another venue than `venue_id`.
-pub async fn staff_elsewhere(app: &TestApp, venue_id: &str) -> String {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    entity::users::Entity::find()
-        .filter(entity::users::Column::UserType.eq("venue"))
-        .filter(entity::users::Column::VenueId.ne(venue_id))
-        .order_by_asc(entity::users::Column::Email)
-        .one(&app.state.stores.db)
-        .await
-        .unwrap()
-        .expect("staff of another venue")
-        .email
-}
-
 async fn create_venue_thread(app: &TestApp, token: &str, venue_id: &str, text: &str) -> String {
     let (status, ev) = app
         .stream(token, json!({"type":"threads.create","params":{"input":input(text)},"metadata":{"agentType":"venue_general","venueId":venue_id}}))
@@ -95,7 +81,9 @@ async fn create_venue_thread(app: &TestApp, token: &str, venue_id: &str, text: &
 async fn many_threads(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
     let (v3, staff3) = third_venue(&app).await;
-    let staff2 = staff_elsewhere(&app, &venue_of(&app, DEMO_STAFF_EMAIL).await).await;
+    let staff2 = app
+        .staff_elsewhere(&venue_of(&app, DEMO_STAFF_EMAIL).await)
+        .await;
     let venues = [
         (
             app.token_for(DEMO_STAFF_EMAIL).await,

@@ -324,6 +324,20 @@ impl TestApp {
         (ev.id, ev.venue_id)
     }
 
+    /// The email of a staff member of a venue other than `venue_id`.
+    pub async fn staff_elsewhere(&self, venue_id: &str) -> String {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        entity::users::Entity::find()
+            .filter(entity::users::Column::UserType.eq("venue"))
+            .filter(entity::users::Column::VenueId.ne(venue_id))
+            .order_by_asc(entity::users::Column::Email)
+            .one(&self.state.stores.db)
+            .await
+            .unwrap()
+            .expect("staff of another venue")
+            .email
+    }
+
     /// An email of a user of this type other than `not`, optionally at `venue`/not at it.
     pub async fn other_user(&self, user_type: &str, not: &str) -> String {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};

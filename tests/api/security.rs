@@ -309,20 +309,6 @@ async fn algorithm_confusion(backend: Backend) {
 }
 both_backends!(algorithm_confusion_is_refused, algorithm_confusion);
 
-/// The staff member of a venue other than `venue_id`.
-async fn staff_elsewhere(app: &TestApp, venue_id: &str) -> String {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    entity::users::Entity::find()
-        .filter(entity::users::Column::UserType.eq("venue"))
-        .filter(entity::users::Column::VenueId.ne(venue_id))
-        .order_by_asc(entity::users::Column::Email)
-        .one(&app.state.stores.db)
-        .await
-        .unwrap()
-        .expect("staff of another venue")
-        .email
-}
-
 /// What the victim sees of their thread, and the row counts.
 async fn snapshot(app: &TestApp, victim: &str, thread_id: &str) -> (Value, Value, (u64, u64, u64)) {
     let (_, t) = app
@@ -359,7 +345,7 @@ async fn authorization_matrix(backend: Backend) {
     let (victim_event, victim_venue) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let other_client = app.other_user("client", DEMO_CLIENT_EMAIL).await;
     let (other_event, _) = app.event_of(&other_client).await;
-    let far_staff = staff_elsewhere(&app, &victim_venue).await;
+    let far_staff = app.staff_elsewhere(&victim_venue).await;
     let far_venue = app
         .state
         .stores
