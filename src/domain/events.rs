@@ -103,10 +103,7 @@ pub async fn event_details(
     event_id: &str,
 ) -> DomainResult<EventDetails> {
     let event = authorized_event(store, p, event_id).await?;
-    let venue = store
-        .venue(&event.venue_id)
-        .await?
-        .ok_or_else(|| DomainError::NotFound("venue".into()))?;
+    let venue = super::venues::venue_record(store, &event.venue_id).await?;
     let elements = store.event_elements(event_id).await?;
     let guests = count_guests(&store.event_guests(event_id, None).await?);
     Ok(EventDetails {

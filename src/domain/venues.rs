@@ -11,6 +11,12 @@ pub async fn venue(
     venue_id: &str,
 ) -> DomainResult<VenueRecord> {
     require_venue(p, venue_id)?;
+    venue_record(store, venue_id).await
+}
+
+/// The venue row, or `NotFound`; the caller has already authorized the access (for example
+/// through the event it belongs to).
+pub async fn venue_record(store: &DomainStore, venue_id: &str) -> DomainResult<VenueRecord> {
     store
         .venue(venue_id)
         .await?

@@ -9,10 +9,7 @@ pub(super) async fn client(
     event_id: &str,
 ) -> Result<String, DomainError> {
     let event = authorized_event(store, p, event_id).await?;
-    let venue = store
-        .venue(&event.venue_id)
-        .await?
-        .ok_or_else(|| DomainError::NotFound("venue".into()))?;
+    let venue = crate::domain::venues::venue_record(store, &event.venue_id).await?;
     let mut out = String::new();
     let profile = store.user_profile(&event.client_id).await?;
     let _ = writeln!(

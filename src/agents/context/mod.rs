@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::auth::principal::Principal;
 use crate::domain::events::active_total;
 use crate::domain::guests::count_guests;
-use crate::domain::{DomainError, authorized_event, format_cents, require_venue};
+use crate::domain::{DomainError, authorized_event, format_cents};
 use crate::store::Stores;
 use crate::store::ThreadRecord;
 use crate::store::domain::{

@@ -8,11 +8,7 @@ pub(super) async fn general(
     p: &Principal,
     venue_id: &str,
 ) -> Result<String, DomainError> {
-    require_venue(p, venue_id)?;
-    let venue = store
-        .venue(venue_id)
-        .await?
-        .ok_or_else(|| DomainError::NotFound("venue".into()))?;
+    let venue = crate::domain::venues::venue(store, p, venue_id).await?;
     let now = Utc::now();
     let mut out = String::new();
     let _ = writeln!(
@@ -84,10 +80,7 @@ pub(super) async fn venue_event(
 ) -> Result<String, DomainError> {
     crate::domain::require_staff(p)?;
     let event = authorized_event(store, p, event_id).await?;
-    let venue = store
-        .venue(&event.venue_id)
-        .await?
-        .ok_or_else(|| DomainError::NotFound("venue".into()))?;
+    let venue = crate::domain::venues::venue_record(store, &event.venue_id).await?;
     let mut out = String::new();
     event_block(
         &mut out,
