@@ -1,28 +1,21 @@
 //! Connecting to the database and running migrations.
 //!
 //! One URL selects the backend: `sqlite://path?mode=rwc` (the embedded default; the parent
-//! directory is created, the file is put in WAL mode with a busy timeout so concurrent
-//! writers wait instead of failing) or `postgres://...`. Everything else in the store is
+//! directory is created, the file is put in WAL mode, concurrent writers wait instead of
+//! failing) or `postgres://...`. Everything else in the store is
 //! backend-agnostic.
 //!
-//! SQLite connections get two settings from profiling the turn path (issue #7):
-//! - `database.sqlite_mmap_bytes` (`mmap_size`): reads through a memory map instead of a
-//!   `pread` per page. Off by default: while the file grows every connection remaps it, and
-//!   the unmaps (TLB shootdowns) cost more than the reads saved;
-//! - the query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`). The bundled
-//!   SQLite is built with STAT4, under which every statement with a bound `LIMIT ?` (every
-//!   `.one()` of sea-orm) is marked expired on each bind and parsed and planned again on
-//!   every execution. With QPSG the cached plan is reused.
+//! SQLite connections are tuned per connection by `sqlite_tuning` (plan stability, busy
+//! handler) and `database.sqlite_mmap_bytes` (`mmap_size`: reads through a memory map
+//! instead of a `pread` per page; off by default: while the file grows every connection
+//! remaps it, and the unmaps (TLB shootdowns) cost more than the reads saved).
 
-use std::ffi::c_int;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous,
-};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use secrecy::ExposeSecret;
 
@@ -46,38 +39,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("mmap_size", mmap.to_string())
         })
         .map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|conn, _meta| Box::pin(sqlite_plan_stability(conn)))
+            pool.after_connect(|conn, _meta| Box::pin(super::sqlite_tuning::tune(conn)))
         });
     Database::connect(opts).await
-}
-
-/// Turns on `SQLITE_DBCONFIG_ENABLE_QPSG` for one new connection (see the module docs).
-async fn sqlite_plan_stability(conn: &mut SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle();
-    // SAFETY: `lock_handle` guarantees that the connection's worker thread makes no call on
-    // this handle while `handle` lives, and `sqlite3_db_config(QPSG, int, int*)` is called
-    // with the argument types its documentation names (a null out-pointer is allowed).
-    let rc = unsafe {
-        libsqlite3_sys::sqlite3_db_config(
-            db.as_ptr(),
-            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
-            1 as c_int,
-            std::ptr::null_mut::<c_int>(),
-        )
-    };
-    if rc == libsqlite3_sys::SQLITE_OK {
-        Ok(())
-    } else {
-        Err(sea_orm::sqlx::Error::Configuration(
-            format!("sqlite3_db_config(ENABLE_QPSG) returned {rc}").into(),
-        ))
-    }
 }
 
 /// Creates the directory that will hold a SQLite file, so a fresh checkout needs no setup.
@@ -129,5 +97,78 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         DbBackend::Sqlite => "sqlite",
         DbBackend::Postgres => "postgres",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::{Duration, Instant};
+
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    use super::*;
+
+    fn settings(url: String) -> DatabaseSettings {
+        DatabaseSettings {
+            url: url.into(),
+            max_connections: 4,
+            min_connections: 1,
+            connect_timeout_secs: 5,
+            migrate_on_start: false,
+            sqlite_mmap_bytes: 0,
+        }
+    }
+
+    /// A write that finds the lock taken waits for it (the busy handler retries) and lands
+    /// soon after it is released, not after a stock back-off sleep.
+    #[tokio::test]
+    async fn a_blocked_sqlite_writer_waits_for_the_lock_and_then_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("busy.db").display());
+        let db = connect(&settings(url)).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+
+        let holder = db.begin().await.unwrap();
+        holder
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let pool = db.clone();
+        let started = Instant::now();
+        let blocked = tokio::spawn(async move {
+            pool.execute_unprepared("INSERT INTO t VALUES (2)").await?;
+            Ok::<_, DbErr>(Instant::now())
+        });
+        // Stock busy_timeout would next try at 328 ms (its sleeps: 1, 2, 5, 10, 15, 20, 25, 25,
+        // 25, 50, 50, 100 ms), ~90 ms after the release.
+        tokio::time::sleep(Duration::from_millis(240)).await;
+        let released = Instant::now();
+        holder.commit().await.unwrap();
+        let landed = blocked.await.unwrap().unwrap();
+
+        assert!(
+            landed >= released,
+            "the second write cannot land while the lock is held"
+        );
+        assert!(
+            landed - released < Duration::from_millis(40),
+            "landed {:?} after the lock was released ({:?} after it started waiting)",
+            landed - released,
+            landed - started
+        );
+        let n = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

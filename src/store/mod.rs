@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod items;
 pub mod paging;
 pub mod seed;
+mod sqlite_tuning;
 pub mod threads;
 pub mod users;
 
