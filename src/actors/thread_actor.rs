@@ -228,7 +228,7 @@ impl StreamHandler<TurnOutput> for ThreadActor {
                 }
                 self.transcript = summary
                     .transcript
-                    .filter(|t| self.turn_epoch == self.transcript_epoch && t.worth_keeping());
+                    .filter(|_| self.turn_epoch == self.transcript_epoch);
                 self.end_turn(summary.awaiting_tool, ctx);
             }
         }

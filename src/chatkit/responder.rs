@@ -248,10 +248,13 @@ impl TurnContext {
         Ok(())
     }
 
-    /// The thread's items in store order: the actor's copy, or read from the store once.
+    /// The thread's newest items in store order (see `transcript.rs`): the actor's copy, or
+    /// read from the store once.
     pub async fn transcript(&mut self) -> Result<&Transcript, TurnError> {
         if self.transcript.is_none() {
-            let records = self.deps.stores.items.all_items(&self.thread).await?;
+            let n = super::transcript::MAX_ITEMS as u64;
+            let mut records = self.deps.stores.items.newest_items(&self.thread, n).await?;
+            records.reverse();
             self.transcript = Some(Transcript::from_records(records));
         }
         Ok(self.transcript.get_or_insert_with(Transcript::default))

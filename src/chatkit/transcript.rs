@@ -1,9 +1,16 @@
 //! A thread's stored items, decoded and in store order, kept by its actor between turns.
 //!
-//! Every turn needs the whole thread to rebuild the model's history. Reading it from the
-//! database each time (rows, JSON parsing, decoding) was the largest cost of a turn in the
-//! issue #7 profile and grows with the thread. The actor therefore keeps a [`Transcript`]:
-//! built once from the store, then kept in step by the turn that owns it.
+//! Every turn needs the thread's recent items to rebuild the model's history. Reading them
+//! from the database each time (rows, JSON parsing, decoding) was the largest cost of a turn
+//! in the issue #7 profile and grew with the thread. The actor therefore keeps a
+//! [`Transcript`]: built once from the store, then kept in step by the turn that owns it.
+//!
+//! It is a window: the newest [`MAX_ITEMS`] items. The history sent to the model is cut to
+//! `llm.history_token_budget` from the newest end anyway, and 400 items are more than a
+//! 12,000-token budget holds unless messages average under ~120 characters, so the model
+//! sees what it saw when turns read the whole thread; but a turn of a long thread no longer
+//! reads and decodes all of it (a 600-item thread cost ~5x the CPU of a 200-item one), and
+//! an actor's memory stays bounded however long its thread grows.
 //!
 //! The store stays the truth. The rules that keep the copy equal to it:
 //! - a turn takes the transcript from its actor and gives it back when it ends; every item
@@ -14,8 +21,6 @@
 //! - the order is the store's: `(created_at, first insert)`; an upsert of a known id keeps
 //!   its place, as the store's upsert keeps `seq` and `created_at`.
 //!
-//! Threads longer than [`MAX_ITEMS`] are not kept (memory per live actor stays bounded);
-//! their turns read the store as before.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -24,7 +29,7 @@ use super::ThreadItem;
 use super::convert::item_from_record;
 use crate::store::ItemRecord;
 
-/// The longest thread whose items an actor keeps in memory.
+/// How many of a thread's newest items a transcript holds.
 pub const MAX_ITEMS: usize = 400;
 
 /// One stored item with its server-side metadata.
@@ -36,18 +41,20 @@ pub struct TranscriptEntry {
     created_at: DateTime<Utc>,
 }
 
-/// The items of one thread, oldest first.
+/// The newest items of one thread (at most [`MAX_ITEMS`]), oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
     entries: Vec<TranscriptEntry>,
 }
 
 impl Transcript {
-    /// Decodes stored records (already in store order); undecodable ones are skipped with a
-    /// warning, as the history builder always did.
+    /// Decodes stored records (already in store order; the newest [`MAX_ITEMS`] are kept);
+    /// undecodable ones are skipped with a warning, as the history builder always did.
     pub fn from_records(records: Vec<ItemRecord>) -> Self {
+        let skip = records.len().saturating_sub(MAX_ITEMS);
         let entries = records
             .into_iter()
+            .skip(skip)
             .filter_map(|r| match item_from_record(&r) {
                 Ok(item) => Some(TranscriptEntry {
                     item,
@@ -75,13 +82,8 @@ impl Transcript {
         self.entries.is_empty()
     }
 
-    /// Whether an actor should keep this transcript between turns.
-    pub fn worth_keeping(&self) -> bool {
-        self.entries.len() <= MAX_ITEMS
-    }
-
     /// Mirrors a stored upsert: a known id is replaced in place, a new one goes after every
-    /// item created at or before it.
+    /// item created at or before it; the oldest item leaves a full window.
     pub fn upsert(&mut self, item: &ThreadItem, metadata: &Value) {
         if let Some(e) = self.entries.iter_mut().find(|e| e.item.id == item.id) {
             e.item = item.clone();
@@ -101,6 +103,9 @@ impl Transcript {
                 created_at: item.created_at,
             },
         );
+        if self.entries.len() > MAX_ITEMS {
+            self.entries.remove(0);
+        }
     }
 
     /// Mirrors a stored delete.
@@ -184,7 +189,23 @@ mod tests {
         assert_eq!(ids(&t), ["b"]);
         assert_eq!(t.len(), 1);
         assert_eq!(t.user_messages(), 0);
-        assert!(t.worth_keeping());
+    }
+
+    #[test]
+    fn the_window_holds_the_newest_items() {
+        let records: Vec<ItemRecord> = (0..MAX_ITEMS as i64 + 5)
+            .map(|n| {
+                let it = item(&format!("i{n}"), n, "x");
+                crate::chatkit::convert::item_to_record(&it, json!({})).unwrap()
+            })
+            .collect();
+        let mut t = Transcript::from_records(records);
+        assert_eq!(t.len(), MAX_ITEMS);
+        assert_eq!(t.entries()[0].item.id, "i5");
+        t.upsert(&item("new", 10_000, "x"), &json!({}));
+        assert_eq!(t.len(), MAX_ITEMS);
+        assert_eq!(t.entries()[0].item.id, "i6");
+        assert_eq!(t.entries()[MAX_ITEMS - 1].item.id, "new");
     }
 
     #[test]

@@ -802,3 +802,86 @@ async fn foreign_ids(backend: Backend) {
     app.finish().await;
 }
 both_backends!(foreign_ids_are_refused_in_every_tool, foreign_ids);
+
+/// A thread longer than the transcript window: the model is sent the newest
+/// `transcript::MAX_ITEMS` items (the token budget is made large enough not to cut first),
+/// read from the store by an actor that starts on a thread it has never seen.
+async fn long_thread(backend: Backend) {
+    use eventchat::chatkit::transcript::MAX_ITEMS;
+    use eventchat::chatkit::{ItemBody, OutputText, ThreadItem, convert::item_to_record};
+
+    let mock = MockLlm::start();
+    let app = app_with(
+        backend,
+        &mock,
+        &[("EVENTCHAT_LLM__HISTORY_TOKEN_BUDGET", "10000000")],
+    )
+    .await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    mock.push(Reply::text(["Hello."]));
+    let meta = json!({"agentType":"client","eventId":event_id});
+    let (thread_id, _) = create(&app, &token, meta, "the very first message").await;
+    // Stop the live actor so that the next turn reads the items written below from the store.
+    let admin = app
+        .token_for(eventchat::store::seed::DEMO_ADMIN_EMAIL)
+        .await;
+    let r = app
+        .request_as(
+            reqwest::Method::POST,
+            &admin,
+            &format!("/admin/actors/{thread_id}/stop"),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
+    // Between the first exchange and the next message, a microsecond apart.
+    let existing = app.state.stores.items.all_items(&thread).await.unwrap();
+    let start = existing.last().unwrap().created_at;
+    let old = MAX_ITEMS + 50;
+    for n in 0..old {
+        let item = ThreadItem::new(
+            format!("msg_old{n:04}"),
+            thread_id.clone(),
+            start + chrono::Duration::microseconds(1 + n as i64),
+            ItemBody::AssistantMessage {
+                content: vec![OutputText::new(format!("old {n}"))],
+            },
+        );
+        let record = item_to_record(&item, json!({})).unwrap();
+        app.state
+            .stores
+            .items
+            .upsert_item(&thread, &record)
+            .await
+            .unwrap();
+    }
+    mock.push(Reply::text(["Still here."]));
+    let (status, ev) = app
+        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("the newest message")}}))
+        .await;
+    assert_eq!(status, 200, "{ev:?}");
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "Still here."
+    );
+    let sent = mock.requests().pop().unwrap();
+    let messages = sent["messages"].as_array().unwrap();
+    // The system prompt, then the window: the newest old items and the new user message.
+    assert_eq!(messages.len(), 1 + MAX_ITEMS);
+    assert_eq!(
+        messages[1]["content"],
+        format!("old {}", old - (MAX_ITEMS - 1))
+    );
+    assert_eq!(
+        messages[MAX_ITEMS - 1]["content"],
+        format!("old {}", old - 1)
+    );
+    assert_eq!(messages[MAX_ITEMS]["content"], "the newest message");
+    assert!(!sent.to_string().contains("the very first message"));
+    // The store still has every item; clients page through all of them.
+    let all = app.state.stores.items.all_items(&thread).await.unwrap();
+    assert_eq!(all.len(), 2 + old + 2);
+    app.finish().await;
+}
+both_backends!(a_long_thread_sends_the_newest_items, long_thread);
