@@ -70,6 +70,8 @@ pub struct DatabaseSettings {
     pub migrate_on_start: bool,
     /// SQLite only: bytes of the file read through a memory map (0 = plain reads).
     pub sqlite_mmap_bytes: u64,
+    /// SQLite only: WAL pages written before a checkpoint copies them into the file.
+    pub sqlite_wal_autocheckpoint_pages: u32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

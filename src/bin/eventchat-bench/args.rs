@@ -15,6 +15,7 @@ pub const USAGE: &str = "eventchat-bench [options]
   --va LIST               users for (a)/(e) (default 1,64,256)
   --vb LIST               users for (b) (default 64,256,1024)
   --messages M            turns per user, the first one creates the thread (default 5)
+  --v1-rounds R           at V=1, R users one after another, for stable percentiles (default 20)
   --tokens N              tokens per reply (default 32)
   --token-delay-ms D      per-token delay in (b) (default 20)
   --first-token-delay-ms D delay before the first token in (b) (default 0)
@@ -37,6 +38,8 @@ pub struct Args {
     pub va: Vec<usize>,
     pub vb: Vec<usize>,
     pub messages: usize,
+    /// At V=1, how many users run one after another (each: a new thread, M turns).
+    pub v1_rounds: usize,
     pub tokens: usize,
     pub token_delay_ms: u64,
     pub first_token_delay_ms: u64,
@@ -72,6 +75,7 @@ pub fn parse_args() -> Res<Option<Args>> {
         va: vec![1, 64, 256],
         vb: vec![64, 256, 1024],
         messages: 5,
+        v1_rounds: 20,
         tokens: 32,
         token_delay_ms: 20,
         first_token_delay_ms: 0,
@@ -108,6 +112,7 @@ pub fn parse_args() -> Res<Option<Args>> {
             "--va" => a.va = list(&val)?,
             "--vb" => a.vb = list(&val)?,
             "--messages" => a.messages = val.parse::<usize>()?.max(1),
+            "--v1-rounds" => a.v1_rounds = val.parse::<usize>()?.max(1),
             "--tokens" => a.tokens = val.parse::<usize>()?.max(1),
             "--token-delay-ms" => a.token_delay_ms = val.parse()?,
             "--first-token-delay-ms" => a.first_token_delay_ms = val.parse()?,

@@ -79,6 +79,7 @@ pub async fn scenario_load(
             mock,
             ideal_turn: ideal,
             max,
+            v1_rounds: a.v1_rounds,
         };
         for &v in users {
             measured_load(report, &run, v, a.messages).await;
@@ -127,6 +128,7 @@ pub async fn scenario_load(
         mock,
         ideal_turn: ideal,
         max,
+        v1_rounds: a.v1_rounds,
     };
     for &v in users {
         if v > a.reference_max_v {

@@ -1,7 +1,9 @@
 //! One measured load run against a server: CPU and peak RSS of the server process around the
 //! run, CPU of this process's load generator and mock LLM threads, turn counts, errors,
 //! latency distributions and, at V=1, the server's own time per turn (the mock's service
-//! intervals subtracted); one JSON row in the report.
+//! intervals subtracted); one JSON row in the report. At V=1 the run is repeated
+//! (`--v1-rounds`, a new user and thread each time) so that the percentiles rest on ~100
+//! turns rather than 5.
 
 use std::time::Duration;
 
@@ -27,6 +29,8 @@ pub struct Run<'a> {
     /// The mock's own time for one turn (the best a server can do), if replies are paced.
     pub ideal_turn: Option<Duration>,
     pub max: Duration,
+    /// At V=1, users run one after another this many times (5 turns give no stable p50).
+    pub v1_rounds: usize,
 }
 
 pub async fn measured_load(report: &mut Report, run: &Run<'_>, v: usize, m: usize) -> LoadOut {
@@ -47,7 +51,14 @@ pub async fn measured_load(report: &mut Report, run: &Run<'_>, v: usize, m: usiz
     let cpu0 = proc.cpu_secs();
     let self0 = SelfCpu::now();
     let overflows0 = listen_overflows();
-    let out = load(run.target, run.personas, v, m, run.max).await;
+    let rounds = if timed { run.v1_rounds.max(1) } else { 1 };
+    let mut out = load(run.target, run.personas, v, m, run.max).await;
+    for _ in 1..rounds {
+        let next = load(run.target, run.personas, v, m, run.max).await;
+        out.turns.extend(next.turns);
+        out.wall += next.wall;
+        out.threads.extend(next.threads);
+    }
     let overflows = listen_overflows()
         .zip(overflows0)
         .map(|(after, before)| after.saturating_sub(before));
@@ -62,7 +73,8 @@ pub async fn measured_load(report: &mut Report, run: &Run<'_>, v: usize, m: usiz
         None
     };
     let ok: Vec<&Turn> = out.turns.iter().filter(|t| t.ok).collect();
-    let errors = out.turns.len() - ok.len() + (v * m).saturating_sub(out.turns.len());
+    let planned = v * m * rounds;
+    let errors = out.turns.len() - ok.len() + planned.saturating_sub(out.turns.len());
     let wall = out.wall.as_secs_f64();
     let mut first_errors: Vec<String> = Vec::new();
     for e in out.turns.iter().filter_map(|t| t.error.clone()) {
@@ -71,7 +83,7 @@ pub async fn measured_load(report: &mut Report, run: &Run<'_>, v: usize, m: usiz
         }
     }
     let ideal = run.ideal_turn.map(|d| {
-        let ideal_wall = d.as_secs_f64() * m as f64;
+        let ideal_wall = d.as_secs_f64() * (m * rounds) as f64;
         json!({
             "ideal_turn_ms": d.as_secs_f64() * 1000.0,
             "ideal_turns_per_s": v as f64 / d.as_secs_f64(),
@@ -80,7 +92,7 @@ pub async fn measured_load(report: &mut Report, run: &Run<'_>, v: usize, m: usiz
     });
     let row = json!({
         "scenario": scenario, "server": server, "db": db, "users": v, "messages": m,
-        "turns_planned": v * m, "turns_ok": ok.len(), "errors": errors,
+        "rounds": rounds, "turns_planned": planned, "turns_ok": ok.len(), "errors": errors,
         "first_errors": first_errors,
         "wall_s": wall, "turns_per_s": ok.len() as f64 / wall,
         "ttfe_ms": dist(ok.iter().filter_map(|t| t.ttfe_us)),
@@ -99,7 +111,7 @@ pub async fn measured_load(report: &mut Report, run: &Run<'_>, v: usize, m: usiz
     say(format!(
         "  {scenario} {server:<10} {db:<8} V={v:<5} ok={}/{} err={errors} {:.1} turns/s ttfe p50 {:.2} ms turn p50 {:.1} ms{server_p50} cpu {:.1}s (loadgen {:.1}s, mock {:.1}s) rss {:.0} MiB{}",
         ok.len(),
-        v * m,
+        planned,
         ok.len() as f64 / wall,
         row["ttfe_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
         row["turn_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
