@@ -25,7 +25,7 @@ if [ -z "${BENCH_NO_REFERENCE:-}" ]; then
   if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import chatkit, agents, fastapi, uvicorn" 2>/dev/null; then
     echo "bench: installing the Python reference into $venv" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q -r scripts/bench/requirements.txt
+    "$venv/bin/pip" install -q -r scripts/bench/requirements.txt -c scripts/bench/constraints.txt
   fi
   args+=(--python "$venv/bin/python")
 fi
