@@ -12,7 +12,8 @@
 //!   events), then `stream_options` and the responder's events for that message;
 //! - `threads.custom_action`: `stream_options`, then the responder's events.
 //!
-//! The user message is durable before its `thread.item.done` is sent. A failure after the
+//! The user message is durable before its `thread.item.done` is sent: its write runs while
+//! the model request is prepared and sent, and every event waits behind it. A failure after the
 //! stream started ends it with exactly one `error` event. The handler validated the request
 //! before the stream started; what is checked again here could only have changed while the
 //! input waited in the queue.
@@ -105,7 +106,18 @@ pub async fn run_turn(
         context,
         transcript,
     );
-    let result = drive(&mut turn, input, started).await;
+    let result = match drive(&mut turn, input).await {
+        // Events still held behind a background write go out (or the write's failure
+        // becomes the turn's error) before the turn reports its end.
+        Ok(()) => turn.settle().await,
+        Err(e) => match turn.settle().await {
+            Ok(()) => Err(e),
+            Err(write) => {
+                tracing::error!(error = %write, "the user message could not be stored");
+                Err(e)
+            }
+        },
+    };
     let failed = result.is_err();
     if let Err(e) = result {
         metrics.turn_errors.inc();
@@ -162,29 +174,16 @@ fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-async fn drive(
-    turn: &mut TurnContext,
-    input: TurnInput,
-    started: Instant,
-) -> Result<(), TurnError> {
-    let first_event = |turn: &TurnContext| {
-        if turn.events_sent == 1 {
-            crate::metrics::global()
-                .time_to_first_event
-                .observe(started.elapsed());
-        }
-    };
+async fn drive(turn: &mut TurnContext, input: TurnInput) -> Result<(), TurnError> {
     let respond_input = match input {
         TurnInput::Create { input } => {
             let wire = thread_to_wire(turn.thread(), Vec::new(), false, None);
             turn.send_raw(ThreadStreamEvent::ThreadCreated { thread: wire });
-            first_event(turn);
             let msg = add_user_message(turn, input).await?;
             RespondInput::UserMessage(msg)
         }
         TurnInput::UserMessage { input } => {
             let msg = add_user_message(turn, input).await?;
-            first_event(turn);
             RespondInput::UserMessage(msg)
         }
         TurnInput::ClientToolOutput { result } => {
@@ -204,7 +203,6 @@ async fn drive(
                 TurnError::custom("this question has already been answered", false)
             })?;
             turn.send_raw(ThreadStreamEvent::stream_options(true));
-            first_event(turn);
             turn.emit(ThreadStreamEvent::ItemReplaced { item: answered })
                 .await?;
             turn.input = RespondInput::Continue;
@@ -219,7 +217,6 @@ async fn drive(
         }
     };
     turn.send_raw(ThreadStreamEvent::stream_options(true));
-    first_event(turn);
     turn.input = respond_input;
     respond(turn).await
 }
@@ -276,8 +273,11 @@ async fn add_user_message(
         attachments,
     )
     .map_err(TurnError::internal)?;
-    turn.persist(&item).await?;
-    turn.send_raw(ThreadStreamEvent::ItemDone { item: item.clone() });
+    // Durable before its `done` goes out, without holding the model request back. Yielding
+    // once lets the write's task hand its statement to the database before this turn goes
+    // on to build and send the model request, so the `done` is not delayed by that work.
+    turn.persist_in_background(&item)?;
+    tokio::task::yield_now().await;
     Ok(item)
 }
 

@@ -885,3 +885,60 @@ async fn long_thread(backend: Backend) {
     app.finish().await;
 }
 both_backends!(a_long_thread_sends_the_newest_items, long_thread);
+
+/// The user message's `thread.item.done` (then `stream_options`) go out as soon as the
+/// message is stored, while the model is still thinking, and never before it is stored.
+async fn user_message_confirmed_early(backend: Backend) {
+    use futures::StreamExt;
+
+    let mock = MockLlm::start();
+    let app = app_with(backend, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    mock.push(Reply::text(["Hello."]));
+    let meta = json!({"agentType":"client","eventId":event_id});
+    let (thread_id, _) = create(&app, &token, meta, "first").await;
+    let slow = Duration::from_millis(1500);
+    mock.push(Reply::text(["Late answer."]).first_token_delay(slow));
+    let started = std::time::Instant::now();
+    let resp = app
+        .http
+        .post(app.url("/api/chatkit"))
+        .bearer_auth(&token)
+        .json(&json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("are you there?")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let mut seen = String::new();
+    while crate::helpers::parse_sse(&seen).len() < 2 {
+        seen.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
+    }
+    let early = started.elapsed();
+    let events = crate::helpers::parse_sse(&seen);
+    assert_eq!(types(&events[..2]), ["thread.item.done", "stream_options"]);
+    assert!(
+        early < slow,
+        "confirmed after {early:?}, the model answers at {slow:?}"
+    );
+    // Durable when announced.
+    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
+    let id = events[0]["item"]["id"].as_str().unwrap();
+    app.state.stores.items.load_item(&thread, id).await.unwrap();
+    while let Some(chunk) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let all = crate::helpers::parse_sse(&seen);
+    assert_eq!(
+        all.last().unwrap()["item"]["content"][0]["text"],
+        "Late answer."
+    );
+    app.finish().await;
+}
+both_backends!(
+    the_user_message_is_confirmed_before_the_model_answers,
+    user_message_confirmed_early
+);
