@@ -1,0 +1,137 @@
+//! The per-user rate limit and the concurrent stream cap: hit, then recovered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
+use serde_json::json;
+
+use super::{input, list_threads, post_with, user_id};
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+use crate::scripted::ScriptedResponder;
+
+async fn rate_limit(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("EVENTCHAT_LIMITS__RATE_LIMIT_PER_MINUTE", "60"),
+            ("EVENTCHAT_LIMITS__RATE_LIMIT_BURST", "3"),
+        ],
+    )
+    .await;
+    app.seed().await;
+    let token = format!("Bearer {}", app.token_for(DEMO_CLIENT_EMAIL).await);
+    for i in 0..3 {
+        let (status, _, _, body) = post_with(&app, Some(&token), &list_threads()).await;
+        assert_eq!(status, 200, "request {i}: {body}");
+    }
+    let (status, _, retry, body) = post_with(&app, Some(&token), &list_threads()).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(retry.as_deref(), Some("1"), "one token per second");
+    // Refused before the body is even read: a malformed body gets 429, not 400.
+    let r = app
+        .http
+        .post(app.url("/api/chatkit"))
+        .header("authorization", &token)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    // Per user: someone else is not affected.
+    let other = format!("Bearer {}", app.token_for(DEMO_STAFF_EMAIL).await);
+    let (status, ..) = post_with(&app, Some(&other), &list_threads()).await;
+    assert_eq!(status, 200);
+    // Recovered after the advertised wait. (That exactly one token comes back, not the
+    // whole burst, is a unit test with a given clock: timing it here would be flaky.)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _, _, body) = post_with(&app, Some(&token), &list_threads()).await;
+    assert_eq!(status, 200, "{body}");
+    app.finish().await;
+}
+both_backends!(rate_limit_is_hit_and_recovers, rate_limit);
+
+async fn stream_cap(backend: Backend) {
+    let responder = ScriptedResponder::default();
+    let app = TestApp::spawn_full(
+        backend,
+        &[("EVENTCHAT_LIMITS__MAX_CONCURRENT_STREAMS", "1")],
+        Some(Arc::new(responder)),
+    )
+    .await;
+    app.seed().await;
+    let (token, thread_id, _) = app.client_thread("#echo first").await;
+    let uid = user_id(&app, DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let slow = app
+        .http
+        .post(app.url("/api/chatkit"))
+        .bearer_auth(&token)
+        .json(&json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("#slow one")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 200);
+    assert_eq!(app.state.limits.streams.open_for(&uid), 1);
+    // A second stream of the same user is refused before it reaches the actor.
+    let threads_before = app.chatkit_counts().await.0;
+    let create = json!({"type":"threads.create","params":{"input":input("#echo second")},
+                        "metadata":{"agentType":"client","eventId":event_id}});
+    let bearer = format!("Bearer {token}");
+    let (status, _, retry, body) = post_with(&app, Some(&bearer), &create).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some());
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("open streams"),
+        "{body}"
+    );
+    assert_eq!(
+        app.chatkit_counts().await.0,
+        threads_before,
+        "no thread made"
+    );
+    // Non-streaming requests still work, and other users still stream.
+    let (status, _) = app.chatkit(&token, list_threads()).await;
+    assert_eq!(status, 200);
+    let (staff_status, _) = app
+        .stream(
+            &app.token_for(DEMO_STAFF_EMAIL).await,
+            json!({"type":"threads.create","params":{"input":input("#echo staff")},
+                   "metadata":{"agentType":"venue_general","venueId":app.event_of(DEMO_CLIENT_EMAIL).await.1}}),
+        )
+        .await;
+    assert_eq!(staff_status, 200);
+    // The slow stream finishes normally, which frees the slot.
+    let text = slow.text().await.unwrap();
+    assert!(text.contains("user:#slow one"), "{text}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.state.limits.streams.open_for(&uid) > 0 {
+        assert!(std::time::Instant::now() < deadline, "slot never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, ev) = app.stream(&token, create).await;
+    assert_eq!(status, 200, "{ev:?}");
+    // A client that goes away mid-stream releases its slot too.
+    let abandoned = app
+        .http
+        .post(app.url("/api/chatkit"))
+        .bearer_auth(&token)
+        .json(&json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("#slow two")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(abandoned.status(), 200);
+    drop(abandoned);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.state.limits.streams.open_for(&uid) > 0 {
+        assert!(std::time::Instant::now() < deadline, "slot never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.finish().await;
+}
+both_backends!(stream_cap_is_hit_and_recovers, stream_cap);
