@@ -9,12 +9,14 @@
 //! forwarded, and a changed thread is saved and announced with `thread.updated`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+mod background;
 
 use super::convert::{item_to_record, thread_to_wire};
 use super::transcript::Transcript;
@@ -121,30 +123,8 @@ pub struct TurnContext {
     pub(crate) transcript: Option<Transcript>,
     /// An item write running on its own while the turn goes on, and the events that may
     /// only go out once it is durable (see [`TurnContext::persist_in_background`]).
-    pending: Option<PendingWrite>,
+    pending: Option<background::PendingWrite>,
     started: Instant,
-}
-
-struct PendingWrite {
-    write: tokio::task::JoinHandle<crate::store::StoreResult<()>>,
-    held: Arc<Mutex<Held>>,
-}
-
-/// Events waiting behind a background write. The write's task sends them the moment the
-/// write is durable (so the client sees its message confirmed without waiting for the
-/// model); until then [`TurnContext::send_raw`] appends here instead of sending. Both sides
-/// send while holding the lock, which keeps the order whatever runtime the task runs on.
-#[derive(Default)]
-struct Held {
-    events: Vec<ThreadStreamEvent>,
-    released: bool,
-    sent: u64,
-}
-
-fn lock(held: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
-    // A panic while sending leaves nothing half-done worth refusing.
-    held.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl TurnContext {
@@ -213,7 +193,7 @@ impl TurnContext {
     /// durable, the event waits for it (in order).
     pub(crate) fn send_raw(&mut self, event: ThreadStreamEvent) {
         if let Some(p) = &self.pending {
-            let mut held = lock(&p.held);
+            let mut held = background::lock(&p.held);
             if !held.released {
                 held.events.push(event);
                 return;
@@ -235,78 +215,6 @@ impl TurnContext {
         // The receiver is the thread actor; if it is gone the turn has been cancelled and
         // there is nobody to tell.
         let _ = self.out.send(TurnOutput::Event(event));
-    }
-
-    /// Persists an item on a task of its own and returns at once; its `thread.item.done`
-    /// and every event after it wait until the write is durable: the task sends them then,
-    /// and every persisting or announcing step first waits for it ([`Self::settle`]). The item is mirrored in the
-    /// transcript now, so the model request that is built meanwhile includes it.
-    ///
-    /// Why: the user message must be stored before its `done` goes out, but the model
-    /// request does not need to wait for the store; sending it while the write runs takes
-    /// the write off the turn's critical path (issue #7, server time at V=1).
-    pub(crate) fn persist_in_background(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
-        if self.pending.is_some() {
-            // One write in flight at a time keeps the store's order the events' order.
-            return Err(TurnError::internal("a background write is already pending"));
-        }
-        let metadata = self
-            .item_metadata
-            .remove(&item.id)
-            .unwrap_or_else(|| Value::Object(Default::default()));
-        let record = item_to_record(item, metadata.clone()).map_err(TurnError::internal)?;
-        let items = self.deps.stores.items.clone();
-        let thread = self.thread.clone();
-        let held = Arc::new(Mutex::new(Held {
-            events: vec![ThreadStreamEvent::ItemDone { item: item.clone() }],
-            ..Held::default()
-        }));
-        let (release, out) = (held.clone(), self.out.clone());
-        let first_at = (self.events_sent == 0).then_some(self.started);
-        let write = tokio::spawn(async move {
-            let stored = items.upsert_item(&thread, &record).await;
-            if stored.is_ok() {
-                let mut held = lock(&release);
-                held.released = true;
-                if let Some(started) = first_at {
-                    crate::metrics::global()
-                        .time_to_first_event
-                        .observe(started.elapsed());
-                }
-                for event in std::mem::take(&mut held.events) {
-                    held.sent += 1;
-                    let _ = out.send(TurnOutput::Event(event));
-                }
-            }
-            stored
-        });
-        if let Some(t) = &mut self.transcript {
-            t.upsert(item, &metadata);
-        }
-        self.pending = Some(PendingWrite { write, held });
-        Ok(())
-    }
-
-    /// Waits for a background write (whose task has then sent the events held behind it);
-    /// if the write failed they are dropped (the item is not durable) and the turn fails.
-    pub async fn settle(&mut self) -> Result<(), TurnError> {
-        let Some(p) = self.pending.take() else {
-            return Ok(());
-        };
-        let stored = match p.write.await {
-            Ok(r) => r.map_err(TurnError::from),
-            Err(e) => Err(TurnError::internal(format!("item write task failed: {e}"))),
-        };
-        let mut held = lock(&p.held);
-        self.events_sent += held.sent;
-        if let Err(e) = stored {
-            // Not durable: what waited for it is never sent. Whether the write landed is
-            // unknown, so the next read goes to the store.
-            held.events.clear();
-            self.transcript = None;
-            return Err(e);
-        }
-        Ok(())
     }
 
     /// The pipeline of protocol §7: persist as the event says, forward unless hidden, then
