@@ -239,15 +239,7 @@ async fn venue_event_assistant(backend: Backend) {
     let app = app_with(backend, &mock, &[]).await;
     let db = &app.state.stores.db;
     let staff = app.token_for(DEMO_STAFF_EMAIL).await;
-    let staff_user = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_STAFF_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
-    let venue_id = staff_user.venue_id.clone().unwrap();
+    let (staff_user, venue_id) = app.demo_staff().await;
     let (event_id, event_venue) = app.event_of(DEMO_CLIENT_EMAIL).await;
     assert_eq!(
         event_venue, venue_id,
@@ -413,16 +405,7 @@ async fn venue_general_assistant(backend: Backend) {
     let mock = MockLlm::start();
     let app = app_with(backend, &mock, &[]).await;
     let staff = app.token_for(DEMO_STAFF_EMAIL).await;
-    let venue_id = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_STAFF_EMAIL)
-        .await
-        .unwrap()
-        .unwrap()
-        .venue_id
-        .unwrap();
+    let (_, venue_id) = app.demo_staff().await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     mock.push(Reply::tool_calls(vec![
         call("g1", "listEvents", json!({})),
@@ -618,15 +601,7 @@ async fn foreign_ids(backend: Backend) {
     let mock = MockLlm::start();
     let app = app_with(backend, &mock, &[]).await;
     let db = &app.state.stores.db;
-    let staff_user = app
-        .state
-        .stores
-        .users
-        .find_by_email(DEMO_STAFF_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
-    let venue_id = staff_user.venue_id.clone().unwrap();
+    let (_, venue_id) = app.demo_staff().await;
     let (own_event, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     // Another client's event, and everything of another venue.
     let other = app.other_user("client", DEMO_CLIENT_EMAIL).await;

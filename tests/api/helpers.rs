@@ -375,6 +375,20 @@ impl TestApp {
         (token, thread_id, events)
     }
 
+    /// The seeded venue staff user and the id of their venue.
+    pub async fn demo_staff(&self) -> (eventchat::store::UserRecord, String) {
+        let user = self
+            .state
+            .stores
+            .users
+            .find_by_email(seed::DEMO_STAFF_EMAIL)
+            .await
+            .unwrap()
+            .unwrap();
+        let venue_id = user.venue_id.clone().unwrap();
+        (user, venue_id)
+    }
+
     /// A thread as stored, loaded as its owner (by email) would load it.
     pub async fn thread_record(
         &self,
