@@ -58,18 +58,6 @@ async fn third_venue(app: &TestApp) -> (String, String) {
     (venue_id, email)
 }
 
-async fn venue_of(app: &TestApp, email: &str) -> String {
-    app.state
-        .stores
-        .users
-        .find_by_email(email)
-        .await
-        .unwrap()
-        .unwrap()
-        .venue_id
-        .unwrap()
-}
-
 async fn create_venue_thread(app: &TestApp, token: &str, venue_id: &str, text: &str) -> String {
     let (status, ev) = app
         .stream(token, json!({"type":"threads.create","params":{"input":input(text)},"metadata":{"agentType":"venue_general","venueId":venue_id}}))
@@ -82,14 +70,14 @@ async fn many_threads(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
     let (v3, staff3) = third_venue(&app).await;
     let staff2 = app
-        .staff_elsewhere(&venue_of(&app, DEMO_STAFF_EMAIL).await)
+        .staff_elsewhere(&app.venue_of(DEMO_STAFF_EMAIL).await)
         .await;
     let venues = [
         (
             app.token_for(DEMO_STAFF_EMAIL).await,
-            venue_of(&app, DEMO_STAFF_EMAIL).await,
+            app.venue_of(DEMO_STAFF_EMAIL).await,
         ),
-        (app.token_for(&staff2).await, venue_of(&app, &staff2).await),
+        (app.token_for(&staff2).await, app.venue_of(&staff2).await),
         (app.token_for(&staff3).await, v3),
     ];
     let distinct: std::collections::HashSet<_> = venues.iter().map(|(_, v)| v.clone()).collect();

@@ -375,16 +375,25 @@ impl TestApp {
         (token, thread_id, events)
     }
 
-    /// The seeded venue staff user and the id of their venue.
-    pub async fn demo_staff(&self) -> (eventchat::store::UserRecord, String) {
-        let user = self
-            .state
+    /// A seeded (or test-made) user, by email.
+    pub async fn user(&self, email: &str) -> eventchat::store::UserRecord {
+        self.state
             .stores
             .users
-            .find_by_email(seed::DEMO_STAFF_EMAIL)
+            .find_by_email(email)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The id of a staff user's venue.
+    pub async fn venue_of(&self, email: &str) -> String {
+        self.user(email).await.venue_id.unwrap()
+    }
+
+    /// The seeded venue staff user and the id of their venue.
+    pub async fn demo_staff(&self) -> (eventchat::store::UserRecord, String) {
+        let user = self.user(seed::DEMO_STAFF_EMAIL).await;
         let venue_id = user.venue_id.clone().unwrap();
         (user, venue_id)
     }
@@ -395,14 +404,7 @@ impl TestApp {
         owner_email: &str,
         thread_id: &str,
     ) -> eventchat::store::ThreadRecord {
-        let owner = self
-            .state
-            .stores
-            .users
-            .find_by_email(owner_email)
-            .await
-            .unwrap()
-            .unwrap();
+        let owner = self.user(owner_email).await;
         self.state
             .stores
             .threads

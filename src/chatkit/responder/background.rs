@@ -11,8 +11,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
-
 use super::{TurnContext, TurnError};
 use crate::chatkit::convert::item_to_record;
 use crate::chatkit::turn::TurnOutput;
@@ -55,10 +53,7 @@ impl TurnContext {
             // One write in flight at a time keeps the store's order the events' order.
             return Err(TurnError::internal("a background write is already pending"));
         }
-        let metadata = self
-            .item_metadata
-            .remove(&item.id)
-            .unwrap_or_else(|| Value::Object(Default::default()));
+        let metadata = self.take_metadata(&item.id);
         let record = item_to_record(item, metadata.clone()).map_err(TurnError::internal)?;
         let items = self.deps.stores.items.clone();
         let thread = self.thread.clone();

@@ -176,6 +176,13 @@ impl TurnContext {
         self.item_metadata.insert(item_id.to_owned(), metadata);
     }
 
+    /// The server metadata set for an item, handed over to its write (empty if none).
+    fn take_metadata(&mut self, item_id: &str) -> Value {
+        self.item_metadata
+            .remove(item_id)
+            .unwrap_or_else(|| Value::Object(Default::default()))
+    }
+
     /// Token usage of a model call made for this turn.
     pub fn record_usage(&mut self, prompt_tokens: u64, completion_tokens: u64) {
         self.tokens_in += prompt_tokens;
@@ -198,6 +205,8 @@ impl TurnContext {
                 held.events.push(event);
                 return;
             }
+            // Not `deliver`: the write's task already timed the first event, and its sends
+            // are counted in `settle`. Sent under the lock so nothing overtakes them.
             self.events_sent += 1;
             let _ = self.out.send(TurnOutput::Event(event));
             return;
@@ -256,10 +265,7 @@ impl TurnContext {
     /// Persists an item as it stands (upsert), with any server metadata set for it.
     pub async fn persist(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
         self.settle().await?;
-        let metadata = self
-            .item_metadata
-            .remove(&item.id)
-            .unwrap_or_else(|| Value::Object(Default::default()));
+        let metadata = self.take_metadata(&item.id);
         let mirrored = self.transcript.is_some().then(|| metadata.clone());
         let record = item_to_record(item, metadata).map_err(TurnError::internal)?;
         let stored = self

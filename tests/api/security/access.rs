@@ -45,16 +45,7 @@ async fn authorization_matrix(backend: Backend) {
     let other_client = app.other_user("client", DEMO_CLIENT_EMAIL).await;
     let (other_event, _) = app.event_of(&other_client).await;
     let far_staff = app.staff_elsewhere(&victim_venue).await;
-    let far_venue = app
-        .state
-        .stores
-        .users
-        .find_by_email(&far_staff)
-        .await
-        .unwrap()
-        .unwrap()
-        .venue_id
-        .unwrap();
+    let far_venue = app.venue_of(&far_staff).await;
     let vendor = app.other_user("vendor", "").await;
 
     let before = snapshot(&app, &victim, &thread_id).await;

@@ -48,12 +48,5 @@ pub(super) async fn post_with(
 }
 
 pub(super) async fn user_id(app: &TestApp, email: &str) -> String {
-    app.state
-        .stores
-        .users
-        .find_by_email(email)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    app.user(email).await.id
 }
