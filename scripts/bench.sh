@@ -5,6 +5,7 @@
 #   scripts/bench.sh --scenarios a,d      # a subset; any other eventchat-bench option passes through
 #   scripts/bench.sh --scenarios b --tool-call-first --mock-workers 4   # a tool round per turn
 #   BENCH_NO_REFERENCE=1 scripts/bench.sh # eventchat alone
+#   BENCH_SERVER_LOG=debug BENCH_KEEP_WORK=1 scripts/bench.sh ...   # the server log kept
 #
 # Builds the release binaries (eventchat, eventchat-bench) into $CARGO_TARGET_DIR (default
 # target/), installs the reference (scripts/bench/requirements.txt) into a virtualenv under

@@ -1,20 +1,28 @@
 //! [`LlmClient`]: the one way the crate talks to a model.
 //!
-//! Built once from [`LlmSettings`] and cheap to clone (async-openai's client is reference
-//! counted). It works with api.openai.com (empty `base_url`, an `api_key`) or any
+//! Built once from [`LlmSettings`] and cheap to clone (what it holds is reference counted). It works with api.openai.com (empty `base_url`, an `api_key`) or any
 //! OpenAI-compatible server (`base_url`, key optional). Without either it still builds, so the
 //! server starts, but every call fails with [`LlmError::NotConfigured`], whose message says
 //! how to configure a model.
+//!
+//! Connections: each thread that calls the model gets its own HTTP client (and so its own
+//! connection pool). hyper drives a connection on the runtime that opened it, so with one
+//! shared pool a turn on arbiter A would often read its model's stream through a connection
+//! driven by arbiter B: every chunk of the answer would cross threads (a wake-up each) before
+//! the turn saw it. Per-thread pools keep a turn's reads on the turn's own thread.
 //!
 //! Logging: spans carry the model and the attempt number; the API key never appears (it is a
 //! `SecretString`) and message contents are never logged.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::{OPENAI_API_BASE, OpenAIConfig};
 use async_openai::types::chat::CreateChatCompletionResponse;
+use dashmap::DashMap;
 use futures::Stream;
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
@@ -33,7 +41,10 @@ pub type LlmStream = Pin<Box<dyn Stream<Item = Result<LlmEvent, LlmError>> + Sen
 
 #[derive(Debug, Clone)]
 pub struct LlmClient {
-    client: Client<OpenAIConfig>,
+    config: OpenAIConfig,
+    connect_timeout: Duration,
+    /// One async-openai client per calling thread (see the module docs).
+    clients: Arc<DashMap<ThreadId, Client<OpenAIConfig>>>,
     configured: bool,
     policy: RetryPolicy,
     first_token_timeout: Duration,
@@ -76,22 +87,41 @@ impl LlmClient {
             .with_api_key(api_key)
             .with_org_id(organization)
             .with_project_id("");
-        // Our HTTP client (connect timeout) behind our retry layer, instead of async-openai's
-        // fixed one.
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
-            .build()
-            .map_err(|e| LlmError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
-        let service = tower::ServiceBuilder::new()
-            .retry(HttpRetry::new(RetryPolicy::from_settings(settings)))
-            .service(async_openai::middleware::ReqwestService::new(http));
-        Ok(Self {
-            client: Client::with_config(config).with_http_service(service),
+        let client = Self {
+            config,
+            connect_timeout: Duration::from_secs(settings.connect_timeout_secs.max(1)),
+            clients: Arc::new(DashMap::new()),
             configured: settings.is_configured(),
             policy: RetryPolicy::from_settings(settings),
             first_token_timeout: Duration::from_secs(settings.first_token_timeout_secs.max(1)),
             turn_timeout: Duration::from_secs(settings.turn_timeout_secs.max(1)),
-        })
+        };
+        // Fails here, at startup, if the HTTP client cannot be built at all.
+        client.build_client()?;
+        Ok(client)
+    }
+
+    /// Our HTTP client (connect timeout) behind our retry layer, instead of async-openai's
+    /// fixed one.
+    fn build_client(&self) -> Result<Client<OpenAIConfig>, LlmError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|e| LlmError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let service = tower::ServiceBuilder::new()
+            .retry(HttpRetry::new(self.policy))
+            .service(async_openai::middleware::ReqwestService::new(http));
+        Ok(Client::with_config(self.config.clone()).with_http_service(service))
+    }
+
+    /// The calling thread's client, built on its first call.
+    fn client(&self) -> Result<Client<OpenAIConfig>, LlmError> {
+        let thread = std::thread::current().id();
+        if let Some(client) = self.clients.get(&thread) {
+            return Ok(client.clone());
+        }
+        let client = self.build_client()?;
+        Ok(self.clients.entry(thread).or_insert(client).clone())
     }
 
     /// Whether a model is configured (a base URL or an API key).
@@ -117,6 +147,10 @@ impl LlmClient {
         if let Err(error) = self.check(&req) {
             return Box::pin(futures::stream::once(async move { Err(error) }));
         }
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(error) => return Box::pin(futures::stream::once(async move { Err(error) })),
+        };
         let span = tracing::info_span!(
             "llm.stream",
             model = %req.model,
@@ -124,7 +158,7 @@ impl LlmClient {
             attempt = 1_u32,
         );
         let turn = Turn::new(
-            self.client.clone(),
+            client,
             to_openai(&req, true),
             self.policy,
             self.first_token_timeout,
@@ -142,13 +176,14 @@ impl LlmClient {
     /// thread titles). Retries like `stream_chat`; bounded by the turn timeout.
     pub async fn complete(&self, req: ChatRequest) -> Result<String, LlmError> {
         self.check(&req)?;
+        let client = self.client()?;
         let span = tracing::info_span!("llm.complete", model = %req.model, attempt = 1_u32);
         let request = to_openai(&req, false);
         async move {
             let deadline = Instant::now() + self.turn_timeout;
             let mut retries = 0_u32;
             loop {
-                let chat = self.client.chat();
+                let chat = client.chat();
                 let call = chat.create(request.clone());
                 let (error, retry) = match tokio::time::timeout_at(deadline, call).await {
                     Ok(Ok(response)) => return answer_text(response),

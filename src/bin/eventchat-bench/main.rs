@@ -130,7 +130,9 @@ async fn run(args: Args) -> Res<()> {
     std::fs::write(&args.out, serde_json::to_vec_pretty(&out)?)?;
     say(format!("results written to {}", args.out.display()));
     drop(mock);
-    let _ = std::fs::remove_dir_all(&work);
+    if std::env::var_os("BENCH_KEEP_WORK").is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     Ok(())
 }
 

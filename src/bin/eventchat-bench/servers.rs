@@ -26,8 +26,13 @@ pub struct Setup {
     pub mock_base: String,
 }
 
-/// The environment of an eventchat child: loopback, the mock as model, limits off.
+/// The environment of an eventchat child: loopback, the mock as model, limits off; every
+/// other setting is the server's default, unless an `EVENTCHAT_*` variable in the bench's own
+/// environment (which the child inherits) sets it, e.g. `EVENTCHAT_DATABASE__MAX_CONNECTIONS`.
 fn eventchat_env(setup: &Setup, port: u16, db_url: &str) -> Vec<(String, String)> {
+    // The server's log filter: quiet by default; `BENCH_SERVER_LOG=debug` (with
+    // `BENCH_KEEP_WORK=1`) keeps a detailed log in the work dir.
+    let log = std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned());
     [
         ("EVENTCHAT_ENV", "local"),
         ("EVENTCHAT_SERVER__HOST", "127.0.0.1"),
@@ -37,7 +42,6 @@ fn eventchat_env(setup: &Setup, port: u16, db_url: &str) -> Vec<(String, String)
             &setup.work.join("data").to_string_lossy(),
         ),
         ("EVENTCHAT_DATABASE__URL", db_url),
-        ("EVENTCHAT_DATABASE__MAX_CONNECTIONS", "10"),
         ("EVENTCHAT_LLM__BASE_URL", &setup.mock_base),
         ("EVENTCHAT_LLM__API_KEY", "sk-bench"),
         ("EVENTCHAT_LLM__TITLE_ENABLED", "false"),
@@ -45,7 +49,7 @@ fn eventchat_env(setup: &Setup, port: u16, db_url: &str) -> Vec<(String, String)
         ("EVENTCHAT_LIMITS__RATE_LIMIT_BURST", "1000000"),
         ("EVENTCHAT_LIMITS__MAX_CONCURRENT_STREAMS", "100000"),
         ("EVENTCHAT_AUTH__DEV_LOGIN", "false"),
-        ("RUST_LOG", "warn"),
+        ("RUST_LOG", &log),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
