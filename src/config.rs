@@ -72,6 +72,8 @@ pub struct DatabaseSettings {
     pub sqlite_mmap_bytes: u64,
     /// SQLite only: WAL pages written before a checkpoint copies them into the file.
     pub sqlite_wal_autocheckpoint_pages: u32,
+    /// PostgreSQL only: a pooled connection idle at least this long is pinged before use.
+    pub ping_idle_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -5,6 +5,11 @@
 //! failing) or `postgres://...`. Everything else in the store is
 //! backend-agnostic.
 //!
+//! The pool does not ping a connection on every checkout (sqlx's default): for SQLite that
+//! ping is a round trip to the connection's worker thread that can never fail, and it doubled
+//! the thread hand-offs of every statement; for PostgreSQL only a connection idle for
+//! `database.ping_idle_after_secs` is pinged, the one that a server or proxy may have dropped.
+//!
 //! SQLite connections are tuned per connection by `sqlite_tuning` (plan stability, busy
 //! handler) and by two settings:
 //! - `database.sqlite_mmap_bytes` (`mmap_size`): reads through a memory map instead of a
@@ -31,7 +36,8 @@ use crate::config::DatabaseSettings;
 /// Opens a pool for the configured URL.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.url.expose_secret().to_owned();
-    if url.starts_with("sqlite:") {
+    let sqlite = url.starts_with("sqlite:");
+    if sqlite {
         ensure_sqlite_parent_dir(&url)?;
     }
     let mmap = settings.sqlite_mmap_bytes;
@@ -43,17 +49,22 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .acquire_timeout(Duration::from_secs(
             settings.connect_timeout_secs.max(1) * 3,
         ))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .pragma("mmap_size", mmap.to_string())
-                .pragma("wal_autocheckpoint", checkpoint.to_string())
-        })
-        .map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|conn, _meta| Box::pin(super::sqlite_tuning::tune(conn)))
-        });
+        .sqlx_logging(false);
+    if sqlite {
+        opts.test_before_acquire(false);
+    } else {
+        opts.test_before_acquire_if_idle_for(Duration::from_secs(settings.ping_idle_after_secs));
+    }
+    opts.map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .pragma("mmap_size", mmap.to_string())
+            .pragma("wal_autocheckpoint", checkpoint.to_string())
+    })
+    .map_sqlx_sqlite_pool_opts(|pool| {
+        pool.after_connect(|conn, _meta| Box::pin(super::sqlite_tuning::tune(conn)))
+    });
     Database::connect(opts).await
 }
 
@@ -127,6 +138,7 @@ mod tests {
             migrate_on_start: false,
             sqlite_mmap_bytes: 0,
             sqlite_wal_autocheckpoint_pages: 1234,
+            ping_idle_after_secs: 30,
         }
     }
 
