@@ -47,6 +47,8 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub sse_keep_alive_secs: u64,
     pub workers: usize,
+    /// Threads (arbiters) the thread actors run on; 0 = one per core.
+    pub actor_threads: usize,
     /// Pending connections the kernel queues before `accept` (capped by `somaxconn`).
     pub backlog: u32,
     pub cors_allowed_origins: Vec<String>,

@@ -88,8 +88,7 @@ impl Application {
             responder,
             bus: bus.clone(),
         };
-        let arbiters = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let registry = Registry::new(deps, arbiters);
+        let registry = Registry::new(deps, per_core(settings.server.actor_threads));
         bus.attach(registry.clone());
         let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
         let user_cache_secs = settings.auth.user_cache_secs;
@@ -127,10 +126,7 @@ impl Application {
     }
 
     fn server(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
-        let workers = match state.settings.server.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        };
+        let workers = per_core(state.settings.server.workers);
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             let state = data.clone();
@@ -223,4 +219,12 @@ fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
     }))
+}
+
+/// A configured thread count, where 0 means one per core.
+fn per_core(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
 }
