@@ -406,3 +406,58 @@ async fn generated_fallback_serves_many_requests() {
     }
     assert_eq!(mock.request_count(), 3);
 }
+
+/// Each calling thread streams over connections of its own: hyper drives a connection on the
+/// runtime that opened it, so a turn on one arbiter must not read its answer through a
+/// connection that another (live, idle) arbiter opened. Thread A calls twice and keeps its
+/// runtime running; thread B then calls twice. A's calls share one connection, B's share
+/// another, and B never borrows A's idle one.
+#[test]
+fn each_thread_streams_over_its_own_connections() {
+    let mock = MockLlm::start();
+    mock.set_fallback(Reply::text(["ok"]));
+    let client = client(&mock, &[]);
+    let (a_done_tx, a_done_rx) = std::sync::mpsc::channel::<()>();
+    let (b_done_tx, b_done_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread_a = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                for _ in 0..2 {
+                    let events = collect(&client, request()).await;
+                    assert_eq!(text_of(&events), ["ok"]);
+                }
+                a_done_tx.send(()).unwrap();
+                // Still running (and so still driving its idle connection) while B calls.
+                let _ = b_done_rx.await;
+            });
+        })
+    };
+    a_done_rx.recv().unwrap();
+    let thread_b = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            for _ in 0..2 {
+                let events = collect(&client, request()).await;
+                assert_eq!(text_of(&events), ["ok"]);
+            }
+        });
+        b_done_tx.send(()).unwrap();
+    });
+    thread_b.join().unwrap();
+    thread_a.join().unwrap();
+
+    let peers = mock.request_peers();
+    assert_eq!(peers.len(), 4);
+    assert!(peers.iter().all(Option::is_some));
+    assert_eq!(peers[0], peers[1], "thread A reuses its connection");
+    assert_eq!(peers[2], peers[3], "thread B reuses its connection");
+    assert_ne!(peers[0], peers[2], "thread B opened its own connection");
+}

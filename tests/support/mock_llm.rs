@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
@@ -195,6 +195,8 @@ struct Script {
     /// Keep every request body in `requests` (tests); off in benchmarks.
     recording: bool,
     requests: Vec<Value>,
+    /// The client's address of each recorded request (which connection it came on).
+    peers: Vec<Option<SocketAddr>>,
     request_count: usize,
     /// Record `(arrived, last frame produced)` per request in `intervals`.
     record_intervals: bool,
@@ -209,6 +211,7 @@ impl Default for Script {
             responder: None,
             recording: true,
             requests: Vec::new(),
+            peers: Vec::new(),
             request_count: 0,
             record_intervals: false,
             intervals: Vec::new(),
@@ -357,6 +360,11 @@ impl MockLlm {
         lock(&self.shared).requests.clone()
     }
 
+    /// The client address (so, the connection) of every recorded request, in order.
+    pub fn request_peers(&self) -> Vec<Option<SocketAddr>> {
+        lock(&self.shared).peers.clone()
+    }
+
     /// Requests received so far, recorded or not.
     pub fn request_count(&self) -> usize {
         lock(&self.shared).request_count
@@ -387,9 +395,13 @@ fn record_interval(shared: &Shared, arrived: Instant) {
     }
 }
 
-async fn chat_completions(body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+async fn chat_completions(
+    req: HttpRequest,
+    body: Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let arrived = Instant::now();
-    let response = answer(arrived, &body, shared.get_ref());
+    let response = answer(arrived, &body, req.peer_addr(), shared.get_ref());
     // A streamed body records its interval when its last frame is produced.
     if !matches!(response.body().size(), BodySize::Stream) {
         record_interval(shared.get_ref(), arrived);
@@ -397,7 +409,12 @@ async fn chat_completions(body: Bytes, shared: web::Data<Shared>) -> HttpRespons
     response
 }
 
-fn answer(arrived: Instant, body: &Bytes, shared: &Shared) -> HttpResponse {
+fn answer(
+    arrived: Instant,
+    body: &Bytes,
+    peer: Option<SocketAddr>,
+    shared: &Shared,
+) -> HttpResponse {
     let request: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(err) => {
@@ -413,6 +430,7 @@ fn answer(arrived: Instant, body: &Bytes, shared: &Shared) -> HttpResponse {
         script.request_count += 1;
         if script.recording {
             script.requests.push(request.clone());
+            script.peers.push(peer);
         }
         match script.replies.pop_front() {
             Some(reply) => (Some(reply), None),
