@@ -93,13 +93,20 @@ impl ThreadActor {
         ctx.add_stream(UnboundedReceiverStream::new(rx));
         self.subscribers.push(queued.subscriber);
         self.pending.clear();
+        // A thread that this turn creates has no items yet: its transcript starts empty
+        // instead of being read from the store (which would first wait for the user
+        // message's write).
+        let transcript = match &queued.input {
+            TurnInput::Create { .. } => Some(Transcript::default()),
+            _ => self.transcript.take(),
+        };
         let fut = turn::run_turn(
             self.deps.clone(),
             self.thread.clone(),
             queued.principal,
             queued.input,
             self.context.clone(),
-            self.transcript.take(),
+            transcript,
             tx,
         );
         self.turn_epoch = self.transcript_epoch;
