@@ -407,6 +407,21 @@ async fn generated_fallback_serves_many_requests() {
     assert_eq!(mock.request_count(), 3);
 }
 
+/// On a runtime of the calling thread: two streamed calls, then `then` on the same runtime.
+fn two_calls_then(client: LlmClient, then: impl std::future::Future<Output = ()>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        for _ in 0..2 {
+            let events = collect(&client, request()).await;
+            assert_eq!(text_of(&events), ["ok"]);
+        }
+        then.await;
+    });
+}
+
 /// Each calling thread streams over connections of its own: hyper drives a connection on the
 /// runtime that opened it, so a turn on one arbiter must not read its answer through a
 /// connection that another (live, idle) arbiter opened. Thread A calls twice and keeps its
@@ -422,15 +437,7 @@ fn each_thread_streams_over_its_own_connections() {
     let thread_a = {
         let client = client.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                for _ in 0..2 {
-                    let events = collect(&client, request()).await;
-                    assert_eq!(text_of(&events), ["ok"]);
-                }
+            two_calls_then(client, async move {
                 a_done_tx.send(()).unwrap();
                 // Still running (and so still driving its idle connection) while B calls.
                 let _ = b_done_rx.await;
@@ -439,16 +446,7 @@ fn each_thread_streams_over_its_own_connections() {
     };
     a_done_rx.recv().unwrap();
     let thread_b = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            for _ in 0..2 {
-                let events = collect(&client, request()).await;
-                assert_eq!(text_of(&events), ["ok"]);
-            }
-        });
+        two_calls_then(client, async {});
         b_done_tx.send(()).unwrap();
     });
     thread_b.join().unwrap();
