@@ -1,9 +1,10 @@
 //! [`LlmClient`]: the one way the crate talks to a model.
 //!
-//! Built once from [`LlmSettings`] and cheap to clone (what it holds is reference counted). It works with api.openai.com (empty `base_url`, an `api_key`) or any
-//! OpenAI-compatible server (`base_url`, key optional). Without either it still builds, so the
-//! server starts, but every call fails with [`LlmError::NotConfigured`], whose message says
-//! how to configure a model.
+//! Built once from [`LlmSettings`] and cheap to clone (what it holds is reference counted).
+//! It works with api.openai.com (empty `base_url`, an `api_key`) or any OpenAI-compatible
+//! server (`base_url`, key optional). Without either it still builds, so the server starts,
+//! but every call fails with [`LlmError::NotConfigured`], whose message says how to
+//! configure a model.
 //!
 //! Connections: each thread that calls the model gets its own HTTP client (and so its own
 //! connection pool). hyper drives a connection on the runtime that opened it, so with one
