@@ -26,7 +26,11 @@ pub const USAGE: &str = "eventchat-bench [options]
   --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
   --pg-url URL            PostgreSQL server for (e) (default postgres://postgres@127.0.0.1:5432/postgres)
   --max-run-secs S        wall-clock bound of one load run (default 300)
-  --out PATH              JSON results (default target/bench/results.json)";
+  --out PATH              JSON results (default target/bench/results.json)
+environment:
+  EVENTCHAT_*             passed on to the eventchat server (it otherwise runs on its defaults)
+  BENCH_SERVER_LOG        the server's log filter (default warn)
+  BENCH_KEEP_WORK=1       keep the work dir (server log, databases) after the run";
 
 #[derive(Debug, Clone)]
 pub struct Args {
