@@ -194,9 +194,8 @@ struct Script {
     responder: Option<Responder>,
     /// Keep every request body in `requests` (tests); off in benchmarks.
     recording: bool,
-    requests: Vec<Value>,
-    /// The client's address of each recorded request (which connection it came on).
-    peers: Vec<Option<SocketAddr>>,
+    /// Each recorded request's body and its client's address (which connection it came on).
+    requests: Vec<(Value, Option<SocketAddr>)>,
     request_count: usize,
     /// Record `(arrived, last frame produced)` per request in `intervals`.
     record_intervals: bool,
@@ -211,7 +210,6 @@ impl Default for Script {
             responder: None,
             recording: true,
             requests: Vec::new(),
-            peers: Vec::new(),
             request_count: 0,
             record_intervals: false,
             intervals: Vec::new(),
@@ -357,12 +355,18 @@ impl MockLlm {
 
     /// Every request body received so far, in order (while recording is on).
     pub fn requests(&self) -> Vec<Value> {
-        lock(&self.shared).requests.clone()
+        let script = lock(&self.shared);
+        script
+            .requests
+            .iter()
+            .map(|(body, _)| body.clone())
+            .collect()
     }
 
     /// The client address (so, the connection) of every recorded request, in order.
     pub fn request_peers(&self) -> Vec<Option<SocketAddr>> {
-        lock(&self.shared).peers.clone()
+        let script = lock(&self.shared);
+        script.requests.iter().map(|(_, peer)| *peer).collect()
     }
 
     /// Requests received so far, recorded or not.
@@ -429,8 +433,7 @@ fn answer(
         let mut script = lock(shared);
         script.request_count += 1;
         if script.recording {
-            script.requests.push(request.clone());
-            script.peers.push(peer);
+            script.requests.push((request.clone(), peer));
         }
         match script.replies.pop_front() {
             Some(reply) => (Some(reply), None),
