@@ -1,10 +1,14 @@
 //! The one place an error becomes bytes.
 //!
-//! [`ApiError`] is the table of everything a request can fail with. Each variant has a stable
-//! `code` and an HTTP status. Before a stream starts it renders as
-//! `{"error":{"code":..,"message":..}}` with that status; once an SSE stream has started it
-//! renders as one ChatKit `error` event instead (see [`ApiError::to_stream_event`]).
-//! Internal causes are logged once, here, with their whole chain, and never sent to clients.
+//! [`ApiError`] is the table of everything a request can fail with before its answer starts.
+//! Each variant has a stable `code` and an HTTP status, and renders as
+//! `{"error":{"code":..,"message":..}}` with that status. [`TurnError`] is the table of what
+//! ends a stream that has already started; it renders as exactly one ChatKit `error` event
+//! ([`TurnError::to_event`]): a message the user can act on as `custom`, anything else as the
+//! generic `stream.error` (the client shows its own localized text). An `ApiError` raised
+//! inside a turn becomes a `TurnError` by the same rule ([`From<ApiError>`]). Internal causes
+//! are kept as `#[source]` chains, logged once with the whole chain, and never sent to
+//! clients.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -14,6 +18,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::chatkit::ThreadStreamEvent;
 use crate::store::StoreError;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -100,24 +105,6 @@ impl ApiError {
         )
     }
 
-    /// The ChatKit `error` event for a stream that has already started: internal failures
-    /// become the generic `stream.error` (the client shows its own localized text); anything
-    /// the user can act on becomes a `custom` error carrying the message.
-    pub fn to_stream_event_json(&self) -> serde_json::Value {
-        self.log();
-        match self {
-            Self::Internal(_) | Self::Unavailable(_) => {
-                json!({"type": "error", "code": "stream.error", "allow_retry": true})
-            }
-            other => json!({
-                "type": "error",
-                "code": "custom",
-                "message": other.to_string(),
-                "allow_retry": other.retryable(),
-            }),
-        }
-    }
-
     fn log(&self) {
         match self {
             Self::Internal(_) | Self::Unavailable(_) => {
@@ -132,12 +119,7 @@ impl ApiError {
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self, self.code())?;
-        let mut source = self.source();
-        while let Some(cause) = source {
-            write!(f, "\n  caused by: {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
+        write_chain(f, self.source())
     }
 }
 
@@ -195,6 +177,95 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+/// Why a turn ended early, once its stream has started. Rendered as one ChatKit `error`
+/// event by [`TurnError::to_event`].
+#[derive(thiserror::Error)]
+pub enum TurnError {
+    /// A message the user should see (`code: "custom"`).
+    #[error("{message}")]
+    Custom { message: String, allow_retry: bool },
+    /// A generic failure (`code: "stream.error"`; the client shows its own text).
+    #[error("stream error")]
+    Stream { allow_retry: bool },
+    /// Anything unexpected; logged with its cause chain, shown as a retryable
+    /// `stream.error`.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl TurnError {
+    pub fn internal(e: impl Into<BoxError>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn custom(message: impl Into<String>, allow_retry: bool) -> Self {
+        Self::Custom {
+            message: message.into(),
+            allow_retry,
+        }
+    }
+
+    /// The event that ends the stream.
+    pub fn to_event(&self) -> ThreadStreamEvent {
+        match self {
+            Self::Custom {
+                message,
+                allow_retry,
+            } => ThreadStreamEvent::error_custom(message.clone(), *allow_retry),
+            Self::Stream { allow_retry } => ThreadStreamEvent::error_stream(*allow_retry),
+            Self::Internal(_) => ThreadStreamEvent::error_stream(true),
+        }
+    }
+
+    /// Logs the failure once: internal ones at error level with their cause chain.
+    pub fn log(&self) {
+        match self {
+            Self::Internal(_) => tracing::error!(error = ?self, "turn failed"),
+            other => tracing::info!(error = %other, "turn ended with an error event"),
+        }
+    }
+}
+
+/// `Debug` prints the whole cause chain, for logs.
+impl fmt::Debug for TurnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        write_chain(f, self.source())
+    }
+}
+
+/// An `ApiError` inside a running turn: what the user can act on stays a message, the rest
+/// becomes the generic event (the cause is kept for the log).
+impl From<ApiError> for TurnError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Internal(source) | ApiError::Unavailable(source) => Self::Internal(source),
+            other => Self::Custom {
+                message: other.to_string(),
+                allow_retry: other.retryable(),
+            },
+        }
+    }
+}
+
+impl From<StoreError> for TurnError {
+    fn from(e: StoreError) -> Self {
+        crate::metrics::global().db_errors.inc();
+        Self::Internal(Box::new(e))
+    }
+}
+
+fn write_chain(
+    f: &mut fmt::Formatter<'_>,
+    mut source: Option<&(dyn StdError + 'static)>,
+) -> fmt::Result {
+    while let Some(cause) = source {
+        write!(f, "\n  caused by: {cause}")?;
+        source = cause.source();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -208,17 +279,33 @@ mod tests {
         assert_eq!(e.to_string(), "internal error");
     }
 
+    fn event_json(e: &TurnError) -> serde_json::Value {
+        serde_json::to_value(e.to_event()).unwrap()
+    }
+
     #[test]
     fn stream_events_hide_internals_and_show_user_errors() {
-        let internal = ApiError::internal(std::io::Error::other("secret detail"));
-        let ev = internal.to_stream_event_json();
+        let internal: TurnError = ApiError::internal(std::io::Error::other("secret detail")).into();
         assert_eq!(
-            ev,
+            event_json(&internal),
             json!({"type":"error","code":"stream.error","allow_retry":true})
         );
-        let busy = ApiError::Busy("busy".into()).to_stream_event_json();
-        assert_eq!(busy["code"], "custom");
-        assert_eq!(busy["message"], "busy");
+        assert!(format!("{internal:?}").contains("secret detail"));
+        let busy: TurnError = ApiError::Busy("busy".into()).into();
+        let ev = event_json(&busy);
+        assert_eq!(ev["code"], "custom");
+        assert_eq!(ev["message"], "busy");
+        assert_eq!(ev["allow_retry"], true);
+        let gone: TurnError = ApiError::not_found("item").into();
+        assert_eq!(event_json(&gone)["allow_retry"], false);
+    }
+
+    #[test]
+    fn an_internal_turn_error_keeps_its_cause_chain() {
+        let e = TurnError::internal(std::io::Error::other("disk on fire"));
+        assert_eq!(e.to_string(), "internal error");
+        assert!(std::error::Error::source(&e).is_some());
+        assert!(format!("{e:?}").contains("disk on fire"));
     }
 
     #[test]

@@ -12,11 +12,10 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::actors::Registry;
-use crate::actors::registry::DomainBus;
 use crate::agents::AgentResponder;
 use crate::auth::JwtVerifier;
-use crate::chatkit::responder::{Responder, TurnDeps};
 use crate::config::Settings;
+use crate::conversation::{DomainBus, Responder, TurnDeps};
 use crate::state::AppState;
 use crate::store::{Stores, db};
 
@@ -81,15 +80,14 @@ impl Application {
             Some(r) => r,
             None => Arc::new(AgentResponder::new(&settings).map_err(StartupError::Llm)?),
         };
-        let bus = DomainBus::default();
+        let (bus, changes) = DomainBus::channel();
         let deps = TurnDeps {
             stores: stores.clone(),
             settings: settings.clone(),
             responder,
-            bus: bus.clone(),
+            bus,
         };
-        let registry = Registry::new(deps, per_core(settings.server.actor_threads));
-        bus.attach(registry.clone());
+        let registry = Registry::new(deps, per_core(settings.server.actor_threads), changes);
         let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
         let user_cache_secs = settings.auth.user_cache_secs;
         let state = AppState {

@@ -5,9 +5,9 @@
 
 use actix::Addr;
 
-use super::thread_actor::{
-    InjectPanic, Inspect, Queued, QueuedTurn, StartTurn, StopThread, ThreadActor, ThreadChanged,
-    ThreadInfo,
+use super::thread_actor::{QueuedTurn, ThreadActor};
+use super::thread_messages::{
+    InjectPanic, Inspect, Queued, Rename, StartTurn, StopThread, ThreadInfo,
 };
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
@@ -40,9 +40,10 @@ impl ThreadHandle {
         self.addr.send(StopThread).await.map_err(mailbox)
     }
 
-    /// Keeps the actor's copy of the thread in step with a write made outside a turn.
-    pub fn thread_changed(&self, thread: ThreadRecord) {
-        self.addr.do_send(ThreadChanged(thread));
+    /// Renames the thread through its actor (the row's one writer); the record as it then
+    /// stands.
+    pub async fn rename(&self, title: Option<String>) -> Result<ThreadRecord, ApiError> {
+        self.addr.send(Rename(title)).await.map_err(mailbox)?
     }
 
     /// Fault injection for tests; see `actors.fault_injection`.

@@ -60,6 +60,11 @@ impl LiveIndex {
         (live.addr.connected() && live.thread.user_id == user_id).then(|| live.thread.clone())
     }
 
+    /// Forgets every thread (the registry is shutting down).
+    pub fn clear(&self) {
+        self.map.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -12,9 +12,11 @@
 pub mod handle;
 pub mod live_index;
 pub mod registry;
+pub mod row_writer;
 pub mod subscriber;
 pub mod supervisor;
 pub mod thread_actor;
+pub mod thread_messages;
 pub mod thread_state;
 
 pub use handle::ThreadHandle;

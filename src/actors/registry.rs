@@ -3,26 +3,34 @@
 //! Supervisors are created lazily and spread round-robin over one arbiter (thread) per core,
 //! so venues run in parallel while each venue's threads share their supervisor's arbiter.
 //! Threads without a venue (none should exist; kept for robustness) share the `-` supervisor.
+//!
+//! Domain changes published by turns (`conversation::bus`) arrive on a channel that a task on
+//! the first arbiter drains into the venues' supervisors. Nothing the registry owns holds the
+//! registry itself, so [`Registry::shutdown`] (called when the application stops) stops the
+//! arbiters, and with them every supervisor, thread actor and that task.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
 use dashmap::DashMap;
+use tokio::sync::mpsc;
 
 use super::handle::ThreadHandle;
 use super::live_index::LiveIndex;
 use super::supervisor::{
     DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor,
 };
-use crate::chatkit::turn::TurnDeps;
+use crate::conversation::{DomainBus, DomainChange, TurnDeps};
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
 
 const NO_VENUE: &str = "-";
 
+type Supervisors = Arc<DashMap<String, Addr<VenueSupervisor>>>;
+
 struct Inner {
-    supervisors: DashMap<String, Addr<VenueSupervisor>>,
+    supervisors: Supervisors,
     arbiters: Vec<ArbiterHandle>,
     next: AtomicUsize,
     deps: TurnDeps,
@@ -36,14 +44,23 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Must be called inside a running actix system; starts `arbiters` arbiter threads.
-    pub fn new(deps: TurnDeps, arbiters: usize) -> Self {
-        let arbiters = (0..arbiters.max(1))
+    /// Starts `arbiters` arbiter threads and the task that hands the domain changes of
+    /// `changes` (the receiving end of `deps.bus`) to the venues' supervisors.
+    pub fn new(
+        deps: TurnDeps,
+        arbiters: usize,
+        changes: mpsc::UnboundedReceiver<DomainChange>,
+    ) -> Self {
+        let arbiters: Vec<ArbiterHandle> = (0..arbiters.max(1))
             .map(|_| Arbiter::new().handle())
             .collect();
+        let supervisors: Supervisors = Arc::default();
+        if let Some(first) = arbiters.first() {
+            first.spawn(forward_changes(changes, supervisors.clone()));
+        }
         Self {
             inner: Arc::new(Inner {
-                supervisors: DashMap::new(),
+                supervisors,
                 arbiters,
                 next: AtomicUsize::new(0),
                 deps,
@@ -120,10 +137,19 @@ impl Registry {
         self.inner.live.remove(thread_id);
     }
 
-    /// Tells the venue's live threads that an event changed.
-    pub fn publish(&self, venue_id: &str, change: DomainChanged) {
-        if let Some(sup) = self.inner.supervisors.get(venue_id) {
-            sup.do_send(change);
+    /// The bus turns publish domain changes on (tests and the admin use it too).
+    pub fn bus(&self) -> &DomainBus {
+        &self.inner.deps.bus
+    }
+
+    /// Stops every arbiter: supervisors, thread actors and the domain-change task end with
+    /// them (a running turn is dropped where it stands, as on a process exit). Called once
+    /// the HTTP server has stopped.
+    pub fn shutdown(&self) {
+        self.inner.supervisors.clear();
+        self.inner.live.clear();
+        for arbiter in &self.inner.arbiters {
+            arbiter.stop();
         }
     }
 
@@ -155,35 +181,20 @@ impl Registry {
     }
 }
 
-/// The way a turn announces domain changes to other live threads. The registry owns the
-/// turn dependencies, so it is filled in after the registry exists.
-#[derive(Clone, Default)]
-pub struct DomainBus {
-    registry: Arc<std::sync::OnceLock<Registry>>,
-}
-
-impl DomainBus {
-    pub fn attach(&self, registry: Registry) {
-        let _ = self.registry.set(registry);
-    }
-
-    /// Tells the live threads of `venue_id` whose context covers `event_id` that it changed.
-    pub fn publish(
-        &self,
-        venue_id: &str,
-        event_id: &str,
-        summary: &str,
-        origin_thread: Option<&str>,
-    ) {
-        if let Some(reg) = self.registry.get() {
-            reg.publish(
-                venue_id,
-                DomainChanged {
-                    event_id: event_id.to_owned(),
-                    summary: summary.to_owned(),
-                    origin_thread: origin_thread.map(str::to_owned),
-                },
-            );
+/// Drains the domain bus: each change goes to its venue's supervisor, if one runs (a venue
+/// with no live thread has no context to invalidate). Ends when every sender is gone or
+/// the arbiter stops.
+async fn forward_changes(
+    mut changes: mpsc::UnboundedReceiver<DomainChange>,
+    supervisors: Supervisors,
+) {
+    while let Some(change) = changes.recv().await {
+        if let Some(sup) = supervisors.get(&change.venue_id) {
+            sup.do_send(DomainChanged {
+                event_id: change.event_id,
+                summary: change.summary,
+                origin_thread: change.origin_thread,
+            });
         }
     }
 }

@@ -14,10 +14,9 @@ use actix::prelude::*;
 use futures::future::join_all;
 
 use super::live_index::LiveIndex;
-use super::thread_actor::{
-    EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadActor, ThreadInfo,
-};
-use crate::chatkit::turn::TurnDeps;
+use super::thread_actor::ThreadActor;
+use super::thread_messages::{EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadInfo};
+use crate::conversation::TurnDeps;
 use crate::store::ThreadRecord;
 
 struct Entry {

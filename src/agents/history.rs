@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use crate::chatkit::transcript::TranscriptEntry;
 use crate::chatkit::{ItemBody, ThreadItem};
+use crate::conversation::transcript::TranscriptEntry;
 use crate::llm::{ChatMessage, ToolCall};
 
 /// A rough token estimate (4 characters per token), enough for budgeting.
@@ -162,7 +162,7 @@ pub fn build(entries: &[TranscriptEntry], budget: usize) -> Vec<ChatMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chatkit::transcript::Transcript;
+    use crate::conversation::transcript::Transcript;
     use crate::store::ItemRecord;
     use chrono::Utc;
     use serde_json::json;

@@ -6,9 +6,10 @@
 //! the first text arrives, so a round that only calls tools shows no empty message.
 
 use crate::chatkit::ids::{IdPrefix, new_id};
-use crate::chatkit::responder::{TurnContext, TurnError};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{ItemBody, OutputText, ThreadItem, ThreadItemUpdate, ThreadStreamEvent};
+use crate::conversation::TurnContext;
+use crate::error::TurnError;
 
 /// An assistant message being streamed.
 #[derive(Default)]

@@ -22,9 +22,10 @@ use futures::future::BoxFuture;
 use super::message::StreamingMessage;
 use super::tool_round::{self, CallCache};
 use super::{context, history, prompts};
-use crate::actors::thread_actor::CachedContext;
-use crate::chatkit::responder::{Responder, TurnContext, TurnError};
 use crate::config::{AgentSettings, Settings};
+use crate::conversation::CachedContext;
+use crate::conversation::{Responder, TurnContext};
+use crate::error::TurnError;
 use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
 
 /// How long a cached context is trusted even without an invalidation.

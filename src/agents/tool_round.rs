@@ -16,12 +16,13 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::chatkit::ids::{IdPrefix, new_id};
-use crate::chatkit::responder::{TurnContext, TurnError};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{
     ItemBody, StatusIndicator, Task, TaskKind, ThreadItem, ThreadItemUpdate, ThreadStreamEvent,
     Workflow, WorkflowKind, WorkflowSummary,
 };
+use crate::conversation::TurnContext;
+use crate::error::TurnError;
 use crate::llm::ToolCall;
 use crate::store::domain::ToolCallAudit;
 use crate::tools::{self, ToolContext, ToolOutcome};

@@ -5,7 +5,8 @@
 //! a stream of server-sent events ([`event`], framed by [`sse`]); the others answer with one
 //! JSON document (a [`Thread`], a [`Page`], an [`Attachment`] or a [`response`] body).
 //! The widget is a black box, so the bytes must match the reference server
-//! (`/work/shared/chatkit-protocol.md`).
+//! (`docs/protocol.md`, whose section numbers the "protocol §N" references in the code
+//! use).
 //!
 //! Invariants every type here keeps (protocol §2):
 //! * **nulls are omitted**: every `Option` is `skip_serializing_if = "Option::is_none"`;
@@ -24,22 +25,16 @@
 //! [`update`] (item updates and their application), [`event`] (the 12 stream events),
 //! [`params`] and [`request`] (the 16 requests), [`response`], [`sse`].
 //!
-//! Server side of the protocol: [`ops`] (the request router), [`turn`] (the streaming
-//! requests' event order), [`responder`] (the pipeline of protocol §7 and the trait the
-//! assistants implement), [`convert`] (store records <-> wire types), [`answer`]
-//! (structured-input submissions), [`transcript`] (a thread's items, kept by its actor).
+//! This module imports nothing else of the crate: the request routing lives in
+//! `http::chatkit`, the turn pipeline in `conversation`.
 
-pub mod answer;
 pub mod attachment;
 pub mod content;
-pub mod convert;
 pub mod event;
 pub mod ids;
 pub mod item;
-pub mod ops;
 pub mod params;
 pub mod request;
-pub mod responder;
 pub mod response;
 pub mod serde_util;
 pub mod sse;
@@ -47,8 +42,6 @@ pub mod structured;
 pub mod task;
 pub mod thread;
 pub mod time;
-pub mod transcript;
-pub mod turn;
 pub mod update;
 
 #[cfg(test)]
@@ -67,7 +60,7 @@ pub use params::*;
 pub use request::{Envelope, REQUEST_TYPES, Request, RequestError, parse_request};
 pub use response::{EmptyResponse, SyncCustomActionResponse, TranscriptionResponse};
 pub use serde_util::{EmptyObject, null_as_default};
-pub use sse::{KEEP_ALIVE, encode_event};
+pub use sse::{KEEP_ALIVE, STREAM_ERROR_FRAME, encode_event};
 pub use structured::{
     ChoiceOption, QuestionKind, StructuredInputAnswer, StructuredInputQuestion,
     StructuredInputStatus, StructuredInputSubmission, SubmittedAnswer,

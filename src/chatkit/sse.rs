@@ -14,8 +14,10 @@ use super::event::ThreadStreamEvent;
 /// An SSE comment frame, ignored by clients.
 pub const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
-/// The frame sent if an event cannot be serialized (which cannot happen for these types).
-const FALLBACK: &[u8] =
+/// The generic retryable ChatKit `error` event as a frame: sent when an event cannot be
+/// serialized (which cannot happen for these types) and when a stream ends without its
+/// turn's end (the actor died).
+pub const STREAM_ERROR_FRAME: &[u8] =
     b"data: {\"type\":\"error\",\"code\":\"stream.error\",\"allow_retry\":true}\n\n";
 
 /// Encodes one event as `data: <compact json>\n\n`.
@@ -27,6 +29,6 @@ pub fn encode_event(event: &ThreadStreamEvent) -> Bytes {
             frame.extend_from_slice(b"\n\n");
             Bytes::from(frame)
         }
-        Err(_) => Bytes::from_static(FALLBACK),
+        Err(_) => Bytes::from_static(STREAM_ERROR_FRAME),
     }
 }

@@ -91,7 +91,7 @@ async fn list(
 }
 
 async fn live(state: &AppState, thread_id: &str) -> Result<crate::actors::ThreadHandle, ApiError> {
-    crate::chatkit::ops::check_id(thread_id, "thread")?;
+    crate::http::chatkit::check_id(thread_id, "thread")?;
     let thread = state.stores.threads.load_thread_unscoped(thread_id).await?;
     state
         .registry

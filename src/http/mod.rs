@@ -11,6 +11,7 @@ pub mod agents;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
+pub mod sse_body;
 
 use actix_web::{HttpResponse, web};
 

@@ -13,6 +13,7 @@ pub mod items;
 pub mod paging;
 pub mod seed;
 mod sqlite_tuning;
+pub mod thread_patch;
 pub mod threads;
 pub mod users;
 
@@ -22,6 +23,7 @@ pub use error::{StoreError, StoreResult};
 pub use feedback::{FeedbackRecord, FeedbackStore};
 pub use items::{ItemRecord, ItemStore, Visibility};
 pub use paging::{Order, PageOf};
+pub use thread_patch::{ThreadPatch, TitleChange};
 pub use threads::{ThreadRecord, ThreadStore};
 pub use users::{UserRecord, UserStore};
 

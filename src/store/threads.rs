@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::chatkit_threads::{self, Column, Entity};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use super::error::{StoreError, StoreResult};
 use super::paging::{Order, PageOf, after_condition};
+use super::thread_patch::{ThreadPatch, TitleChange};
 
 /// A thread as the server sees it, including its server-side metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,30 +141,41 @@ impl ThreadStore {
         Ok(())
     }
 
-    /// Saves the mutable parts of a thread (title, status, image domains, metadata, token
-    /// counters). Only the owner's live thread is touched.
-    pub async fn save_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        let res = Entity::update_many()
-            .col_expr(Column::Title, Expr::value(thread.title.clone()))
-            .col_expr(Column::Status, Expr::value(thread.status.clone()))
-            .col_expr(
-                Column::AllowedImageDomains,
-                Expr::value(
-                    thread
-                        .allowed_image_domains
-                        .as_ref()
-                        .map(|d| Value::from(d.clone())),
-                ),
-            )
-            .col_expr(
-                Column::Metadata,
-                Expr::value(Value::Object(thread.metadata.clone())),
-            )
-            .col_expr(Column::TokensIn, Expr::value(thread.tokens_in))
-            .col_expr(Column::TokensOut, Expr::value(thread.tokens_out))
-            .col_expr(Column::UpdatedAt, Expr::value(thread.updated_at))
-            .filter(Column::Id.eq(&thread.id))
-            .filter(Column::UserId.eq(&thread.user_id))
+    /// Writes the fields a patch changes (see `thread_patch.rs`); token counters are never
+    /// written here. Only the owner's live thread is touched.
+    pub async fn update_thread(
+        &self,
+        user_id: &str,
+        thread_id: &str,
+        patch: &ThreadPatch,
+    ) -> StoreResult<()> {
+        let mut update = Entity::update_many();
+        match &patch.title {
+            Some(TitleChange::User(t)) => {
+                update = update.col_expr(Column::Title, Expr::value(t.clone()));
+            }
+            Some(TitleChange::Generated(t)) => {
+                // Only where no title is set: a rename that landed first wins.
+                let kept = Func::coalesce([Expr::col(Column::Title), Expr::value(t.clone())]);
+                update = update.col_expr(Column::Title, kept.into());
+            }
+            None => {}
+        }
+        if let Some(status) = &patch.status {
+            update = update.col_expr(Column::Status, Expr::value(status.clone()));
+        }
+        if let Some(domains) = &patch.allowed_image_domains {
+            let v = domains.as_ref().map(|d| Value::from(d.clone()));
+            update = update.col_expr(Column::AllowedImageDomains, Expr::value(v));
+        }
+        if let Some(metadata) = &patch.metadata {
+            let v = Value::Object(metadata.clone());
+            update = update.col_expr(Column::Metadata, Expr::value(v));
+        }
+        let res = update
+            .col_expr(Column::UpdatedAt, Expr::value(patch.updated_at))
+            .filter(Column::Id.eq(thread_id))
+            .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null())
             .exec(&self.db)
             .await?;
@@ -256,7 +268,9 @@ impl ThreadStore {
         Ok(())
     }
 
-    /// Adds token usage of a turn to the thread's counters.
+    /// Adds token usage of a turn to the thread's counters: the one write of the token
+    /// columns, an increment in the database, so concurrent turns and restarts cannot lose
+    /// or double a turn's tokens.
     pub async fn add_token_usage(
         &self,
         thread_id: &str,

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use eventchat::actors::supervisor::{DomainChanged, EvictIdle};
+use eventchat::actors::supervisor::EvictIdle;
 use eventchat::store::seed::{DEMO_ADMIN_EMAIL, DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use eventchat::store::{Order, Visibility};
 use futures::StreamExt;
@@ -350,14 +350,10 @@ async fn eviction_admin_and_fanout(backend: Backend) {
     assert_eq!(idle["state"], "idle");
     assert_eq!(idle["turns"], 2);
     // A domain change for the event reaches the live client thread as hidden context.
-    app.state.registry.publish(
-        &venue_id,
-        DomainChanged {
-            event_id: event_id.clone(),
-            summary: "Florist confirmed by the venue".into(),
-            origin_thread: None,
-        },
-    );
+    app.state
+        .registry
+        .bus()
+        .publish(&venue_id, &event_id, "Florist confirmed by the venue", None);
     let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

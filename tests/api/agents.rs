@@ -782,8 +782,9 @@ both_backends!(foreign_ids_are_refused_in_every_tool, foreign_ids);
 /// `transcript::MAX_ITEMS` items (the token budget is made large enough not to cut first),
 /// read from the store by an actor that starts on a thread it has never seen.
 async fn long_thread(backend: Backend) {
-    use eventchat::chatkit::transcript::MAX_ITEMS;
-    use eventchat::chatkit::{ItemBody, OutputText, ThreadItem, convert::item_to_record};
+    use eventchat::chatkit::{ItemBody, OutputText, ThreadItem};
+    use eventchat::conversation::convert::item_to_record;
+    use eventchat::conversation::transcript::MAX_ITEMS;
 
     let mock = MockLlm::start();
     let app = app_with(

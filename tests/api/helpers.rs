@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use eventchat::chatkit::responder::Responder;
 use eventchat::config::Settings;
+use eventchat::conversation::Responder;
 use eventchat::startup::Application;
 use eventchat::state::AppState;
 use eventchat::store::seed;

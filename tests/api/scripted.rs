@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventchat::chatkit::ids::{IdPrefix, new_id};
-use eventchat::chatkit::responder::{RespondInput, Responder, TurnContext, TurnError};
 use eventchat::chatkit::time::now_micros;
 use eventchat::chatkit::{ItemBody, OutputText, ThreadItem, ThreadItemUpdate, ThreadStreamEvent};
+use eventchat::conversation::{RespondInput, Responder, TurnContext};
+use eventchat::error::TurnError;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 

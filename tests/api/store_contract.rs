@@ -3,7 +3,9 @@
 //! hidden items, not-found errors.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use eventchat::store::{ItemRecord, Order, StoreError, Stores, ThreadRecord, Visibility, db};
+use eventchat::store::{
+    ItemRecord, Order, StoreError, Stores, ThreadPatch, ThreadRecord, Visibility, db,
+};
 use serde_json::json;
 
 use crate::both_backends;
@@ -184,12 +186,10 @@ async fn thread_paging_and_isolation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(bob_list.data.len(), 1);
-    // Saving someone else's thread changes nothing.
-    let mut stolen = s.threads.load_thread("bob", "thr_bob").await.unwrap();
-    stolen.user_id = "alice".into();
-    stolen.title = Some("mine now".into());
+    // Writing someone else's thread changes nothing.
+    let stolen = ThreadPatch::rename(Some("mine now".into()), Utc::now());
     assert!(matches!(
-        s.threads.save_thread(&stolen).await,
+        s.threads.update_thread("alice", "thr_bob", &stolen).await,
         Err(StoreError::NotFound(_))
     ));
     let bob_thread = s.threads.load_thread("bob", "thr_bob").await.unwrap();

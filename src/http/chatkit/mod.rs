@@ -1,6 +1,11 @@
 //! `POST {chatkit_path}`: the ChatKit endpoint, plus the attachment upload and preview URLs
 //! that `attachments.create` hands out.
 //!
+//! The route handlers are here; [`dispatch`] routes one parsed envelope: the non-streaming
+//! requests answer from the store ([`threads`], [`attachments`]), or through a live thread's
+//! actor when they change its row; the streaming ones are validated and handed to the
+//! thread's actor ([`streaming`]), whose events the SSE body (`http::sse_body`) sends.
+//!
 //! The body is read as bytes (up to `server.body_limit_bytes`) and parsed by the protocol
 //! layer, so malformed JSON, unknown types and bad params get precise 400s. Streaming
 //! responses are `text/event-stream` with `Cache-Control: no-cache` and
@@ -12,11 +17,19 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt;
 
-use crate::actors::subscriber::SseBody;
+mod attachments;
+mod dispatch;
+mod metadata;
+mod streaming;
+mod threads;
+
+pub use attachments::{UPLOAD_TOKEN_HEADER, UploadError, read_bytes, upload_bytes};
+pub use dispatch::{Origin, Reply, check_id, dispatch};
+
 use crate::auth::Principal;
-use crate::chatkit::ops::{self, Origin, Reply, UPLOAD_TOKEN_HEADER};
 use crate::chatkit::request::parse_request;
 use crate::error::ApiError;
+use crate::http::sse_body::SseBody;
 use crate::limits::Guarded;
 use crate::state::AppState;
 
@@ -76,7 +89,7 @@ pub async fn chatkit(
     };
     let span = tracing::info_span!("chatkit", r#type = kind, user_id = %principal.user_id);
     let result = tracing::Instrument::instrument(
-        ops::dispatch(&state, &principal, envelope, &origin(&req, &state)),
+        dispatch(&state, &principal, envelope, &origin(&req, &state)),
         span,
     )
     .await;
@@ -132,8 +145,7 @@ pub async fn upload(
     } else {
         (read_limited(payload, max).await?, content_type)
     };
-    let data =
-        ops::upload_bytes(&state, &id, token.as_deref(), part_type.as_deref(), &bytes).await?;
+    let data = upload_bytes(&state, &id, token.as_deref(), part_type.as_deref(), &bytes).await?;
     Ok(HttpResponse::Ok().json(data))
 }
 
@@ -195,7 +207,7 @@ pub async fn preview(
     path: web::Path<String>,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (mime, bytes) = ops::read_bytes(&state, &path.into_inner(), &query.token).await?;
+    let (mime, bytes) = read_bytes(&state, &path.into_inner(), &query.token).await?;
     let content_type = mime
         .parse::<mime::Mime>()
         .map_or(ContentType::octet_stream(), ContentType);

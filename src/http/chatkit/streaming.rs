@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::dispatch::{Reply, check_id};
+use super::metadata;
 use super::threads::load;
-use super::{Reply, check_id, metadata};
 use crate::actors::subscriber;
 use crate::actors::thread_actor::QueuedTurn;
 use crate::auth::{Principal, access};
@@ -16,7 +17,7 @@ use crate::chatkit::params::{
     CustomActionParams, RetryAfterItemParams,
 };
 use crate::chatkit::time::now_micros;
-use crate::chatkit::turn::TurnInput;
+use crate::conversation::TurnInput;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};

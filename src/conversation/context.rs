@@ -1,116 +1,35 @@
-//! The responder: what produces the events of a turn, and the context it produces them in.
+//! The context a turn runs in: the one way a turn's events reach the client and the store.
 //!
-//! The protocol machinery (`turn`) prepares a turn exactly as the reference server does
-//! (user message persisted and announced, `stream_options` first, tool output recorded, ...)
-//! and then hands a [`TurnContext`] to the configured [`Responder`], which is the agent
-//! runner in production and a scripted responder in tests. Every event the responder emits
-//! goes through [`TurnContext::emit`], which applies the pipeline of protocol §7: `done`
-//! upserts, `replaced` upserts, `removed` deletes, hidden items are stored but not
-//! forwarded, and a changed thread is saved and announced with `thread.updated`.
+//! [`TurnContext::emit`] applies the pipeline of protocol §7 to every event: `done` and
+//! `replaced` upsert the item, `removed` deletes it, hidden items are stored but not
+//! forwarded, and a changed thread is saved and announced with `thread.updated` (through
+//! the thread's actor, the row's one writer). It emits and persists; it decides nothing
+//! about the turn, which `turn.rs` drives.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
-use futures::future::BoxFuture;
 use serde_json::Value;
-use tokio::sync::mpsc;
-
-mod background;
+use tokio::sync::{mpsc, oneshot};
 
 use super::convert::{item_to_record, thread_to_wire};
+use super::io::TurnOutput;
+use super::responder::{CachedContext, RespondInput, TurnDeps};
 use super::transcript::Transcript;
-use super::turn::TurnOutput;
-use super::{Action, ThreadItem, ThreadStreamEvent};
-use crate::actors::thread_actor::CachedContext;
 use crate::auth::Principal;
-use crate::config::Settings;
-use crate::store::{Stores, ThreadRecord};
-
-/// Why a turn ended early. Rendered as one ChatKit `error` event.
-#[derive(Debug, thiserror::Error)]
-pub enum TurnError {
-    /// A message the user should see (`code: "custom"`).
-    #[error("{message}")]
-    Custom { message: String, allow_retry: bool },
-    /// A generic failure (`code: "stream.error"`; the client shows its own text).
-    #[error("stream error")]
-    Stream { allow_retry: bool },
-    /// Anything unexpected; logged, shown as a retryable `stream.error`.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl TurnError {
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        Self::Internal(e.to_string())
-    }
-
-    pub fn custom(message: impl Into<String>, allow_retry: bool) -> Self {
-        Self::Custom {
-            message: message.into(),
-            allow_retry,
-        }
-    }
-
-    /// The event that ends the stream.
-    pub fn to_event(&self) -> ThreadStreamEvent {
-        match self {
-            Self::Custom {
-                message,
-                allow_retry,
-            } => ThreadStreamEvent::error_custom(message.clone(), *allow_retry),
-            Self::Stream { allow_retry } => ThreadStreamEvent::error_stream(*allow_retry),
-            Self::Internal(_) => ThreadStreamEvent::error_stream(true),
-        }
-    }
-}
-
-impl From<crate::store::StoreError> for TurnError {
-    fn from(e: crate::store::StoreError) -> Self {
-        crate::metrics::global().db_errors.inc();
-        Self::Internal(format!("{e:?}"))
-    }
-}
-
-/// What the responder is asked to respond to.
-#[derive(Debug, Clone)]
-pub enum RespondInput {
-    /// A new user message (create, add message) or the message a retry regenerates.
-    UserMessage(ThreadItem),
-    /// The client answered a client tool call, or a structured input was submitted; the
-    /// conversation continues without a new user message.
-    Continue,
-    /// A widget action, with the widget that sent it.
-    Action {
-        action: Action,
-        sender: Option<ThreadItem>,
-    },
-}
-
-/// Produces the events of one turn.
-pub trait Responder: Send + Sync + 'static {
-    fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>>;
-}
-
-/// Shared dependencies of every turn; cheap to clone.
-#[derive(Clone)]
-pub struct TurnDeps {
-    pub stores: Stores,
-    pub settings: Arc<Settings>,
-    pub responder: Arc<dyn Responder>,
-    pub bus: crate::actors::registry::DomainBus,
-}
+use crate::chatkit::{ThreadItem, ThreadStreamEvent};
+use crate::error::TurnError;
+use crate::store::{ThreadPatch, ThreadRecord};
 
 /// The state of one running turn, handed to the responder.
 pub struct TurnContext {
     pub deps: TurnDeps,
     pub principal: Principal,
     pub input: RespondInput,
-    thread: ThreadRecord,
+    pub(super) thread: ThreadRecord,
     /// The thread as last announced, to detect changes (protocol §4.2).
     snapshot: ThreadRecord,
-    out: mpsc::UnboundedSender<TurnOutput>,
+    pub(super) out: mpsc::UnboundedSender<TurnOutput>,
     item_metadata: HashMap<String, Value>,
     pub(crate) awaiting_tool: bool,
     pub(crate) tokens_in: u64,
@@ -123,8 +42,8 @@ pub struct TurnContext {
     pub(crate) transcript: Option<Transcript>,
     /// An item write running on its own while the turn goes on, and the events that may
     /// only go out once it is durable (see [`TurnContext::persist_in_background`]).
-    pending: Option<background::PendingWrite>,
-    started: Instant,
+    pub(super) pending: Option<super::background::PendingWrite>,
+    pub(super) started: Instant,
 }
 
 impl TurnContext {
@@ -166,10 +85,6 @@ impl TurnContext {
         &mut self.thread
     }
 
-    pub(crate) fn into_thread(self) -> ThreadRecord {
-        self.thread
-    }
-
     /// Server-side metadata to store with the item `item_id` when it is persisted (tool
     /// arguments and results); never sent to the client.
     pub fn set_item_metadata(&mut self, item_id: &str, metadata: Value) {
@@ -177,7 +92,7 @@ impl TurnContext {
     }
 
     /// The server metadata set for an item, handed over to its write (empty if none).
-    fn take_metadata(&mut self, item_id: &str) -> Value {
+    pub(super) fn take_metadata(&mut self, item_id: &str) -> Value {
         self.item_metadata
             .remove(item_id)
             .unwrap_or_else(|| Value::Object(Default::default()))
@@ -200,7 +115,7 @@ impl TurnContext {
     /// durable, the event waits for it (in order).
     pub(crate) fn send_raw(&mut self, event: ThreadStreamEvent) {
         if let Some(p) = &self.pending {
-            let mut held = background::lock(&p.held);
+            let mut held = super::background::lock(&p.held);
             if !held.released {
                 held.events.push(event);
                 return;
@@ -304,16 +219,23 @@ impl TurnContext {
         self.transcript = None;
     }
 
-    /// If title, status or metadata changed since the last announcement: save and emit
-    /// `thread.updated`.
+    /// If title, status or metadata changed since the last announcement: have the thread's
+    /// actor store the change and emit `thread.updated` with the record it answers.
     pub async fn announce_thread_change(&mut self) -> Result<(), TurnError> {
         self.settle().await?;
-        if self.thread.same_visible_state(&self.snapshot) {
+        let now = crate::chatkit::time::now_micros();
+        let Some(patch) = ThreadPatch::between(&self.snapshot, &self.thread, now) else {
             return Ok(());
-        }
-        self.thread.updated_at = super::time::now_micros();
-        self.deps.stores.threads.save_thread(&self.thread).await?;
-        self.snapshot = self.thread.clone();
+        };
+        let (saved, answer) = oneshot::channel();
+        self.out
+            .send(TurnOutput::SaveThread { patch, saved })
+            .map_err(|_| TurnError::internal("the thread's actor is gone"))?;
+        let thread = answer
+            .await
+            .map_err(|_| TurnError::internal("the thread's actor did not answer"))??;
+        self.snapshot = thread.clone();
+        self.thread = thread;
         let wire = thread_to_wire(&self.thread, Vec::new(), false, None);
         self.send_raw(ThreadStreamEvent::ThreadUpdated { thread: wire });
         Ok(())

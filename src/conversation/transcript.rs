@@ -25,8 +25,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::ThreadItem;
 use super::convert::item_from_record;
+use crate::chatkit::ThreadItem;
 use crate::store::ItemRecord;
 
 /// How many of a thread's newest items a transcript holds.
@@ -196,7 +196,7 @@ mod tests {
         let records: Vec<ItemRecord> = (0..MAX_ITEMS as i64 + 5)
             .map(|n| {
                 let it = item(&format!("i{n}"), n, "x");
-                crate::chatkit::convert::item_to_record(&it, json!({})).unwrap()
+                crate::conversation::convert::item_to_record(&it, json!({})).unwrap()
             })
             .collect();
         let mut t = Transcript::from_records(records);
@@ -211,7 +211,8 @@ mod tests {
     #[test]
     fn undecodable_records_are_skipped() {
         let good =
-            crate::chatkit::convert::item_to_record(&item("a", 1, "a"), json!({"m": 1})).unwrap();
+            crate::conversation::convert::item_to_record(&item("a", 1, "a"), json!({"m": 1}))
+                .unwrap();
         let mut bad = good.clone();
         bad.id = "b".into();
         bad.content = json!({"type": "no_such_type"});

@@ -2,18 +2,18 @@
 //! `items.list`, `threads.update`, `threads.delete`, `items.feedback`,
 //! `threads.sync_custom_action`.
 
-use super::{check_id, store_order};
+use super::dispatch::{check_id, store_order};
 use crate::auth::Principal;
-use crate::chatkit::convert::{item_from_record, thread_to_wire};
 use crate::chatkit::params::{
     CustomActionParams, FeedbackKind, FeedbackParams, ListItemsParams, ListThreadsParams,
     UpdateThreadParams,
 };
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{Page, SyncCustomActionResponse, Thread, ThreadItem};
+use crate::conversation::convert::{item_from_record, thread_to_wire};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{ItemRecord, Order, StoreError, ThreadRecord, Visibility};
+use crate::store::{ItemRecord, Order, StoreError, ThreadPatch, ThreadRecord, Visibility};
 
 /// `threads.get_by_id` returns the oldest items first (protocol §12.1).
 const GET_BY_ID_ITEMS: u64 = 20;
@@ -147,12 +147,20 @@ pub(super) async fn update(
             "title is longer than {MAX_TITLE_CHARS} characters"
         )));
     }
-    thread.title = title;
-    thread.updated_at = now_micros();
-    state.stores.threads.save_thread(&thread).await?;
-    if let Some(live) = state.registry.live_thread(&thread).await {
-        live.thread_changed(thread.clone());
-    }
+    // A live thread's row has one writer, its actor; otherwise the store is written here.
+    let thread = match state.registry.live_thread(&thread).await {
+        Some(live) => live.rename(title).await?,
+        None => {
+            let patch = ThreadPatch::rename(title, now_micros());
+            state
+                .stores
+                .threads
+                .update_thread(&p.user_id, &thread.id, &patch)
+                .await?;
+            patch.apply(&mut thread);
+            thread
+        }
+    };
     Ok(thread_to_wire(&thread, Vec::new(), false, None))
 }
 

@@ -20,70 +20,21 @@
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::answer::answer_structured_input;
+use super::context::TurnContext;
 use super::convert::{item_from_record, thread_to_wire};
-use super::ids::{IdPrefix, new_id};
-use super::responder::{RespondInput, TurnContext, TurnError};
-use super::time::now_micros;
+use super::io::{TurnInput, TurnOutput, TurnSummary};
+use super::responder::{CachedContext, RespondInput, TurnDeps};
 use super::transcript::Transcript;
-use super::{Action, StructuredInputSubmission, ThreadItem, ThreadStreamEvent, UserMessageInput};
-use crate::actors::thread_actor::CachedContext;
 use crate::auth::Principal;
-use crate::store::{ItemRecord, ThreadRecord};
-
-pub use super::responder::TurnDeps;
-
-/// A streaming request, validated, waiting for or running its turn.
-#[derive(Debug, Clone)]
-pub enum TurnInput {
-    /// `threads.create`; the thread row already exists.
-    Create {
-        input: UserMessageInput,
-    },
-    UserMessage {
-        input: UserMessageInput,
-    },
-    ClientToolOutput {
-        result: Value,
-    },
-    StructuredInput {
-        item_id: String,
-        submission: StructuredInputSubmission,
-    },
-    Retry {
-        item_id: String,
-    },
-    CustomAction {
-        item_id: Option<String>,
-        action: Action,
-    },
-}
-
-/// What a turn sends back to its actor.
-pub enum TurnOutput {
-    Event(ThreadStreamEvent),
-    Finished(TurnSummary),
-}
-
-/// The end of a turn.
-pub struct TurnSummary {
-    pub thread: ThreadRecord,
-    pub awaiting_tool: bool,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub failed: bool,
-    /// A context the responder rebuilt, for the actor to cache.
-    pub context: Option<CachedContext>,
-    /// The thread's items as the turn left them, for the actor to keep.
-    pub transcript: Option<Transcript>,
-}
-
-/// The text the reference stores when a stream is cancelled (protocol §5).
-pub const CANCELLED_NOTE: &str =
-    "The user cancelled the stream. Stop responding to the prior request.";
+use crate::chatkit::ids::{IdPrefix, new_id};
+use crate::chatkit::time::now_micros;
+use crate::chatkit::{ThreadItem, ThreadStreamEvent, UserMessageInput};
+use crate::error::TurnError;
+use crate::store::ThreadRecord;
 
 /// Runs a whole turn and reports its end; never panics on bad data.
 pub async fn run_turn(
@@ -98,14 +49,7 @@ pub async fn run_turn(
     let started = Instant::now();
     let metrics = crate::metrics::global();
     metrics.turns_total.inc();
-    let mut turn = TurnContext::new(
-        deps.clone(),
-        principal,
-        thread,
-        out.clone(),
-        context,
-        transcript,
-    );
+    let mut turn = TurnContext::new(deps, principal, thread, out.clone(), context, transcript);
     let result = match drive(&mut turn, input).await {
         // Events still held behind a background write go out (or the write's failure
         // becomes the turn's error) before the turn reports its end.
@@ -113,7 +57,7 @@ pub async fn run_turn(
         Err(e) => match turn.settle().await {
             Ok(()) => Err(e),
             Err(write) => {
-                tracing::error!(error = %write, "the user message could not be stored");
+                tracing::error!(error = ?write, "the user message could not be stored");
                 Err(e)
             }
         },
@@ -121,19 +65,18 @@ pub async fn run_turn(
     let failed = result.is_err();
     if let Err(e) = result {
         metrics.turn_errors.inc();
-        match &e {
-            TurnError::Internal(detail) => tracing::error!(error = %detail, "turn failed"),
-            other => tracing::info!(error = %other, "turn ended with an error event"),
-        }
+        e.log();
         turn.send_raw(e.to_event());
         // The thread may have changed before the failure (protocol §7.6).
         if let Err(e) = turn.announce_thread_change().await {
-            tracing::error!(error = %e, "cannot save thread after a failed turn");
+            tracing::error!(error = ?e, "cannot save thread after a failed turn");
         }
     }
-    let (tin, tout) = (turn.tokens_in, turn.tokens_out);
-    let thread_id = turn.thread().id.clone();
     metrics.turn_latency.observe(started.elapsed());
+    if turn.tokens_in + turn.tokens_out > 0 {
+        metrics.llm_tokens_in.add(turn.tokens_in);
+        metrics.llm_tokens_out.add(turn.tokens_out);
+    }
     let summary = TurnSummary {
         awaiting_tool: turn.awaiting_tool,
         tokens_in: turn.tokens_in,
@@ -145,33 +88,10 @@ pub async fn run_turn(
             None
         },
         transcript: turn.transcript.take(),
-        thread: {
-            let (tin, tout) = (as_i64(turn.tokens_in), as_i64(turn.tokens_out));
-            let mut t = turn.into_thread();
-            t.tokens_in = t.tokens_in.saturating_add(tin);
-            t.tokens_out = t.tokens_out.saturating_add(tout);
-            t
-        },
     };
+    // The actor records the token usage (the row's one writer) after the stream has ended:
+    // the client does not wait for it.
     let _ = out.send(TurnOutput::Finished(summary));
-    // Accounting after the stream has ended: the client does not wait for it. The increment
-    // is atomic, so a next turn that already started cannot lose it.
-    if tin + tout > 0 {
-        metrics.llm_tokens_in.add(tin);
-        metrics.llm_tokens_out.add(tout);
-        if let Err(e) = deps
-            .stores
-            .threads
-            .add_token_usage(&thread_id, as_i64(tin), as_i64(tout))
-            .await
-        {
-            tracing::error!(error = ?e, "cannot record token usage");
-        }
-    }
-}
-
-fn as_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 async fn drive(turn: &mut TurnContext, input: TurnInput) -> Result<(), TurnError> {
@@ -332,72 +252,4 @@ async fn prepare_retry(turn: &mut TurnContext, item_id: &str) -> Result<ThreadIt
         .await?;
     tracing::debug!(deleted = n, "retry removed later items");
     Ok(item)
-}
-
-/// What a stop keeps (protocol §5): pending assistant messages with text, plus a hidden
-/// note for the model.
-pub async fn persist_cancelled(deps: &TurnDeps, thread: &ThreadRecord, pending: Vec<ThreadItem>) {
-    let stores = &deps.stores;
-    for item in pending
-        .into_iter()
-        .filter(ThreadItem::is_assistant_with_text)
-    {
-        match super::convert::item_to_record(&item, json!({})) {
-            Ok(record) => {
-                if let Err(e) = stores.items.upsert_item(thread, &record).await {
-                    tracing::error!(error = ?e, "cannot keep partial assistant message");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot encode partial assistant message"),
-        }
-    }
-    let note = hidden_record(
-        thread,
-        "sdk_hidden_context",
-        IdPrefix::SdkHiddenContext,
-        Value::String(CANCELLED_NOTE.into()),
-    );
-    if let Err(e) = stores.items.upsert_item(thread, &note).await {
-        tracing::error!(error = ?e, "cannot store cancellation note");
-    }
-}
-
-/// Leaves a hidden note in the thread that the next turn's history includes.
-pub async fn record_context_change(deps: &TurnDeps, thread: &ThreadRecord, summary: &str) {
-    let text = format!("Update since the last message: {summary}");
-    let note = hidden_record(
-        thread,
-        "hidden_context_item",
-        IdPrefix::Message,
-        Value::String(text),
-    );
-    if let Err(e) = deps.stores.items.upsert_item(thread, &note).await {
-        tracing::error!(error = ?e, "cannot record context change");
-    }
-}
-
-fn hidden_record(
-    thread: &ThreadRecord,
-    item_type: &str,
-    prefix: IdPrefix,
-    content: Value,
-) -> ItemRecord {
-    let id = new_id(prefix);
-    let created_at = now_micros();
-    ItemRecord {
-        content: json!({
-            "id": id,
-            "thread_id": thread.id,
-            "created_at": super::time::format(&created_at),
-            "type": item_type,
-            "content": content,
-        }),
-        id,
-        thread_id: thread.id.clone(),
-        item_type: item_type.to_owned(),
-        role: None,
-        status: None,
-        metadata: json!({}),
-        created_at,
-    }
 }

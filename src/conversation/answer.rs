@@ -5,8 +5,8 @@
 //! only the first for a single-choice question. Answers to unknown questions are ignored
 //! with a warning. The item's status becomes the submission's.
 
-use super::item::{ItemBody, ThreadItem};
-use super::structured::{
+use crate::chatkit::item::{ItemBody, ThreadItem};
+use crate::chatkit::structured::{
     QuestionKind, StructuredInputAnswer, StructuredInputStatus, StructuredInputSubmission,
 };
 

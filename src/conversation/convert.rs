@@ -7,11 +7,11 @@
 
 use serde_json::Value;
 
-use super::attachment::Attachment;
-use super::content::UserMessageContent;
-use super::item::{ClientToolCallStatus, ItemBody, ThreadItem};
-use super::params::UserMessageInput;
-use super::thread::{Page, Thread, ThreadStatus};
+use crate::chatkit::attachment::Attachment;
+use crate::chatkit::content::UserMessageContent;
+use crate::chatkit::item::{ClientToolCallStatus, ItemBody, ThreadItem};
+use crate::chatkit::params::UserMessageInput;
+use crate::chatkit::thread::{Page, Thread, ThreadStatus};
 use crate::store::{ItemRecord, ThreadRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +68,9 @@ pub fn item_to_record(item: &ThreadItem, metadata: Value) -> Result<ItemRecord, 
         ItemBody::StructuredInput { status, .. } => (
             None,
             Some(match status {
-                super::structured::StructuredInputStatus::Pending => "pending",
-                super::structured::StructuredInputStatus::Answered => "answered",
-                super::structured::StructuredInputStatus::Skipped => "skipped",
+                crate::chatkit::structured::StructuredInputStatus::Pending => "pending",
+                crate::chatkit::structured::StructuredInputStatus::Answered => "answered",
+                crate::chatkit::structured::StructuredInputStatus::Skipped => "skipped",
             }),
         ),
         _ => (None, None),

@@ -11,10 +11,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{TurnContext, TurnError};
-use crate::chatkit::convert::item_to_record;
-use crate::chatkit::turn::TurnOutput;
+use super::context::TurnContext;
+use super::convert::item_to_record;
+use super::io::TurnOutput;
 use crate::chatkit::{ThreadItem, ThreadStreamEvent};
+use crate::error::TurnError;
 
 /// The write's task and what waits for it.
 pub(super) struct PendingWrite {

@@ -4,19 +4,13 @@
 //! before a stream starts is checked here, so a bad request gets an HTTP 4xx and changes
 //! nothing; only failures inside a turn become in-stream `error` events.
 
-mod attachments;
-mod metadata;
-mod streaming;
-mod threads;
-
-pub use attachments::{UPLOAD_TOKEN_HEADER, UploadError, read_bytes, upload_bytes};
-
+use super::{attachments, streaming, threads};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::request::{Envelope, Request};
 use crate::actors::subscriber::SseMsg;
 use crate::auth::Principal;
+use crate::chatkit::request::{Envelope, Request};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Order as StoreOrder;
@@ -39,10 +33,10 @@ fn json(v: impl serde::Serialize) -> Result<Reply, ApiError> {
         .map_err(ApiError::internal)
 }
 
-pub(crate) fn store_order(o: super::Order) -> StoreOrder {
+pub(crate) fn store_order(o: crate::chatkit::Order) -> StoreOrder {
     match o {
-        super::Order::Asc => StoreOrder::Asc,
-        super::Order::Desc => StoreOrder::Desc,
+        crate::chatkit::Order::Asc => StoreOrder::Asc,
+        crate::chatkit::Order::Desc => StoreOrder::Desc,
     }
 }
 
@@ -68,18 +62,18 @@ pub async fn dispatch(
         Request::UpdateThread(p) => json(threads::update(state, principal, p).await?),
         Request::DeleteThread(p) => {
             threads::delete(state, principal, &p.thread_id).await?;
-            json(super::EmptyResponse {})
+            json(crate::chatkit::EmptyResponse {})
         }
         Request::Feedback(p) => {
             threads::feedback(state, principal, p).await?;
-            json(super::EmptyResponse {})
+            json(crate::chatkit::EmptyResponse {})
         }
         Request::CreateAttachment(p) => {
             json(attachments::create(state, principal, p, origin).await?)
         }
         Request::DeleteAttachment(p) => {
             attachments::delete(state, principal, &p.attachment_id).await?;
-            json(super::EmptyResponse {})
+            json(crate::chatkit::EmptyResponse {})
         }
         Request::Transcribe(p) => json(attachments::transcribe(p)?),
         Request::SyncCustomAction(p) => {
@@ -100,7 +94,7 @@ pub async fn dispatch(
 
 /// Checks an id taken from a request before it reaches a query.
 pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
-    if super::ids::validate_id(id, None) {
+    if crate::chatkit::ids::validate_id(id, None) {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!("invalid {what} id")))

@@ -1,0 +1,246 @@
+//! The messages a [`ThreadActor`] answers besides its turn's output: start or queue an input,
+//! inspect, evict when idle, stop (keeping a running turn's partial text), rename,
+//! invalidate the cached context, and the tests' fault injection.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::subscriber::SseMsg;
+use super::thread_actor::{QueuedTurn, ThreadActor};
+use super::thread_state::{Activity, Admission};
+use crate::chatkit::sse::encode_event;
+use crate::chatkit::time::now_micros;
+use crate::chatkit::{ThreadItem, ThreadStreamEvent};
+use crate::conversation::{Transcript, notes};
+use crate::error::ApiError;
+use crate::store::{ThreadPatch, ThreadRecord};
+
+impl ThreadActor {
+    fn info(&self) -> ThreadInfo {
+        ThreadInfo {
+            thread_id: self.thread.id.clone(),
+            user_id: self.thread.user_id.clone(),
+            venue_id: self.thread.venue_id.clone(),
+            agent_type: self.thread.agent_type.clone(),
+            state: self.state.activity(),
+            queue_depth: self.state.queue_depth(),
+            subscribers: self.subscribers.len(),
+            context_age_secs: self
+                .context
+                .as_ref()
+                .map(|c| c.built_at.elapsed().as_secs()),
+            idle_secs: self.state.last_activity().elapsed().as_secs(),
+            uptime_secs: self.started_at.elapsed().as_secs(),
+            turns: self.state.turns_started(),
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            restarts: self.restarts,
+            approx_memory_bytes: self.approx_memory(),
+        }
+    }
+
+    /// A rough size of what this actor holds, for the admin view.
+    fn approx_memory(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.context.as_ref().map_or(0, |c| c.text.len())
+            + self.transcript.as_ref().map_or(0, Transcript::approx_bytes)
+            + self
+                .pending
+                .values()
+                .map(|i| serde_json::to_vec(i).map_or(0, |v| v.len()))
+                .sum::<usize>()
+            + self.state.queue_depth() * std::mem::size_of::<QueuedTurn>()
+    }
+}
+
+/// Start (or queue) a streaming input; replies whether it started or was queued.
+#[derive(Message)]
+#[rtype(result = "Result<Queued, ApiError>")]
+pub struct StartTurn(pub QueuedTurn);
+
+/// Where a submitted input stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    Started,
+    Waiting(usize),
+}
+
+impl Handler<StartTurn> for ThreadActor {
+    type Result = Result<Queued, ApiError>;
+
+    fn handle(&mut self, msg: StartTurn, ctx: &mut Self::Context) -> Self::Result {
+        match self.state.submit(msg.0, Instant::now()) {
+            Admission::StartNow(q) => {
+                self.start_turn(q, ctx);
+                Ok(Queued::Started)
+            }
+            Admission::Queued(pos) => Ok(Queued::Waiting(pos)),
+            Admission::Rejected(_) => Err(ApiError::Busy(format!(
+                "this thread already has {} requests waiting; try again when the current reply has finished",
+                self.state.queue_depth()
+            ))),
+        }
+    }
+}
+
+/// Report what the actor is doing.
+#[derive(Message)]
+#[rtype(result = "ThreadInfo")]
+pub struct Inspect;
+
+/// The admin view of one thread actor.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThreadInfo {
+    pub thread_id: String,
+    pub user_id: String,
+    pub venue_id: Option<String>,
+    pub agent_type: String,
+    pub state: Activity,
+    pub queue_depth: usize,
+    pub subscribers: usize,
+    pub context_age_secs: Option<u64>,
+    pub idle_secs: u64,
+    pub uptime_secs: u64,
+    pub turns: u64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub restarts: u32,
+    pub approx_memory_bytes: usize,
+}
+
+impl Handler<Inspect> for ThreadActor {
+    type Result = MessageResult<Inspect>;
+
+    fn handle(&mut self, _: Inspect, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.info())
+    }
+}
+
+/// Stop if idle for at least `ttl` at `now`; replies whether it stopped.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct EvictIfIdle {
+    pub now: Instant,
+    pub ttl: Duration,
+}
+
+impl Handler<EvictIfIdle> for ThreadActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: EvictIfIdle, ctx: &mut Self::Context) -> bool {
+        if self.state.is_idle_past(msg.now, msg.ttl) {
+            ctx.stop();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Cancel the running turn (keeping partial assistant text, as the reference does on a
+/// stop) and stop the actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopThread;
+
+impl Handler<StopThread> for ThreadActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: StopThread, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(h) = self.turn.take() {
+            ctx.cancel_future(h);
+        }
+        let pending: Vec<ThreadItem> = self.pending.drain().map(|(_, v)| v).collect();
+        self.forget_transcript();
+        let was_running = self.state.is_running();
+        let deps = self.deps.clone();
+        let thread = self.thread.clone();
+        Box::pin(
+            async move {
+                if was_running {
+                    notes::persist_cancelled(&deps, &thread, pending).await;
+                }
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                act.broadcast(SseMsg::End);
+                act.subscribers.clear();
+                ctx.stop();
+            }),
+        )
+    }
+}
+
+/// The user renames the thread (`threads.update`): applied at once, stored in order with
+/// the actor's other row writes; replies with the record as it then stands.
+#[derive(Message)]
+#[rtype(result = "Result<ThreadRecord, ApiError>")]
+pub struct Rename(pub Option<String>);
+
+impl Handler<Rename> for ThreadActor {
+    type Result = ResponseFuture<Result<ThreadRecord, ApiError>>;
+
+    fn handle(&mut self, Rename(title): Rename, _: &mut Self::Context) -> Self::Result {
+        let patch = ThreadPatch::rename(title, now_micros());
+        patch.apply(&mut self.thread);
+        self.state.touch(Instant::now());
+        let thread = self.thread.clone();
+        let write = self.row.patch(patch);
+        Box::pin(async move {
+            write.await?;
+            Ok(thread)
+        })
+    }
+}
+
+/// Domain data the thread's context covers changed: drop the cached context so the next
+/// turn rebuilds it, and tell a connected client.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InvalidateContext {
+    pub summary: String,
+}
+
+impl Handler<InvalidateContext> for ThreadActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: InvalidateContext, ctx: &mut Self::Context) {
+        self.forget_context();
+        // The hidden note below is written outside any turn.
+        self.forget_transcript();
+        let deps = self.deps.clone();
+        let thread = self.thread.clone();
+        let summary = msg.summary.clone();
+        // The next turn's history sees the change as hidden context.
+        ctx.spawn(
+            async move { notes::record_context_change(&deps, &thread, &summary).await }
+                .into_actor(self),
+        );
+        if !self.subscribers.is_empty() {
+            let notice = ThreadStreamEvent::notice(
+                crate::chatkit::NoticeLevel::Info,
+                msg.summary.clone(),
+                Some("Updated".to_owned()),
+            );
+            self.broadcast(SseMsg::Frame(encode_event(&notice)));
+        }
+    }
+}
+
+/// Test-only fault injection (enabled by `actors.fault_injection`): panic inside the actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InjectPanic;
+
+impl Handler<InjectPanic> for ThreadActor {
+    type Result = ();
+
+    #[allow(clippy::panic)]
+    fn handle(&mut self, _: InjectPanic, _: &mut Self::Context) {
+        panic!(
+            "fault injection: thread actor {} panics on request",
+            self.thread.id
+        );
+    }
+}

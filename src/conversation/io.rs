@@ -1,0 +1,63 @@
+//! What flows into a turn and out of it: the validated streaming request ([`TurnInput`]),
+//! the messages a running turn sends its thread actor ([`TurnOutput`]), and its end
+//! ([`TurnSummary`]).
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::responder::CachedContext;
+use super::transcript::Transcript;
+use crate::chatkit::{Action, StructuredInputSubmission, ThreadStreamEvent, UserMessageInput};
+use crate::store::{StoreResult, ThreadPatch, ThreadRecord};
+
+/// A streaming request, validated, waiting for or running its turn.
+#[derive(Debug, Clone)]
+pub enum TurnInput {
+    /// `threads.create`; the thread row already exists.
+    Create {
+        input: UserMessageInput,
+    },
+    UserMessage {
+        input: UserMessageInput,
+    },
+    ClientToolOutput {
+        result: Value,
+    },
+    StructuredInput {
+        item_id: String,
+        submission: StructuredInputSubmission,
+    },
+    Retry {
+        item_id: String,
+    },
+    CustomAction {
+        item_id: Option<String>,
+        action: Action,
+    },
+}
+
+/// What a turn sends back to its actor.
+pub enum TurnOutput {
+    /// An event for the subscribers, already persisted as the pipeline requires.
+    Event(ThreadStreamEvent),
+    /// The turn changed the thread row: the actor, its one writer, applies the patch to
+    /// its record, stores it, and answers with the record as it now stands (which may carry
+    /// a rename that arrived meanwhile), for the turn to announce.
+    SaveThread {
+        patch: ThreadPatch,
+        saved: oneshot::Sender<StoreResult<ThreadRecord>>,
+    },
+    Finished(TurnSummary),
+}
+
+/// The end of a turn.
+pub struct TurnSummary {
+    pub awaiting_tool: bool,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub failed: bool,
+    /// A context the responder rebuilt, for the actor to cache.
+    pub context: Option<CachedContext>,
+    /// The thread's items as the turn left them, for the actor to keep.
+    pub transcript: Option<Transcript>,
+}

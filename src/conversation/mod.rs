@@ -1,0 +1,43 @@
+//! The conversation layer: what one turn of a thread does, from a validated streaming request
+//! to the last event, independent of actors and HTTP.
+//!
+//! A thread's actor (`actors::thread_actor`) starts [`run_turn`] with the thread record, the
+//! principal, the input ([`TurnInput`]) and what it has cached (context, [`Transcript`]); the
+//! turn sends everything back on one channel ([`TurnOutput`]): the events in order, the
+//! thread-row changes for the actor to store (the actor is the row's one writer), and its
+//! end ([`TurnSummary`]).
+//!
+//! Files, in the order a turn uses them:
+//! - [`turn`] drives the steps of protocol §3.2–3.7 in order (announce, store the user
+//!   message, complete a tool call, retry, answer a structured input, record an action)
+//!   and then asks the responder;
+//! - [`responder`]: the [`Responder`] trait the assistants implement (`agents`), what it
+//!   responds to, the dependencies of a turn;
+//! - [`context`]: [`TurnContext`], the one way a turn's events reach the client and the
+//!   store (the pipeline of protocol §7); [`background`] runs the user message's write
+//!   beside the model request;
+//! - [`transcript`] (the thread's items kept between turns), [`convert`] (store records <->
+//!   wire types), [`answer`] (structured-input answers), [`notes`] (hidden notes for the
+//!   model: a cancelled turn, a domain change, a widget action), [`bus`] (domain changes
+//!   for the other live threads), [`io`] (what flows in and out of a turn).
+//!
+//! Imports run one way: `http -> actors -> conversation <- agents -> tools -> domain ->
+//! store`; nothing here imports `actors`, `agents` or `http`.
+
+pub mod answer;
+pub mod background;
+pub mod bus;
+pub mod context;
+pub mod convert;
+pub mod io;
+pub mod notes;
+pub mod responder;
+pub mod transcript;
+pub mod turn;
+
+pub use bus::{DomainBus, DomainChange};
+pub use context::TurnContext;
+pub use io::{TurnInput, TurnOutput, TurnSummary};
+pub use responder::{CachedContext, RespondInput, Responder, TurnDeps};
+pub use transcript::{Transcript, TranscriptEntry};
+pub use turn::run_turn;
