@@ -7,6 +7,7 @@ mod agents;
 mod chatkit_requests;
 mod chatkit_stream;
 mod cli;
+mod conversation;
 mod health;
 mod helpers;
 mod llm_client;
