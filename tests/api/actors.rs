@@ -138,12 +138,12 @@ async fn many_threads(backend: Backend) {
 both_backends!(two_hundred_threads_over_three_venues, many_threads);
 
 async fn queue_and_disconnect(backend: Backend) {
-    let (app, _script) = TestApp::scripted(backend).await;
+    let (app, script) = TestApp::scripted(backend).await;
     let (token, thread_id, _) = app.client_thread("hello").await;
     // A second input while a turn runs waits, then runs in order.
     let slow = app.stream(&token, message(&thread_id, "#slow first"));
     let second = async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        script.until_seen("user:#slow first").await;
         app.stream(&token, message(&thread_id, "#echo second"))
             .await
     };
@@ -274,7 +274,14 @@ async fn failures_stay_local(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 202);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The panic is delivered asynchronously: wait (bounded) until the actor is gone, so the
+    // next message finds a dead actor and the supervisor restarts it.
+    let owner = app.user(DEMO_CLIENT_EMAIL).await.id;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.registry.live_record(&b, &owner).is_some() {
+        assert!(Instant::now() < deadline, "the actor did not die");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let (_, ev) = app.stream(&token, message(&b, "#echo b4")).await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
@@ -301,7 +308,7 @@ both_backends!(
 );
 
 async fn eviction_admin_and_fanout(backend: Backend) {
-    let (app, _script) = TestApp::scripted(backend).await;
+    let (app, script) = TestApp::scripted(backend).await;
     let (token, thread_id, _) = app.client_thread("hello").await;
     let (event_id, venue_id) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
@@ -326,7 +333,7 @@ async fn eviction_admin_and_fanout(backend: Backend) {
     // State while a turn runs, then idle.
     let running = app.stream(&token, message(&thread_id, "#slow s"));
     let probe = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        script.until_seen("user:#slow s").await;
         let r = app
             .request_as(
                 reqwest::Method::GET,

@@ -50,6 +50,20 @@ impl ScriptedResponder {
     pub fn push(&self, steps: Vec<Step>) {
         self.scripts.lock().unwrap().push_back(steps);
     }
+
+    /// Waits (bounded) until a turn responding to `input` (as recorded in `seen`, e.g.
+    /// `"user:#slow first"`) has started: the order of events in a test is pinned by this,
+    /// not by a sleep.
+    pub async fn until_seen(&self, input: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.seen.lock().unwrap().iter().any(|s| s == input) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no turn responded to {input:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 fn item(turn: &TurnContext, prefix: IdPrefix, body: Value) -> ThreadItem {
