@@ -41,17 +41,6 @@ pub struct ThreadRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-impl ThreadRecord {
-    /// Whether the parts that make the server emit `thread.updated` (title, status, image
-    /// domains, metadata) are the same in both records.
-    pub fn same_visible_state(&self, other: &ThreadRecord) -> bool {
-        self.title == other.title
-            && self.status == other.status
-            && self.allowed_image_domains == other.allowed_image_domains
-            && self.metadata == other.metadata
-    }
-}
-
 fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
     let metadata = match m.metadata {
         Value::Object(map) => map,
