@@ -25,7 +25,7 @@
 //! itself (e.g. a tool call first, then text once the request carries the tool result).
 //!
 //! This file depends only on std, actix, tokio, futures, bytes and serde_json, so a benchmark
-//! can include it with `#[path = "../../../tests/support/mock_llm.rs"] mod mock_llm;`.
+//! can include it with `#[path = "../../tests/support/mock_llm.rs"] mod mock_llm;`.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::VecDeque;

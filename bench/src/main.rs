@@ -16,7 +16,7 @@
 //! (what the mock answers), `stats` (percentiles, server time), `report` (table and JSON),
 //! `scenarios` (one module per scenario).
 
-#[path = "../../../tests/support/mock_llm.rs"]
+#[path = "../../tests/support/mock_llm.rs"]
 mod mock_llm;
 
 mod args;
