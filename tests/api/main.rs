@@ -10,8 +10,6 @@ mod cli;
 mod health;
 mod helpers;
 mod llm_client;
-#[path = "../support/mock_llm.rs"]
-mod mock_llm;
 mod scripted;
 mod security;
 mod store_contract;

@@ -24,9 +24,9 @@
 //! interval (the mock's own time), and [`MockLlm::set_responder`] picks a reply from the request
 //! itself (e.g. a tool call first, then text once the request carries the tool result).
 //!
-//! This file depends only on std, actix, tokio, futures, bytes and serde_json, so a benchmark
-//! can include it with `#[path = "../../tests/support/mock_llm.rs"] mod mock_llm;`.
-#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+//! Used by the integration tests (`tests/api`, a dev-dependency of the server) and by the
+//! benchmark (`bench/`); the server itself never depends on it.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
