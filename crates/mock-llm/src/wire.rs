@@ -244,3 +244,72 @@ pub(crate) fn stream_response(
         .insert_header(("cache-control", "no-cache"))
         .streaming(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The frames' deadlines are absolute: token `k` is due at `first + k × between` whatever
+    /// the frames before it cost, and frames after the last token have none of their own.
+    #[test]
+    fn deadlines_are_offsets_from_the_arrival() {
+        let (first, between) = (Duration::from_millis(100), Duration::from_millis(20));
+        let due = |i| deadline_of(i, 3, first, between);
+        assert_eq!(
+            due(0),
+            Some(first),
+            "the role chunk goes with the first token"
+        );
+        assert_eq!(due(1), Some(first));
+        assert_eq!(due(3), Some(first + between * 2));
+        assert_eq!(due(4), None, "the finish chunk follows the last token");
+    }
+
+    /// Parallel tool calls stream as OpenAI sends them: every header first, then the argument
+    /// pieces round-robin by index, which put back together give each call's arguments.
+    #[test]
+    fn parallel_tool_calls_are_headers_then_interleaved_arguments() {
+        let calls = vec![
+            MockToolCall::new("call_a", "first", json!({"event": "e1", "note": "été"})),
+            MockToolCall::new("call_b", "second", json!({})),
+        ];
+        let payloads = stream_payloads(&Reply::tool_calls(calls.clone()), "m", true, 40);
+        let chunks: Vec<Value> = payloads
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap_or(Value::Null))
+            .collect();
+        let delta = |c: &Value| c["choices"][0]["delta"].clone();
+        assert_eq!(delta(&chunks[0])["role"], "assistant");
+        assert_eq!(delta(&chunks[1])["tool_calls"][0]["id"], "call_a");
+        assert_eq!(delta(&chunks[2])["tool_calls"][0]["id"], "call_b");
+        let mut arguments = [String::new(), String::new()];
+        let mut order = Vec::new();
+        for chunk in &chunks[3..chunks.len() - 2] {
+            let call = &delta(chunk)["tool_calls"][0];
+            let index = call["index"].as_u64().unwrap_or(9) as usize;
+            order.push(index);
+            arguments[index].push_str(call["function"]["arguments"].as_str().unwrap_or(""));
+        }
+        assert_eq!(order[..2], [0, 1], "the first pieces alternate by index");
+        for (call, got) in calls.iter().zip(&arguments) {
+            assert_eq!(*got, call.arguments.to_string());
+        }
+        let finish = &chunks[chunks.len() - 2];
+        assert_eq!(finish["choices"][0]["finish_reason"], "tool_calls");
+        let usage = &chunks[chunks.len() - 1];
+        assert_eq!(usage["choices"], json!([]));
+        assert_eq!(
+            usage["usage"]["prompt_tokens"], 10,
+            "a quarter of the request's bytes"
+        );
+    }
+
+    /// Argument pieces never cut a character in two.
+    #[test]
+    fn split_keeps_characters_whole() {
+        let pieces = split_into("aé€😀b", 3);
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(pieces.concat(), "aé€😀b");
+        assert_eq!(split_into("", 3), Vec::<String>::new());
+    }
+}
