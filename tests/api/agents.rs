@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
+use mock_llm::{MockLlm, MockToolCall, Reply};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
-use crate::mock_llm::{MockLlm, MockToolCall, Reply};
 
 fn input(text: &str) -> Value {
     json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})

@@ -11,8 +11,6 @@ mod conversation;
 mod health;
 mod helpers;
 mod llm_client;
-#[path = "../support/mock_llm.rs"]
-mod mock_llm;
 mod scripted;
 mod security;
 mod store_contract;
