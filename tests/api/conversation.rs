@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::mock_llm::{MockLlm, Reply};
+use mock_llm::{MockLlm, Reply};
 
 /// How long a model reply is held back, so that something can happen while the turn runs.
 const HELD: Duration = Duration::from_millis(1200);
