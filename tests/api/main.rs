@@ -12,6 +12,7 @@ mod helpers;
 mod llm_client;
 #[path = "../support/mock_llm.rs"]
 mod mock_llm;
+mod requests;
 mod scripted;
 mod security;
 mod store_contract;
