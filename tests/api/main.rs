@@ -11,6 +11,7 @@ mod conversation;
 mod health;
 mod helpers;
 mod llm_client;
+mod requests;
 mod scripted;
 mod security;
 mod store_contract;

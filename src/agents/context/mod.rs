@@ -12,7 +12,7 @@
 //! here too, so a stale thread of a user who lost access gets no data. Every list is
 //! capped and says "... and N more", so the prompt stays bounded.
 //!
-//! Layout: this file (dispatch and the shared line formats), [`client`], [`venue`] (the two
+//! Layout: this file (dispatch and the shared line formats), `client`, `venue` (the two
 //! staff assistants).
 
 mod client;

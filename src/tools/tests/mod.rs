@@ -1,6 +1,14 @@
-//! Tool tests, client side, on a migrated SQLite file with the domain fixture: the registry,
-//! the argument gate (JSON, schema, agent type) and every client tool's effect and refusals.
+//! Tool tests on a migrated SQLite file with the domain fixture. This file: the shared
+//! helpers (`call`, `assert_refused`), the registry, the argument gate (JSON, schema,
+//! agent type) and the audit log. Beside it, one file per concern: `client.rs` (client
+//! tools), `venue.rs` (venue side), `event.rs` (venue_event writes), `seed.rs` (contexts
+//! and read tools on the demo data set).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod client;
+mod event;
+mod seed;
+mod venue;
 
 use serde_json::{Value, json};
 
@@ -8,7 +16,7 @@ use super::{ToolContext, ToolOutcome, execute, schema, specs_for};
 use crate::store::domain::fixture::*;
 
 /// Runs `tool` as `user` in a thread of `agent` bound to `venue`/`event`.
-pub(super) async fn call(
+async fn call(
     f: &Fixture,
     user: &str,
     agent: &str,
@@ -31,7 +39,7 @@ async fn client(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
     call(f, CLIENT, "client", Some(VENUE), Some(EVENT), tool, args).await
 }
 
-pub(super) fn assert_refused(o: &ToolOutcome, needle: &str) {
+fn assert_refused(o: &ToolOutcome, needle: &str) {
     assert!(!o.ok, "expected a refusal, got {o:?}");
     assert!(o.title.starts_with("Refused:"), "{}", o.title);
     let err = o.result["error"].as_str().unwrap();
