@@ -50,8 +50,4 @@ impl ThreadHandle {
     pub fn inject_panic(&self) {
         self.addr.do_send(InjectPanic);
     }
-
-    pub fn is_alive(&self) -> bool {
-        self.addr.connected()
-    }
 }

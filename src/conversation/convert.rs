@@ -40,11 +40,6 @@ pub fn thread_to_wire(
     wire.with_items(Page::new(items, has_more, after))
 }
 
-/// The JSON of a thread status, for storing.
-pub fn status_to_json(status: &ThreadStatus) -> Value {
-    serde_json::to_value(status).unwrap_or_else(|_| serde_json::json!({"type": "active"}))
-}
-
 /// Decodes a stored item.
 pub fn item_from_record(r: &ItemRecord) -> Result<ThreadItem, ConvertError> {
     serde_json::from_value(r.content.clone()).map_err(|source| ConvertError::Item {

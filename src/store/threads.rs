@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::chatkit_threads::{self, Column, Entity};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -273,24 +273,6 @@ impl ThreadStore {
                 Expr::col(Column::TokensOut).add(tokens_out),
             )
             .filter(Column::Id.eq(thread_id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
-    }
-
-    /// Upserts a thread row (used by the demo seed and by tests that need fixed ids).
-    pub async fn upsert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        Entity::insert(to_active(thread))
-            .on_conflict(
-                OnConflict::column(Column::Id)
-                    .update_columns([
-                        Column::Title,
-                        Column::Status,
-                        Column::Metadata,
-                        Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
             .exec(&self.db)
             .await?;
         Ok(())
