@@ -223,7 +223,7 @@ impl Handler<InvalidateContext> for ThreadActor {
                 msg.summary.clone(),
                 Some("Updated".to_owned()),
             );
-            self.broadcast(SseMsg::Frame(encode_event(&notice)));
+            self.notify_subscribers(encode_event(&notice));
         }
     }
 }
