@@ -15,7 +15,8 @@ fn input(text: &str) -> Value {
     json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
 }
 
-async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
+/// An application whose assistants talk to `mock`, over the demo data.
+pub(crate) async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
     let url = mock.base_url();
     let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
     vars.extend_from_slice(extra);
