@@ -16,3 +16,4 @@ mod mock_llm;
 mod scripted;
 mod security;
 mod store_contract;
+mod thread_lists;

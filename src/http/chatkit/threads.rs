@@ -2,7 +2,10 @@
 //! `items.list`, `threads.update`, `threads.delete`, `items.feedback`,
 //! `threads.sync_custom_action`.
 
+use serde_json::{Map, Value};
+
 use super::dispatch::{check_id, store_order};
+use super::metadata::list_filter;
 use super::streaming::{check_action, load_for_turn, load_item};
 use crate::auth::Principal;
 use crate::chatkit::params::{
@@ -79,20 +82,29 @@ fn clamp(limit: usize, max: u64) -> u64 {
         .clamp(1, max.max(1))
 }
 
+/// `threads.list`: the user's threads, narrowed to one assistant (and its venue / event)
+/// when the request's `metadata` names them, as the ChatKit `fetch` does with every request
+/// (see `metadata::list_filter` for which field applies to which assistant). An unknown
+/// `agentType` or a malformed `eventId`/`venueId` is a 400, as on `threads.create`, rather
+/// than an empty list: a page that sends them is misconfigured, and an empty history would
+/// hide that. Paging (`limit`, `order`, `after`, `has_more`) is within the narrowed list.
 pub(super) async fn list(
     state: &AppState,
     p: &Principal,
     params: ListThreadsParams,
+    meta: &Map<String, Value>,
 ) -> Result<Page<Thread>, ApiError> {
     if let Some(after) = &params.after {
         check_id(after, "cursor")?;
     }
+    let filter = list_filter(meta)?;
     let limit = clamp(params.limit, state.settings.limits.max_page_size);
     let page = state
         .stores
         .threads
-        .list_threads(
+        .list_threads_where(
             &p.user_id,
+            &filter,
             limit,
             params.after.as_deref(),
             store_order(params.order),
