@@ -17,7 +17,8 @@
 //!   write of the turn goes through [`TurnContext`](super::context::TurnContext), which
 //!   mirrors it here ([`Transcript::upsert`], [`Transcript::remove`]);
 //! - a write that is not mirrored (a retry deleting later items, a stop, a hidden note
-//!   written by the actor) drops the copy, and the next turn reads the store again;
+//!   written by the actor, a sync widget action's writes) drops the copy, and the next turn
+//!   reads the store again;
 //! - the order is the store's: `(created_at, first insert)`; an upsert of a known id keeps
 //!   its place, as the store's upsert keeps `seq` and `created_at`.
 //!

@@ -24,7 +24,7 @@ pub use feedback::FeedbackStore;
 pub use items::{ItemRecord, ItemStore, Visibility};
 pub use paging::{Order, PageOf};
 pub use thread_patch::{ThreadPatch, TitleChange};
-pub use threads::{ThreadRecord, ThreadStore};
+pub use threads::{ThreadFilter, ThreadRecord, ThreadStore};
 pub use users::{UserRecord, UserStore};
 
 use sea_orm::DatabaseConnection;

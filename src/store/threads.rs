@@ -6,7 +6,8 @@
 //! - a soft-deleted thread (`deleted_at` set) is invisible to every query here and, because
 //!   item access needs a loaded [`ThreadRecord`], to every item query too;
 //! - listing pages by `(created_at, id)`, so threads created in the same microsecond are
-//!   neither skipped nor repeated.
+//!   neither skipped nor repeated, and filters by assistant, venue and event in the query
+//!   ([`ThreadFilter`]), so paging stays exact within the filtered list.
 
 use chrono::{DateTime, Utc};
 use entity::chatkit_threads::{self, Column, Entity};
@@ -20,6 +21,15 @@ use serde_json::{Map, Value};
 use super::error::{StoreError, StoreResult};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
+
+/// Which threads a listing returns, besides being the user's and live: each field set must
+/// equal the thread's column; `None` matches any value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadFilter {
+    pub agent_type: Option<String>,
+    pub venue_id: Option<String>,
+    pub event_id: Option<String>,
+}
 
 /// A thread as the server sees it, including its server-side metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,9 +215,34 @@ impl ThreadStore {
         after: Option<&str>,
         order: Order,
     ) -> StoreResult<PageOf<ThreadRecord>> {
+        self.list_threads_where(user_id, &ThreadFilter::default(), limit, after, order)
+            .await
+    }
+
+    /// A page of the user's live threads that match `filter`, ordered by
+    /// `(created_at, id)`. The filter is part of the query, so pages are full and
+    /// `has_more`/`after` describe the filtered list; the `after` thread only has to be the
+    /// user's (its position is what counts).
+    pub async fn list_threads_where(
+        &self,
+        user_id: &str,
+        filter: &ThreadFilter,
+        limit: u64,
+        after: Option<&str>,
+        order: Order,
+    ) -> StoreResult<PageOf<ThreadRecord>> {
         let mut query = Entity::find()
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null());
+        if let Some(a) = &filter.agent_type {
+            query = query.filter(Column::AgentType.eq(a.as_str()));
+        }
+        if let Some(v) = &filter.venue_id {
+            query = query.filter(Column::VenueId.eq(v.as_str()));
+        }
+        if let Some(e) = &filter.event_id {
+            query = query.filter(Column::EventId.eq(e.as_str()));
+        }
         if let Some(cursor) = after {
             let anchor = Entity::find_by_id(cursor.to_owned())
                 .filter(Column::UserId.eq(user_id))

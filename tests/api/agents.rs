@@ -12,7 +12,8 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
 use crate::requests as req;
 
-async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
+/// An application whose assistants talk to `mock`, over the demo data.
+pub(crate) async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
     let url = mock.base_url();
     let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
     vars.extend_from_slice(extra);

@@ -2,6 +2,7 @@
 //! by a real database, SQLite and PostgreSQL alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod actions;
 mod actors;
 mod agents;
 mod chatkit_requests;
@@ -15,3 +16,4 @@ mod requests;
 mod scripted;
 mod security;
 mod store_contract;
+mod thread_lists;
