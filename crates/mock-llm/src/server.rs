@@ -31,6 +31,9 @@ pub(crate) struct Script {
     /// Record `(arrived, last frame produced)` per request in `intervals`.
     record_intervals: bool,
     intervals: Vec<(Instant, Instant)>,
+    /// Streamed replies whose client went away before the last frame: (request number,
+    /// 0-based in arrival order; when the body was dropped).
+    pub(crate) closed_early: Vec<(usize, Instant)>,
 }
 
 impl Default for Script {
@@ -44,6 +47,7 @@ impl Default for Script {
             request_count: 0,
             record_intervals: false,
             intervals: Vec::new(),
+            closed_early: Vec::new(),
         }
     }
 }
@@ -184,6 +188,12 @@ impl MockLlm {
         std::mem::take(&mut lock(&self.shared).intervals)
     }
 
+    /// The streamed replies whose client closed the connection before the reply's last
+    /// frame: the request's number (0-based, in arrival order) and when the mock saw it go.
+    pub fn closed_early(&self) -> Vec<(usize, Instant)> {
+        lock(&self.shared).closed_early.clone()
+    }
+
     /// Every request body received so far, in order (while recording is on).
     pub fn requests(&self) -> Vec<Value> {
         let script = lock(&self.shared);
@@ -226,6 +236,10 @@ pub(crate) fn record_interval(shared: &Shared, arrived: Instant) {
     }
 }
 
+pub(crate) fn record_early_close(shared: &Shared, index: usize) {
+    lock(shared).closed_early.push((index, Instant::now()));
+}
+
 async fn chat_completions(
     req: HttpRequest,
     body: Bytes,
@@ -256,15 +270,16 @@ fn answer(
             ));
         }
     };
-    let (reply, responder) = {
+    let (reply, responder, index) = {
         let mut script = lock(shared);
+        let index = script.request_count;
         script.request_count += 1;
         if script.recording {
             script.requests.push((request.clone(), peer));
         }
         match script.replies.pop_front() {
-            Some(reply) => (Some(reply), None),
-            None => (None, script.responder.clone()),
+            Some(reply) => (Some(reply), None, index),
+            None => (None, script.responder.clone(), index),
         }
     };
     // The responder runs outside the lock; its `None` means the fallback.
@@ -306,6 +321,7 @@ fn answer(
         let stream = StreamClock {
             arrived,
             shared: shared.clone(),
+            index,
         };
         stream_response(&reply, &model, include_usage, body.len(), stream)
     } else {

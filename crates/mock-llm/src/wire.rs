@@ -159,6 +159,24 @@ enum Frame {
 pub(crate) struct StreamClock {
     pub(crate) arrived: Instant,
     pub(crate) shared: Shared,
+    /// The request's number, for [`EarlyClose`].
+    pub(crate) index: usize,
+}
+
+/// Lives as long as a streamed body: dropped before the last frame was produced, the client
+/// went away (a cancelled turn closes its model request), which is recorded with the time.
+struct EarlyClose {
+    shared: Shared,
+    index: usize,
+    finished: bool,
+}
+
+impl Drop for EarlyClose {
+    fn drop(&mut self) {
+        if !self.finished {
+            crate::server::record_early_close(&self.shared, self.index);
+        }
+    }
 }
 
 /// When frame `i` of the payloads is due, as an offset from the request's arrival: the role
@@ -214,9 +232,15 @@ pub(crate) fn stream_response(
         }
     }
     let start = tokio::time::Instant::from_std(stream.arrived);
+    let close = EarlyClose {
+        shared: stream.shared.clone(),
+        index: stream.index,
+        finished: false,
+    };
     let body = futures::stream::unfold(
-        (frames.into_iter().peekable(), stream),
-        move |(mut it, stream)| async move {
+        (frames.into_iter().peekable(), stream, close),
+        move |(mut it, stream, mut close)| async move {
+            // The last frame marked the body finished (see below).
             let (frame, due) = it.next()?;
             let mut at = due.map(|d| start + d);
             if matches!(frame, Frame::Abort) {
@@ -236,7 +260,10 @@ pub(crate) fn stream_response(
                 Frame::Data(line) => Ok(Bytes::from(line)),
                 Frame::Abort => Err(std::io::Error::other("mock llm: disconnect")),
             };
-            Some((item, (it, stream)))
+            if it.peek().is_none() {
+                close.finished = true;
+            }
+            Some((item, (it, stream, close)))
         },
     );
     HttpResponse::Ok()
