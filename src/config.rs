@@ -33,6 +33,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub llm: LlmSettings,
     pub actors: ActorSettings,
+    pub turns: TurnSettings,
     pub limits: LimitSettings,
 }
 
@@ -154,10 +155,33 @@ pub struct AgentSettings {
 pub struct ActorSettings {
     pub idle_ttl_secs: u64,
     pub queue_bound: usize,
-    pub subscriber_buffer: usize,
     pub recent_items: usize,
     /// Enables `POST /admin/actors/{id}/panic`, for the test suite's restart tests only.
     pub fault_injection: bool,
+}
+
+/// What happens to a running turn when the connection that started it goes away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDisconnect {
+    /// Stop the turn as the reference does (the widget's Stop button only aborts the fetch).
+    Cancel,
+    /// Keep running; the client resumes from its last sequence number or cancels explicitly.
+    Continue,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnSettings {
+    /// The default policy; a request may ask for `continue` with
+    /// `X-Eventchat-On-Disconnect: continue`.
+    pub on_disconnect: OnDisconnect,
+    /// Events kept per turn for readers that resume or attach.
+    pub buffer_events: usize,
+    /// How long a finished turn's events stay available (seconds).
+    pub retention_secs: u64,
+    /// How long an idempotency key of a send is remembered (seconds).
+    pub idempotency_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,9 +255,9 @@ impl Settings {
                 "server.chatkit_path must start with '/'".into(),
             ));
         }
-        if self.actors.queue_bound == 0 || self.actors.subscriber_buffer == 0 {
+        if self.actors.queue_bound == 0 || self.turns.buffer_events == 0 {
             return Err(ConfigError::Rule(
-                "actors.queue_bound and actors.subscriber_buffer must be at least 1".into(),
+                "actors.queue_bound and turns.buffer_events must be at least 1".into(),
             ));
         }
         if self.auth.algorithm == JwtAlgorithm::HS256

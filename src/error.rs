@@ -42,6 +42,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Existed once and is no longer kept (a turn's events after their retention).
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -87,6 +90,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Gone(_) => "gone",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -131,6 +135,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -191,6 +196,10 @@ pub enum TurnError {
     /// `stream.error`.
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// The turn was cancelled (Stop, a dropped connection, an explicit cancel): not an
+    /// error for the client; the turn keeps what it has and ends without an `error` event.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl TurnError {
@@ -213,7 +222,7 @@ impl TurnError {
                 allow_retry,
             } => ThreadStreamEvent::error_custom(message.clone(), *allow_retry),
             Self::Stream { allow_retry } => ThreadStreamEvent::error_stream(*allow_retry),
-            Self::Internal(_) => ThreadStreamEvent::error_stream(true),
+            Self::Internal(_) | Self::Cancelled => ThreadStreamEvent::error_stream(true),
         }
     }
 

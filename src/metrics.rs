@@ -95,6 +95,14 @@ impl Histogram {
 pub struct Metrics {
     /// (request type, HTTP status) -> count.
     pub requests: DashMap<(String, u16), u64>,
+    /// Turns cancelled, by cause (disconnect, explicit, admin).
+    pub turn_cancels: DashMap<&'static str, u64>,
+    /// Reads of a turn's events that resumed after a sequence number.
+    pub turn_resumes: Counter,
+    /// Resumes refused because the turn was gone (410) or the reader fell behind.
+    pub turn_replay_misses: Counter,
+    /// Sends absorbed by their idempotency key.
+    pub duplicate_sends: Counter,
     pub turn_latency: Histogram,
     pub time_to_first_event: Histogram,
     pub live_thread_actors: Gauge,
@@ -120,6 +128,11 @@ impl Metrics {
         *self.requests.entry((kind.to_owned(), status)).or_insert(0) += 1;
     }
 
+    /// A turn cancelled for `cause` (disconnect, explicit, admin).
+    pub fn record_cancel(&self, cause: &'static str) {
+        *self.turn_cancels.entry(cause).or_insert(0) += 1;
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -139,6 +152,19 @@ impl Metrics {
                 "eventchat_requests_total{{type=\"{kind}\",status=\"{status}\"}} {n}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP eventchat_turn_cancels_total Turns cancelled, by cause.\n# TYPE eventchat_turn_cancels_total counter"
+        );
+        let mut cancels: Vec<_> = self
+            .turn_cancels
+            .iter()
+            .map(|e| (*e.key(), *e.value()))
+            .collect();
+        cancels.sort();
+        for (cause, n) in cancels {
+            let _ = writeln!(out, "eventchat_turn_cancels_total{{cause=\"{cause}\"}} {n}");
+        }
         self.turn_latency.render(
             "eventchat_turn_seconds",
             "Duration of a whole turn.",
@@ -157,7 +183,22 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
-        let counters: [(&str, &str, &Counter); 8] = [
+        let counters: [(&str, &str, &Counter); 11] = [
+            (
+                "eventchat_turn_resumes_total",
+                "Reads of a turn's events resumed after a sequence number.",
+                &self.turn_resumes,
+            ),
+            (
+                "eventchat_turn_replay_misses_total",
+                "Resumes refused: the turn was gone or the reader fell behind its buffer.",
+                &self.turn_replay_misses,
+            ),
+            (
+                "eventchat_duplicate_sends_total",
+                "Sends absorbed by their idempotency key.",
+                &self.duplicate_sends,
+            ),
             (
                 "eventchat_actor_restarts_total",
                 "Thread actors restarted after dying.",

@@ -7,7 +7,8 @@ use actix::Addr;
 
 use super::thread_actor::{QueuedTurn, ThreadActor};
 use super::thread_messages::{
-    InjectPanic, Inspect, ItemsWritten, Queued, Rename, StartTurn, StopThread, ThreadInfo,
+    CancelCause, CancelTurn, Cancelled, ClientGone, CurrentTurn, InjectPanic, Inspect,
+    ItemsWritten, Queued, Rename, StartTurn, StopThread, ThreadInfo,
 };
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
@@ -49,6 +50,30 @@ impl ThreadHandle {
     /// Items of the thread were written without the actor: it drops its copy of them.
     pub async fn items_written(&self) -> Result<(), ApiError> {
         self.addr.send(ItemsWritten).await.map_err(mailbox)
+    }
+
+    /// The connection that started `turn_id` went away (see `http::sse_body`).
+    pub fn client_gone(&self, turn_id: String) {
+        self.addr.do_send(ClientGone { turn_id });
+    }
+
+    /// Stops the turn `turn_id`, running or queued; what it found.
+    pub async fn cancel_turn(
+        &self,
+        turn_id: String,
+        cause: CancelCause,
+    ) -> Result<Cancelled, ApiError> {
+        self.addr
+            .send(CancelTurn { turn_id, cause })
+            .await
+            .map_err(mailbox)
+    }
+
+    /// The running turn's log, if a turn runs.
+    pub async fn current_turn(
+        &self,
+    ) -> Result<Option<std::sync::Arc<super::turn_log::TurnLog>>, ApiError> {
+        self.addr.send(CurrentTurn).await.map_err(mailbox)
     }
 
     /// Fault injection for tests; see `actors.fault_injection`.

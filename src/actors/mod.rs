@@ -13,7 +13,6 @@ pub mod handle;
 pub mod live_index;
 pub mod registry;
 pub mod row_writer;
-pub mod subscriber;
 pub mod supervisor;
 pub mod thread_actor;
 pub mod thread_messages;

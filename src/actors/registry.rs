@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
 use dashmap::DashMap;
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 
 use super::handle::ThreadHandle;
@@ -21,6 +23,8 @@ use super::live_index::LiveIndex;
 use super::supervisor::{
     DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor,
 };
+use super::turn_log::TurnLog;
+use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::conversation::{DomainBus, DomainChange, TurnDeps};
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
@@ -28,6 +32,8 @@ use crate::store::ThreadRecord;
 const NO_VENUE: &str = "-";
 
 type Supervisors = Arc<DashMap<String, Addr<VenueSupervisor>>>;
+/// Turn id -> its log, while the turn runs and for `turns.retention_secs` after.
+type Turns = Arc<DashMap<String, Arc<TurnLog>>>;
 
 struct Inner {
     supervisors: Supervisors,
@@ -35,6 +41,7 @@ struct Inner {
     next: AtomicUsize,
     deps: TurnDeps,
     live: LiveIndex,
+    turns: Turns,
 }
 
 /// Cheap to clone; lives in the application state.
@@ -55,8 +62,11 @@ impl Registry {
             .map(|_| Arbiter::new().handle())
             .collect();
         let supervisors: Supervisors = Arc::default();
+        let turns: Turns = Arc::default();
+        let retention = Duration::from_secs(deps.settings.turns.retention_secs);
         if let Some(first) = arbiters.first() {
             first.spawn(forward_changes(changes, supervisors.clone()));
+            first.spawn(sweep_turns(turns.clone(), retention));
         }
         Self {
             inner: Arc::new(Inner {
@@ -65,6 +75,7 @@ impl Registry {
                 next: AtomicUsize::new(0),
                 deps,
                 live: LiveIndex::default(),
+                turns,
             }),
         }
     }
@@ -137,6 +148,23 @@ impl Registry {
         self.inner.live.remove(thread_id);
     }
 
+    /// A new turn's log, registered so that its owner can resume it by id.
+    pub fn new_turn(&self, thread: &ThreadRecord) -> Arc<TurnLog> {
+        let log = Arc::new(TurnLog::new(
+            new_id(IdPrefix::Turn),
+            thread.id.clone(),
+            thread.user_id.clone(),
+            self.inner.deps.settings.turns.buffer_events,
+        ));
+        self.inner.turns.insert(log.turn_id.clone(), log.clone());
+        log
+    }
+
+    /// A turn's log, while it runs or is retained.
+    pub fn turn(&self, turn_id: &str) -> Option<Arc<TurnLog>> {
+        self.inner.turns.get(turn_id).map(|l| l.clone())
+    }
+
     /// The bus turns publish domain changes on (tests and the admin use it too).
     pub fn bus(&self) -> &DomainBus {
         &self.inner.deps.bus
@@ -194,6 +222,16 @@ impl Registry {
         }
         out.sort_by(|a, b| a.venue_id.cmp(&b.venue_id));
         out
+    }
+}
+
+/// Drops the logs of turns that ended more than `retention` ago, every few seconds.
+async fn sweep_turns(turns: Turns, retention: Duration) {
+    let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        turns.retain(|_, log| log.ended_at().is_none_or(|at| at.elapsed() < retention));
     }
 }
 

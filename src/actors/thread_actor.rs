@@ -1,12 +1,17 @@
 //! `ThreadActor`: one live thread.
 //!
-//! It holds the thread record, the queue/turn state ([`ThreadState`]), the subscribers of the
-//! running turn, the items the turn has announced but not finished (so a cancel can keep the
-//! partial text), the agent's context cache and counters. A turn runs as a future on the
-//! actor's context; its events come back through a channel attached with `add_stream`, so
-//! the mailbox is never blocked: inspection, cancel and new inputs are handled while a turn
-//! streams. A client that disconnects only loses its subscription; the turn goes on and its
-//! items are stored.
+//! It holds the thread record, the queue/turn state ([`ThreadState`]), the running turn's
+//! event log ([`TurnLog`], which every SSE reader of the turn follows) and its cancellation
+//! token, the items the turn has announced but not finished (so a stop can keep the partial
+//! text), the agent's context cache and counters. A turn runs as a future on the actor's
+//! context; its events come back through a channel attached with `add_stream`, so the mailbox
+//! is never blocked: inspection, cancel and new inputs are handled while a turn streams.
+//!
+//! **Cancel.** A turn stops when its token is cancelled: by the client that started it going
+//! away under the `cancel` policy ([`ClientGone`](super::thread_messages::ClientGone)), by an
+//! explicit cancel, or by an admin. The turn stops reading the model at once, starts no
+//! further tool call (one that runs finishes and is recorded), keeps the partial answer and
+//! leaves the hidden cancellation note; the thread is then ready for the next input.
 //!
 //! **The row's one writer.** While a thread is live, every write of its row goes through
 //! this actor: a turn's title, status or metadata change arrives as
@@ -26,29 +31,43 @@ use actix::prelude::*;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
+use tokio_util::sync::CancellationToken;
+
 use super::row_writer::RowWriter;
-use super::subscriber::{SseMsg, Subscriber, offer};
 use super::thread_state::ThreadState;
+use super::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::chatkit::sse::encode_event;
 use crate::chatkit::{ThreadItem, ThreadStreamEvent};
+use crate::config::OnDisconnect;
 use crate::conversation::{
-    CachedContext, Transcript, TurnDeps, TurnInput, TurnOutput, TurnSummary, run_turn,
+    CachedContext, Transcript, TurnDeps, TurnInput, TurnOutput, TurnStart, TurnSummary, run_turn,
 };
 use crate::store::ThreadRecord;
 
-/// An input waiting for its turn.
+/// An input waiting for its turn, with the log its readers already follow.
 pub struct QueuedTurn {
     pub input: TurnInput,
     pub principal: Principal,
-    pub subscriber: Subscriber,
+    pub log: std::sync::Arc<TurnLog>,
+    /// What the loss of the starting connection does to this turn.
+    pub on_disconnect: OnDisconnect,
+}
+
+/// The turn that runs now.
+pub(super) struct Running {
+    pub(super) log: std::sync::Arc<TurnLog>,
+    pub(super) cancel: CancellationToken,
+    pub(super) on_disconnect: OnDisconnect,
+    /// Why it was cancelled, once it was (for the log and the metrics).
+    pub(super) cancelled_by: Option<&'static str>,
 }
 
 pub struct ThreadActor {
     pub(super) thread: ThreadRecord,
     pub(super) deps: TurnDeps,
     pub(super) state: ThreadState<QueuedTurn>,
-    pub(super) subscribers: Vec<Subscriber>,
+    pub(super) running: Option<Running>,
     pub(super) turn: Option<SpawnHandle>,
     pub(super) pending: HashMap<String, ThreadItem>,
     pub(super) context: Option<CachedContext>,
@@ -90,7 +109,7 @@ impl ThreadActor {
             thread,
             deps,
             state: ThreadState::new(bound, Instant::now()),
-            subscribers: Vec::new(),
+            running: None,
             turn: None,
             pending: HashMap::new(),
             context: None,
@@ -110,7 +129,13 @@ impl ThreadActor {
     pub(super) fn start_turn(&mut self, queued: QueuedTurn, ctx: &mut Context<Self>) {
         let (tx, rx) = mpsc::unbounded_channel();
         ctx.add_stream(UnboundedReceiverStream::new(rx));
-        self.subscribers.push(queued.subscriber);
+        let cancel = CancellationToken::new();
+        self.running = Some(Running {
+            log: queued.log,
+            cancel: cancel.clone(),
+            on_disconnect: queued.on_disconnect,
+            cancelled_by: None,
+        });
         self.pending.clear();
         self.turn_streaming = false;
         self.held_notices.clear();
@@ -121,39 +146,46 @@ impl ThreadActor {
             TurnInput::Create { .. } => Some(Transcript::default()),
             _ => self.transcript.take(),
         };
-        let fut = run_turn(
-            self.deps.clone(),
-            self.thread.clone(),
-            queued.principal,
-            queued.input,
-            self.context.clone(),
+        let start = TurnStart {
+            deps: self.deps.clone(),
+            thread: self.thread.clone(),
+            principal: queued.principal,
+            input: queued.input,
+            context: self.context.clone(),
             transcript,
-            tx,
-        );
+            cancel,
+        };
+        let fut = run_turn(start, tx);
         self.turn_epochs = (self.context_epoch, self.transcript_epoch);
         let fut = tracing::Instrument::instrument(fut, self.span.clone());
         self.turn = Some(ctx.spawn(fut.into_actor(self)));
     }
 
-    /// Sends a frame that does not come from the turn (a notice) to its subscribers, once the
+    /// Sends a frame that does not come from the turn (a notice) to its readers, once the
     /// turn's own first event has gone out.
-    pub(super) fn notify_subscribers(&mut self, frame: bytes::Bytes) {
+    pub(super) fn notify_readers(&mut self, frame: bytes::Bytes) {
         if self.turn_streaming {
-            self.broadcast(SseMsg::Frame(frame));
+            self.broadcast(frame);
         } else {
             self.held_notices.push(frame);
         }
     }
 
-    /// Sends one event to every subscriber, dropping those that are gone or too slow.
-    pub(super) fn broadcast(&mut self, msg: SseMsg) {
-        self.subscribers.retain(|s| offer(s, msg.clone()));
+    /// Appends one frame to the running turn's log, which its readers follow.
+    pub(super) fn broadcast(&mut self, frame: bytes::Bytes) {
+        if let Some(r) = &self.running {
+            r.log.push(frame);
+        }
     }
 
-    /// Ends the running turn's subscriptions and starts the next queued input, if any.
+    /// Ends the running turn's log and starts the next queued input, if any.
     fn end_turn(&mut self, awaiting_tool: bool, ctx: &mut Context<Self>) {
-        self.broadcast(SseMsg::End);
-        self.subscribers.clear();
+        if let Some(r) = self.running.take() {
+            r.log.end();
+            if let Some(cause) = r.cancelled_by {
+                tracing::info!(turn_id = %r.log.turn_id, cause, "turn cancelled");
+            }
+        }
         self.pending.clear();
         self.turn = None;
         if let Some(next) = self.state.finish(awaiting_tool, Instant::now()) {
@@ -232,9 +264,25 @@ impl Actor for ThreadActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         let _e = self.span.enter();
-        // Waiting requests get a clean end rather than a hang.
+        // Waiting requests get an error event and an end rather than a hang or an empty body.
+        let gone = encode_event(&ThreadStreamEvent::error_custom(
+            "This conversation was stopped before your message was answered; send it again."
+                .to_owned(),
+            true,
+        ));
         for q in self.state.drain_queue() {
-            let _ = offer(&q.subscriber, SseMsg::End);
+            q.log.push(gone.clone());
+            q.log.end();
+        }
+        // A turn still running here did not end by itself (a panic unwinds into here, and
+        // an admin stop ends its turn's log first): its readers get the generic error event.
+        if let Some(r) = self.running.take()
+            && r.log.ended_at().is_none()
+        {
+            r.log.push(bytes::Bytes::from_static(
+                crate::chatkit::STREAM_ERROR_FRAME,
+            ));
+            r.log.end();
         }
         tracing::debug!("thread actor stopped");
     }
@@ -244,6 +292,22 @@ impl Actor for ThreadActor {
 impl Drop for ThreadActor {
     fn drop(&mut self) {
         crate::metrics::global().live_thread_actors.dec();
+        // A panic skips `stopped`: the readers of the running and the waiting turns get one
+        // error event and an end instead of waiting forever.
+        let logs = self
+            .running
+            .take()
+            .map(|r| r.log)
+            .into_iter()
+            .chain(self.state.drain_queue().into_iter().map(|q| q.log));
+        for log in logs {
+            if log.ended_at().is_none() {
+                log.push(bytes::Bytes::from_static(
+                    crate::chatkit::STREAM_ERROR_FRAME,
+                ));
+                log.end();
+            }
+        }
     }
 }
 
@@ -252,11 +316,11 @@ impl StreamHandler<TurnOutput> for ThreadActor {
         match out {
             TurnOutput::Event(event) => {
                 self.track_pending(&event);
-                self.broadcast(SseMsg::Frame(encode_event(&event)));
+                self.broadcast(encode_event(&event));
                 if !self.turn_streaming {
                     self.turn_streaming = true;
                     for frame in std::mem::take(&mut self.held_notices) {
-                        self.broadcast(SseMsg::Frame(frame));
+                        self.broadcast(frame);
                     }
                 }
             }

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::subscriber::SseMsg;
 use super::thread_actor::{QueuedTurn, ThreadActor};
 use super::thread_state::{Activity, Admission};
+use super::turn_log::TurnLog;
 use crate::chatkit::sse::encode_event;
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{ThreadItem, ThreadStreamEvent};
+use crate::config::OnDisconnect;
 use crate::conversation::{Transcript, notes};
 use crate::error::ApiError;
 use crate::store::{ThreadPatch, ThreadRecord};
@@ -26,7 +27,9 @@ impl ThreadActor {
             agent_type: self.thread.agent_type.clone(),
             state: self.state.activity(),
             queue_depth: self.state.queue_depth(),
-            subscribers: self.subscribers.len(),
+            subscribers: self.running.as_ref().map_or(0, |r| r.log.readers()),
+            turn_id: self.running.as_ref().map(|r| r.log.turn_id.clone()),
+            turn_seq: self.running.as_ref().map(|r| r.log.last_seq()),
             context_age_secs: self
                 .context
                 .as_ref()
@@ -99,7 +102,11 @@ pub struct ThreadInfo {
     pub agent_type: String,
     pub state: Activity,
     pub queue_depth: usize,
+    /// Readers following the running turn's events.
     pub subscribers: usize,
+    /// The running turn and the number of its newest event.
+    pub turn_id: Option<String>,
+    pub turn_seq: Option<u64>,
     pub context_age_secs: Option<u64>,
     pub idle_secs: u64,
     pub uptime_secs: u64,
@@ -151,6 +158,7 @@ impl Handler<StopThread> for ThreadActor {
     fn handle(&mut self, _: StopThread, ctx: &mut Self::Context) -> Self::Result {
         if let Some(h) = self.turn.take() {
             ctx.cancel_future(h);
+            crate::metrics::global().record_cancel("admin");
         }
         let pending: Vec<ThreadItem> = self.pending.drain().map(|(_, v)| v).collect();
         self.forget_transcript();
@@ -165,8 +173,9 @@ impl Handler<StopThread> for ThreadActor {
             }
             .into_actor(self)
             .map(|_, act, ctx| {
-                act.broadcast(SseMsg::End);
-                act.subscribers.clear();
+                if let Some(r) = act.running.take() {
+                    r.log.end();
+                }
                 ctx.stop();
             }),
         )
@@ -218,13 +227,13 @@ impl Handler<InvalidateContext> for ThreadActor {
             async move { notes::record_context_change(&deps, &thread, &summary).await }
                 .into_actor(self),
         );
-        if !self.subscribers.is_empty() {
+        if self.running.is_some() {
             let notice = ThreadStreamEvent::notice(
                 crate::chatkit::NoticeLevel::Info,
                 msg.summary.clone(),
                 Some("Updated".to_owned()),
             );
-            self.notify_subscribers(encode_event(&notice));
+            self.notify_readers(encode_event(&notice));
         }
     }
 }
@@ -258,5 +267,113 @@ impl Handler<InjectPanic> for ThreadActor {
             "fault injection: thread actor {} panics on request",
             self.thread.id
         );
+    }
+}
+
+/// Why a turn is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelCause {
+    /// The connection that started it went away (policy `cancel`).
+    Disconnect,
+    /// `POST {chatkit_path}/turns/{turn_id}/cancel`.
+    Explicit,
+}
+
+impl CancelCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disconnect => "disconnect",
+            Self::Explicit => "explicit",
+        }
+    }
+}
+
+/// What a cancel found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cancelled {
+    /// The turn was running and is stopping now.
+    Running,
+    /// The input was still waiting in the queue; it will never run.
+    Queued,
+    /// Nothing to do: the turn had already finished or was cancelled before.
+    AlreadyOver,
+}
+
+/// Stop the turn `turn_id` (running or queued).
+#[derive(Message)]
+#[rtype(result = "Cancelled")]
+pub struct CancelTurn {
+    pub turn_id: String,
+    pub cause: CancelCause,
+}
+
+impl ThreadActor {
+    pub(super) fn cancel_turn(&mut self, turn_id: &str, cause: CancelCause) -> Cancelled {
+        if let Some(r) = self.running.as_mut()
+            && r.log.turn_id == turn_id
+        {
+            if r.cancelled_by.is_some() {
+                return Cancelled::AlreadyOver;
+            }
+            r.cancelled_by = Some(cause.as_str());
+            r.cancel.cancel();
+            crate::metrics::global().record_cancel(cause.as_str());
+            return Cancelled::Running;
+        }
+        match self.state.remove_queued(|q| q.log.turn_id == turn_id) {
+            Some(q) => {
+                q.log.end();
+                crate::metrics::global().record_cancel(cause.as_str());
+                Cancelled::Queued
+            }
+            None => Cancelled::AlreadyOver,
+        }
+    }
+}
+
+impl Handler<CancelTurn> for ThreadActor {
+    type Result = MessageResult<CancelTurn>;
+
+    fn handle(&mut self, msg: CancelTurn, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.cancel_turn(&msg.turn_id, msg.cause))
+    }
+}
+
+/// The connection that started `turn_id` went away before the turn ended: under the
+/// `cancel` policy the turn stops; under `continue` it runs on for a resume.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ClientGone {
+    pub turn_id: String,
+}
+
+impl Handler<ClientGone> for ThreadActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ClientGone, _: &mut Self::Context) {
+        let policy = match &self.running {
+            Some(r) if r.log.turn_id == msg.turn_id => Some(r.on_disconnect),
+            _ => self
+                .state
+                .find_queued(|q| q.log.turn_id == msg.turn_id)
+                .map(|q| q.on_disconnect),
+        };
+        if policy == Some(OnDisconnect::Cancel) {
+            self.cancel_turn(&msg.turn_id, CancelCause::Disconnect);
+        }
+    }
+}
+
+/// The running turn, for a page that reloads (`GET {chatkit_path}/threads/{id}/turn`).
+#[derive(Message)]
+#[rtype(result = "Option<std::sync::Arc<TurnLog>>")]
+pub struct CurrentTurn;
+
+impl Handler<CurrentTurn> for ThreadActor {
+    type Result = Option<std::sync::Arc<TurnLog>>;
+
+    fn handle(&mut self, _: CurrentTurn, _: &mut Self::Context) -> Self::Result {
+        self.running.as_ref().map(|r| r.log.clone())
     }
 }

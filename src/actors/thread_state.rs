@@ -88,6 +88,17 @@ impl<T> ThreadState<T> {
         }
     }
 
+    /// Takes the first waiting input that matches (a cancel of a queued turn).
+    pub fn remove_queued(&mut self, pred: impl Fn(&T) -> bool) -> Option<T> {
+        let i = self.queue.iter().position(pred)?;
+        self.queue.remove(i)
+    }
+
+    /// The first waiting input that matches.
+    pub fn find_queued(&self, pred: impl Fn(&T) -> bool) -> Option<&T> {
+        self.queue.iter().find(|q| pred(q))
+    }
+
     /// Drops every waiting input (the thread is stopping) and returns them.
     pub fn drain_queue(&mut self) -> Vec<T> {
         self.queue.drain(..).collect()
@@ -196,6 +207,19 @@ mod tests {
         assert!(s.is_idle_past(t0 + Duration::from_secs(70), ttl));
         s.touch(t0 + Duration::from_secs(100));
         assert!(!s.is_idle_past(t0 + Duration::from_secs(150), ttl));
+    }
+
+    #[test]
+    fn a_queued_input_can_be_taken_out() {
+        let t0 = Instant::now();
+        let mut s = ThreadState::new(3, t0);
+        let _ = s.submit(1, t0);
+        let _ = s.submit(2, t0);
+        let _ = s.submit(3, t0);
+        assert_eq!(s.find_queued(|q| *q == 3), Some(&3));
+        assert_eq!(s.remove_queued(|q| *q == 2), Some(2));
+        assert_eq!(s.remove_queued(|q| *q == 1), None, "running, not queued");
+        assert_eq!(s.finish(false, t0), Some(3));
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! registry's index drops it after that (see `registry.rs`).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -151,9 +151,9 @@ impl TurnLog {
     }
 
     /// Counts a reader for the admin view while the returned guard lives.
-    pub fn reader(&self) -> ReaderGuard<'_> {
+    pub fn reader(self: &Arc<Self>) -> ReaderGuard {
         self.readers.fetch_add(1, Ordering::Relaxed);
-        ReaderGuard(&self.readers)
+        ReaderGuard(self.clone())
     }
 
     /// How many readers follow the log now.
@@ -163,11 +163,11 @@ impl TurnLog {
 }
 
 /// Decrements the reader count when dropped.
-pub struct ReaderGuard<'a>(&'a AtomicUsize);
+pub struct ReaderGuard(Arc<TurnLog>);
 
-impl Drop for ReaderGuard<'_> {
+impl Drop for ReaderGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.readers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -216,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_change_between_read_and_wait_is_not_missed() {
-        let l = std::sync::Arc::new(log(10));
+        let l = Arc::new(log(10));
         let mut rx = l.watch();
         rx.borrow_and_update();
         assert_eq!(l.read_after(0), Read::Waiting);
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn readers_are_counted_while_their_guards_live() {
-        let l = log(1);
+        let l = Arc::new(log(1));
         let a = l.reader();
         let b = l.reader();
         assert_eq!(l.readers(), 2);

@@ -131,7 +131,11 @@ impl AgentResponder {
                 .await?;
                 break;
             }
+            // No tool call starts after a cancel; one that ran is recorded, then the turn
+            // stops before asking the model again.
+            turn.check_cancelled()?;
             let results = tool_round::run(turn, &calls, &mut cache).await?;
+            turn.check_cancelled()?;
             messages.push(ChatMessage::Assistant {
                 text,
                 tool_calls: calls.clone(),
@@ -142,6 +146,7 @@ impl AgentResponder {
         }
         if let Some(first_user) = first_user
             && settings.llm.title_enabled
+            && !turn.is_cancelled()
         {
             self.title(turn, &first_user, &answer).await;
         }
@@ -176,10 +181,25 @@ impl AgentResponder {
         turn: &mut TurnContext,
         req: ChatRequest,
     ) -> Result<(String, Vec<ToolCall>), TurnError> {
+        turn.check_cancelled()?;
         let mut stream = self.llm.stream_chat(req);
         let mut message = StreamingMessage::default();
         let mut calls = Vec::new();
-        while let Some(event) = stream.next().await {
+        let cancelled = turn.cancelled();
+        tokio::pin!(cancelled);
+        loop {
+            let event = tokio::select! {
+                biased;
+                () = &mut cancelled => {
+                    // Dropping the stream closes the model request at once; what was said
+                    // so far is kept as the answer.
+                    drop(stream);
+                    message.finish(turn).await?;
+                    return Err(TurnError::Cancelled);
+                }
+                event = stream.next() => event,
+            };
+            let Some(event) = event else { break };
             match event {
                 Ok(LlmEvent::TextDelta(delta)) => message.push(turn, &delta).await?,
                 Ok(LlmEvent::ToolCalls(c)) => calls.extend(c),

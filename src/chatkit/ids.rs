@@ -29,6 +29,8 @@ pub enum IdPrefix {
     Attachment,
     /// `shcx`: server-written hidden context (`sdk_hidden_context`).
     SdkHiddenContext,
+    /// `trn`: a turn (our own: the `X-Eventchat-Turn` header, resume and cancel URLs).
+    Turn,
 }
 
 impl IdPrefix {
@@ -42,6 +44,7 @@ impl IdPrefix {
             IdPrefix::Task => "tsk",
             IdPrefix::Attachment => "atc",
             IdPrefix::SdkHiddenContext => "shcx",
+            IdPrefix::Turn => "trn",
         }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::convert::{item_to_record, thread_to_wire};
 use super::io::TurnOutput;
@@ -44,6 +45,8 @@ pub struct TurnContext {
     /// only go out once it is durable (see [`TurnContext::persist_in_background`]).
     pub(super) pending: Option<super::background::PendingWrite>,
     pub(super) started: Instant,
+    /// Cancelled when the turn must stop (see `actors::thread_actor`).
+    cancel: CancellationToken,
 }
 
 impl TurnContext {
@@ -54,6 +57,7 @@ impl TurnContext {
         out: mpsc::UnboundedSender<TurnOutput>,
         context: Option<CachedContext>,
         transcript: Option<Transcript>,
+        cancel: CancellationToken,
     ) -> Self {
         Self {
             deps,
@@ -72,6 +76,26 @@ impl TurnContext {
             transcript,
             pending: None,
             started: Instant::now(),
+            cancel,
+        }
+    }
+
+    /// Whether the turn was asked to stop: start nothing new (no model call, no tool call).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Completes when the turn is asked to stop; for `select!` beside a model stream.
+    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.cancel.clone().cancelled_owned()
+    }
+
+    /// `Err(Cancelled)` once the turn was asked to stop: the check before each step.
+    pub fn check_cancelled(&self) -> Result<(), TurnError> {
+        if self.is_cancelled() {
+            Err(TurnError::Cancelled)
+        } else {
+            Ok(())
         }
     }
 

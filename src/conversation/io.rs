@@ -36,6 +36,19 @@ pub enum TurnInput {
     },
 }
 
+/// Everything a turn starts from, handed over by the thread's actor.
+pub struct TurnStart {
+    pub deps: super::responder::TurnDeps,
+    pub thread: ThreadRecord,
+    pub principal: crate::auth::Principal,
+    pub input: TurnInput,
+    /// What the actor cached (context, the thread's items); `None` means read again.
+    pub context: Option<CachedContext>,
+    pub transcript: Option<Transcript>,
+    /// Cancelled when the turn must stop.
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
 /// What a turn sends back to its actor.
 pub enum TurnOutput {
     /// An event for the subscribers, already persisted as the pipeline requires.

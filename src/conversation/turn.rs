@@ -27,31 +27,37 @@ use tokio::sync::mpsc;
 use super::answer::answer_structured_input;
 use super::context::TurnContext;
 use super::convert::{item_from_record, thread_to_wire};
-use super::io::{TurnInput, TurnOutput, TurnSummary};
+use super::io::{TurnInput, TurnOutput, TurnStart, TurnSummary};
 use super::notes;
-use super::responder::{CachedContext, RespondInput, TurnDeps};
-use super::transcript::Transcript;
-use crate::auth::Principal;
+use super::responder::RespondInput;
 use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{ThreadItem, ThreadStreamEvent, UserMessageInput};
 use crate::error::TurnError;
-use crate::store::ThreadRecord;
 
 /// Runs a whole turn and reports its end; never panics on bad data.
-pub async fn run_turn(
-    deps: TurnDeps,
-    thread: ThreadRecord,
-    principal: Principal,
-    input: TurnInput,
-    context: Option<CachedContext>,
-    transcript: Option<Transcript>,
-    out: mpsc::UnboundedSender<TurnOutput>,
-) {
+pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) {
+    let TurnStart {
+        deps,
+        thread,
+        principal,
+        input,
+        context,
+        transcript,
+        cancel,
+    } = start;
     let started = Instant::now();
     let metrics = crate::metrics::global();
     metrics.turns_total.inc();
-    let mut turn = TurnContext::new(deps, principal, thread, out.clone(), context, transcript);
+    let mut turn = TurnContext::new(
+        deps,
+        principal,
+        thread,
+        out.clone(),
+        context,
+        transcript,
+        cancel,
+    );
     let result = match drive(&mut turn, input).await {
         // Events still held behind a background write go out (or the write's failure
         // becomes the turn's error) before the turn reports its end.
@@ -65,7 +71,13 @@ pub async fn run_turn(
         },
     };
     let failed = result.is_err();
-    if let Err(e) = result {
+    if let Err(TurnError::Cancelled) = result {
+        // What the reference keeps on a stop (protocol §5): the partial answer (stored as the
+        // responder finished it) and a hidden note for the model; no error for the client.
+        if let Err(e) = cancelled(&mut turn).await {
+            tracing::error!(error = ?e, "cannot record the cancellation");
+        }
+    } else if let Err(e) = result {
         metrics.turn_errors.inc();
         e.log();
         turn.send_raw(e.to_event());
@@ -94,6 +106,21 @@ pub async fn run_turn(
     // The actor records the token usage (the row's one writer) after the stream has ended:
     // the client does not wait for it.
     let _ = out.send(TurnOutput::Finished(summary));
+}
+
+/// Leaves the hidden note that tells the model the user stopped the previous answer.
+async fn cancelled(turn: &mut TurnContext) -> Result<(), TurnError> {
+    let note = ThreadItem::new(
+        new_id(IdPrefix::SdkHiddenContext),
+        turn.thread().id.clone(),
+        now_micros(),
+        crate::chatkit::ItemBody::SdkHiddenContext {
+            content: notes::CANCELLED_NOTE.to_owned(),
+        },
+    );
+    turn.emit(ThreadStreamEvent::ItemDone { item: note })
+        .await?;
+    turn.announce_thread_change().await
 }
 
 async fn drive(turn: &mut TurnContext, input: TurnInput) -> Result<(), TurnError> {

@@ -3,7 +3,8 @@
 //! turned into the same error table by the extractor configs registered here.
 //!
 //! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
-//! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), `GET /health`,
+//! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
+//! (`POST {chatkit_path}/turns/{id}/events|cancel`, `GET {chatkit_path}/threads/{id}/turn`), `GET /health`,
 //! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` (dev login only).
 
 pub mod admin;
@@ -56,6 +57,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     .route(
         &format!("{path}/attachments/{{id}}/content"),
         web::get().to(chatkit::preview),
+    )
+    .route(
+        &format!("{path}/turns/{{turn_id}}/events"),
+        web::post().to(chatkit::turns::events),
+    )
+    .route(
+        &format!("{path}/turns/{{turn_id}}/cancel"),
+        web::post().to(chatkit::turns::cancel),
+    )
+    .route(
+        &format!("{path}/threads/{{thread_id}}/turn"),
+        web::get().to(chatkit::turns::current),
     )
     .service(agents::starter_prompts_route)
     .configure(admin::configure);

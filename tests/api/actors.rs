@@ -169,18 +169,21 @@ async fn queue_and_disconnect(backend: Backend) {
     );
     assert_eq!(items["data"][2]["content"][0]["text"], "#slow first");
     assert_eq!(items["data"][4]["content"][0]["text"], "#echo second");
-    // A client that goes away mid-turn does not cancel it: the reply is stored.
+    // With `continue`, a client that goes away mid-turn does not cancel it: the reply is
+    // stored.
     let resp = app
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
+        .header("x-eventchat-on-disconnect", "continue")
         .json(&req::add_user_message(&thread_id, "#slow gone"))
         .send()
         .await
         .unwrap();
+    assert!(resp.headers().get("x-eventchat-turn").is_some());
     let mut body = resp.bytes_stream();
     let first = body.next().await.unwrap().unwrap();
-    assert!(String::from_utf8_lossy(&first).starts_with("data: "));
+    assert!(String::from_utf8_lossy(&first).contains("data: "));
     drop(body);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -196,6 +199,45 @@ async fn queue_and_disconnect(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // By default (`cancel`) the turn stops: no answer, the hidden note, and the thread takes
+    // the next message.
+    let resp = app
+        .http
+        .post(app.url("/api/chatkit"))
+        .bearer_auth(&token)
+        .json(&req::add_user_message(&thread_id, "#slow stopped"))
+        .send()
+        .await
+        .unwrap();
+    let mut body = resp.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("data: "));
+    drop(body);
+    let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let all = app
+            .state
+            .stores
+            .items
+            .load_items(&thread, None, 100, Order::Desc, Visibility::All)
+            .await
+            .unwrap();
+        if all.data.first().is_some_and(|i| {
+            i.item_type == "sdk_hidden_context" && i.content.to_string().contains("cancelled")
+        }) {
+            assert_eq!(all.data[1].content["content"][0]["text"], "#slow stopped");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the turn was not cancelled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, ev) = app.add_user_message(&token, &thread_id, "#echo next").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ev.last().unwrap()["item"]["content"][0]["text"],
+        "user:#echo next"
+    );
     app.finish().await;
 }
 both_backends!(queued_inputs_and_disconnects, queue_and_disconnect);
@@ -230,6 +272,7 @@ async fn failures_stay_local(backend: Backend) {
         app.add_user_message(&token, &a, "#panic"),
         app.add_user_message(&token, &b, "#slow b3")
     );
+    assert!(!ra.1.is_empty(), "panic stream: {ra:?}");
     assert_eq!(
         ra.1.last().unwrap(),
         &json!({"type":"error","code":"stream.error","allow_retry":true})

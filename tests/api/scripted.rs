@@ -214,7 +214,7 @@ impl ScriptedResponder {
                     return Err(TurnError::Stream { allow_retry: true });
                 }
                 Step::FailCustom(m) => return Err(TurnError::custom(m, false)),
-                Step::Sleep(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                Step::Sleep(ms) => pause(turn, Duration::from_millis(ms)).await?,
                 Step::EchoInput => {
                     let s: &'static str = Box::leak(input.clone().into_boxed_str());
                     text(turn, &[s]).await?;
@@ -237,12 +237,34 @@ impl ScriptedResponder {
                         },
                     })
                     .await?;
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if pause(turn, Duration::from_secs(5)).await.is_err() {
+                        // Cancelled midway: the partial text is kept, as the runner does.
+                        let done = ThreadItem::new(
+                            id,
+                            turn.thread().id.clone(),
+                            now_micros(),
+                            ItemBody::AssistantMessage {
+                                content: vec![OutputText::new("partial answer")],
+                            },
+                        );
+                        turn.emit(ThreadStreamEvent::ItemDone { item: done })
+                            .await?;
+                        return Err(TurnError::Cancelled);
+                    }
                     text(turn, &["late"]).await?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Waits, unless the turn is cancelled first (then `Err(Cancelled)`), as a real model stream
+/// is dropped on a cancel.
+async fn pause(turn: &TurnContext, d: Duration) -> Result<(), TurnError> {
+    tokio::select! {
+        () = tokio::time::sleep(d) => Ok(()),
+        () = turn.cancelled() => Err(TurnError::Cancelled),
     }
 }
 

@@ -5,10 +5,13 @@
 //! nothing; only failures inside a turn become in-stream `error` events.
 
 use super::{attachments, streaming, threads};
-use serde_json::Value;
-use tokio::sync::mpsc;
+use std::sync::Arc;
 
-use crate::actors::subscriber::SseMsg;
+use serde_json::Value;
+
+use super::streaming::SendOptions;
+use crate::actors::ThreadHandle;
+use crate::actors::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::chatkit::request::{Envelope, Request};
 use crate::error::ApiError;
@@ -18,7 +21,14 @@ use crate::store::Order as StoreOrder;
 /// What a request produces.
 pub enum Reply {
     Json(Value),
-    Stream(mpsc::Receiver<SseMsg>),
+    Stream(TurnStream),
+}
+
+/// A streaming request's turn: the log its body reads, and the thread's actor, to tell when
+/// the client goes away.
+pub struct TurnStream {
+    pub log: Arc<TurnLog>,
+    pub handle: ThreadHandle,
 }
 
 /// Where the request came from, for URLs the server hands out (upload descriptors).
@@ -46,6 +56,7 @@ pub async fn dispatch(
     principal: &Principal,
     env: Envelope,
     origin: &Origin,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let limits = &state.settings.limits;
     let meta_len = serde_json::to_vec(&env.metadata).map_or(0, |v| v.len());
@@ -79,16 +90,18 @@ pub async fn dispatch(
         Request::SyncCustomAction(p) => {
             json(threads::sync_custom_action(state, principal, p).await?)
         }
-        Request::CreateThread(p) => streaming::create(state, principal, p, &env.metadata).await,
-        Request::AddUserMessage(p) => streaming::add_user_message(state, principal, p).await,
+        Request::CreateThread(p) => {
+            streaming::create(state, principal, p, &env.metadata, opts).await
+        }
+        Request::AddUserMessage(p) => streaming::add_user_message(state, principal, p, opts).await,
         Request::AddClientToolOutput(p) => {
-            streaming::add_client_tool_output(state, principal, p).await
+            streaming::add_client_tool_output(state, principal, p, opts).await
         }
         Request::AddStructuredInput(p) => {
-            streaming::add_structured_input(state, principal, p).await
+            streaming::add_structured_input(state, principal, p, opts).await
         }
-        Request::RetryAfterItem(p) => streaming::retry(state, principal, p).await,
-        Request::CustomAction(p) => streaming::custom_action(state, principal, p).await,
+        Request::RetryAfterItem(p) => streaming::retry(state, principal, p, opts).await,
+        Request::CustomAction(p) => streaming::custom_action(state, principal, p, opts).await,
     }
 }
 

@@ -22,14 +22,17 @@ mod dispatch;
 mod metadata;
 mod streaming;
 mod threads;
+pub mod turns;
 
 pub use attachments::{UPLOAD_TOKEN_HEADER, UploadError, read_bytes, upload_bytes};
-pub use dispatch::{Origin, Reply, check_id, dispatch};
+pub use dispatch::{Origin, Reply, TurnStream, check_id, dispatch};
+pub use streaming::SendOptions;
 
 use crate::auth::Principal;
 use crate::chatkit::request::parse_request;
+use crate::config::OnDisconnect;
 use crate::error::ApiError;
-use crate::http::sse_body::SseBody;
+use crate::http::sse_body::{ClientGone, sse_body};
 use crate::limits::Guarded;
 use crate::state::AppState;
 
@@ -87,25 +90,19 @@ pub async fn chatkit(
     } else {
         None
     };
+    let opts = send_options(&req, &state)?;
     let span = tracing::info_span!("chatkit", r#type = kind, user_id = %principal.user_id);
     let result = tracing::Instrument::instrument(
-        dispatch(&state, &principal, envelope, &origin(&req, &state)),
+        dispatch(&state, &principal, envelope, &origin(&req, &state), &opts),
         span,
     )
     .await;
     let response = match result {
         Ok(Reply::Json(v)) => Ok(HttpResponse::Ok().json(v)),
-        Ok(Reply::Stream(rx)) => {
-            let keep_alive = Duration::from_secs(state.settings.server.sse_keep_alive_secs);
-            let body = SseBody::new(rx, keep_alive);
-            let mut resp = HttpResponse::Ok();
-            resp.content_type("text/event-stream")
-                .insert_header((header::CACHE_CONTROL, "no-cache"))
-                .insert_header(("X-Accel-Buffering", "no"));
-            Ok(match slot {
-                Some(slot) => resp.streaming(Guarded::new(body, slot)),
-                None => resp.streaming(body),
-            })
+        Ok(Reply::Stream(TurnStream { log, handle })) => {
+            let turn_id = log.turn_id.clone();
+            let gone = ClientGone::new(move || handle.client_gone(turn_id));
+            Ok(event_stream(&state, log, 0, Some(gone), slot))
         }
         Err(e) => Err(e),
     };
@@ -115,6 +112,51 @@ pub async fn chatkit(
     };
     metrics.record_request(kind, status);
     response
+}
+
+/// The header a request sets to keep its turn running when its connection goes away.
+pub const ON_DISCONNECT_HEADER: &str = "x-eventchat-on-disconnect";
+/// The response header that names a streaming response's turn.
+pub const TURN_HEADER: &str = "x-eventchat-turn";
+
+/// The request's own disconnect policy (`X-Eventchat-On-Disconnect`), else the server's.
+fn send_options(req: &HttpRequest, state: &AppState) -> Result<SendOptions, ApiError> {
+    let on_disconnect = match req.headers().get(ON_DISCONNECT_HEADER) {
+        None => state.settings.turns.on_disconnect,
+        Some(v) => match v.to_str().map(str::trim) {
+            Ok("cancel") => OnDisconnect::Cancel,
+            Ok("continue") => OnDisconnect::Continue,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "X-Eventchat-On-Disconnect must be \"cancel\" or \"continue\"",
+                ));
+            }
+        },
+    };
+    Ok(SendOptions { on_disconnect })
+}
+
+/// A `text/event-stream` response that reads `log` after sequence number `after`, naming the
+/// turn in `X-Eventchat-Turn`.
+pub(crate) fn event_stream(
+    state: &AppState,
+    log: std::sync::Arc<crate::actors::turn_log::TurnLog>,
+    after: u64,
+    gone: Option<ClientGone>,
+    slot: Option<crate::limits::StreamSlot>,
+) -> HttpResponse {
+    let keep_alive = Duration::from_secs(state.settings.server.sse_keep_alive_secs);
+    let turn_id = log.turn_id.clone();
+    let body = Box::pin(sse_body(log, after, keep_alive, gone));
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .insert_header((TURN_HEADER, turn_id));
+    match slot {
+        Some(slot) => resp.streaming(Guarded::new(body, slot)),
+        None => resp.streaming(body),
+    }
 }
 
 /// Phase two of an upload: raw bytes (`PUT` or `POST`) or `multipart/form-data` with a

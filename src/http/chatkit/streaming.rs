@@ -3,10 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::dispatch::{Reply, check_id};
+use super::dispatch::{Reply, TurnStream, check_id};
 use super::metadata;
 use super::threads::load;
-use crate::actors::subscriber;
 use crate::actors::thread_actor::QueuedTurn;
 use crate::auth::{Principal, access};
 use crate::chatkit::content::UserMessageContent;
@@ -17,27 +16,37 @@ use crate::chatkit::params::{
 };
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{Action, UserMessageInput};
+use crate::config::OnDisconnect;
 use crate::conversation::TurnInput;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};
+
+/// How a streaming request wants its turn handled (from its headers).
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// What the loss of this request's connection does to its turn.
+    pub on_disconnect: OnDisconnect,
+}
 
 async fn submit(
     state: &AppState,
     p: &Principal,
     thread: &ThreadRecord,
     input: TurnInput,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
-    let (tx, rx) = subscriber::channel(state.settings.actors.subscriber_buffer);
     let handle = state.registry.thread(thread).await?;
+    let log = state.registry.new_turn(thread);
     handle
         .start_turn(QueuedTurn {
             input,
             principal: p.clone(),
-            subscriber: tx,
+            log: log.clone(),
+            on_disconnect: opts.on_disconnect,
         })
         .await?;
-    Ok(Reply::Stream(rx))
+    Ok(Reply::Stream(TurnStream { log, handle }))
 }
 
 /// A thread the principal may still talk in (their own, and still allowed its assistant).
@@ -115,6 +124,7 @@ pub(super) async fn create(
     p: &Principal,
     params: CreateThreadParams,
     meta: &Map<String, Value>,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let plan = metadata::plan_thread(state, p, meta).await?;
     validate_input(state, p, &params.input).await?;
@@ -142,6 +152,7 @@ pub(super) async fn create(
         TurnInput::Create {
             input: params.input,
         },
+        opts,
     )
     .await
 }
@@ -150,6 +161,7 @@ pub(super) async fn add_user_message(
     state: &AppState,
     p: &Principal,
     params: AddUserMessageParams,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     validate_input(state, p, &params.input).await?;
@@ -160,6 +172,7 @@ pub(super) async fn add_user_message(
         TurnInput::UserMessage {
             input: params.input,
         },
+        opts,
     )
     .await
 }
@@ -168,6 +181,7 @@ pub(super) async fn add_client_tool_output(
     state: &AppState,
     p: &Principal,
     params: AddClientToolOutputParams,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     if state
@@ -188,6 +202,7 @@ pub(super) async fn add_client_tool_output(
         TurnInput::ClientToolOutput {
             result: params.result,
         },
+        opts,
     )
     .await
 }
@@ -196,6 +211,7 @@ pub(super) async fn add_structured_input(
     state: &AppState,
     p: &Principal,
     params: AddStructuredInputParams,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
@@ -208,13 +224,14 @@ pub(super) async fn add_structured_input(
         item_id: params.item_id,
         submission: params.input,
     };
-    submit(state, p, &thread, input).await
+    submit(state, p, &thread, input, opts).await
 }
 
 pub(super) async fn retry(
     state: &AppState,
     p: &Principal,
     params: RetryAfterItemParams,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
@@ -228,6 +245,7 @@ pub(super) async fn retry(
         TurnInput::Retry {
             item_id: params.item_id,
         },
+        opts,
     )
     .await
 }
@@ -253,6 +271,7 @@ pub(super) async fn custom_action(
     state: &AppState,
     p: &Principal,
     params: CustomActionParams,
+    opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     check_action(state, &params.action)?;
@@ -268,5 +287,5 @@ pub(super) async fn custom_action(
         item_id: params.item_id,
         action: params.action,
     };
-    submit(state, p, &thread, input).await
+    submit(state, p, &thread, input, opts).await
 }
