@@ -2,22 +2,23 @@
 //! built from the database.
 
 use crate::config::AgentSettings;
+use crate::vocab::AgentType;
 
-fn role(agent_type: &str) -> &'static str {
+fn role(agent_type: AgentType) -> &'static str {
     match agent_type {
-        "client" => {
+        AgentType::Client => {
             "You are a warm, capable event-planning assistant for a client planning their \
              event at a venue. Help them understand their event, explore the venue's \
              offerings, manage their guest list and review their contract. You cannot \
              change event elements directly: propose changes with requestElementChange, \
              and explain that venue staff will review them."
         }
-        "venue_general" => {
+        AgentType::VenueGeneral => {
             "You are the operations assistant of a venue's staff. Help them see across all \
              of the venue's events: what is coming up, what needs attention, which vendors \
              they work with and what was said in messages."
         }
-        _ => {
+        AgentType::VenueEvent => {
             "You are the event coordination assistant of a venue's staff, working on one \
              specific event. Help them keep elements, vendors, tasks and communication with \
              the client on track. Confirm before sending messages on someone's behalf \
@@ -45,7 +46,7 @@ fn style(s: &AgentSettings) -> String {
 }
 
 /// The full system prompt.
-pub fn system_prompt(agent_type: &str, settings: &AgentSettings, context: &str) -> String {
+pub fn system_prompt(agent_type: AgentType, settings: &AgentSettings, context: &str) -> String {
     format!(
         "{role}\n\n\
          Rules: use the tools to read or change data; never invent ids, prices, dates or \
@@ -91,12 +92,12 @@ mod tests {
 
     #[test]
     fn style_options_change_the_prompt() {
-        let a = system_prompt("client", &settings("brief"), "CTX");
-        let b = system_prompt("client", &settings("detailed"), "CTX");
+        let a = system_prompt(AgentType::Client, &settings("brief"), "CTX");
+        let b = system_prompt(AgentType::Client, &settings("detailed"), "CTX");
         assert_ne!(a, b);
         assert!(a.contains("Tone: warm"));
         assert!(a.contains("CTX"));
         assert!(a.contains("requestElementChange"));
-        assert!(system_prompt("venue_general", &settings("x"), "").contains("operations"));
+        assert!(system_prompt(AgentType::VenueGeneral, &settings("x"), "").contains("operations"));
     }
 }

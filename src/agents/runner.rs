@@ -27,6 +27,7 @@ use crate::conversation::CachedContext;
 use crate::conversation::{Responder, TurnContext};
 use crate::error::TurnError;
 use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
+use crate::vocab::AgentType;
 
 /// How long a cached context is trusted even without an invalidation.
 const CONTEXT_TTL_SECS: u64 = 300;
@@ -43,12 +44,12 @@ impl AgentResponder {
     }
 }
 
-fn agent_settings<'a>(settings: &'a Settings, agent_type: &str) -> &'a AgentSettings {
+fn agent_settings(settings: &Settings, agent_type: AgentType) -> &AgentSettings {
     let agents = &settings.llm.agents;
     match agent_type {
-        "client" => &agents.client,
-        "venue_general" => &agents.venue_general,
-        _ => &agents.venue_event,
+        AgentType::Client => &agents.client,
+        AgentType::VenueGeneral => &agents.venue_general,
+        AgentType::VenueEvent => &agents.venue_event,
     }
 }
 
@@ -68,8 +69,8 @@ impl AgentResponder {
             ));
         }
         let settings = turn.deps.settings.clone();
-        let agent_type = turn.thread().agent_type.clone();
-        let agent = agent_settings(&settings, &agent_type);
+        let agent_type = turn.thread().agent_type;
+        let agent = agent_settings(&settings, agent_type);
         let context_text = self.context(turn).await?;
         let budget = settings.llm.history_token_budget;
         let transcript = turn.transcript().await?;
@@ -86,12 +87,12 @@ impl AgentResponder {
         let history = history::build(transcript.entries(), budget);
         let first_user = first_user.filter(|_| turn.thread().title.is_none());
         let mut messages = vec![ChatMessage::system(prompts::system_prompt(
-            &agent_type,
+            agent_type,
             agent,
             &context_text,
         ))];
         messages.extend(history);
-        let tools = crate::tools::specs_for(&agent_type);
+        let tools = crate::tools::specs_for(agent_type);
         let mut cache = CallCache::new();
         let mut answer = String::new();
         let mut rounds = 0;

@@ -1,28 +1,26 @@
 //! Starter prompts per assistant, shown by the web page before the first message (the
 //! seed's lists).
 
-/// The three assistants.
-pub const AGENT_TYPES: [&str; 3] = ["client", "venue_general", "venue_event"];
+use crate::vocab::AgentType;
 
-/// Starter prompts of an assistant, or `None` for an unknown agent type.
-pub fn starter_prompts(agent_type: &str) -> Option<&'static [&'static str]> {
+/// Starter prompts of an assistant.
+pub fn starter_prompts(agent_type: AgentType) -> &'static [&'static str] {
     match agent_type {
-        "client" => Some(&[
+        AgentType::Client => &[
             "Show me my event details",
             "What are my next steps?",
             "Help me customize the catering",
             "Add guests to my event",
-        ]),
-        "venue_general" => Some(&[
+        ],
+        AgentType::VenueGeneral => &[
             "What events do I have this week?",
             "Show me tasks needing attention",
             "List my pending vendor approvals",
-        ]),
-        "venue_event" => Some(&[
+        ],
+        AgentType::VenueEvent => &[
             "What's the current event status?",
             "Has the client approved all elements?",
             "Send a reminder to the photographer",
-        ]),
-        _ => None,
+        ],
     }
 }

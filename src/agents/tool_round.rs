@@ -190,7 +190,7 @@ async fn audit(
     let record = ToolCallAudit {
         thread_id: turn.thread().id.clone(),
         user_id: turn.principal.user_id.clone(),
-        agent_type: turn.thread().agent_type.clone(),
+        agent_type: turn.thread().agent_type,
         tool: call.name.clone(),
         arguments,
         result_summary: outcome.title.clone(),

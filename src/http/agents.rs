@@ -6,16 +6,18 @@ use serde_json::json;
 
 use crate::agents::starters::starter_prompts;
 use crate::error::ApiError;
+use crate::vocab::AgentType;
 
 #[get("/api/agents/{agent_type}")]
 pub async fn starter_prompts_route(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let agent_type = path.into_inner();
-    let prompts = starter_prompts(&agent_type)
-        .ok_or_else(|| ApiError::NotFound(format!("unknown agent type {agent_type:?}")))?;
-    let required: &[&str] = match agent_type.as_str() {
-        "client" => &["eventId"],
-        "venue_general" => &["venueId"],
-        _ => &["venueId", "eventId"],
+    let raw = path.into_inner();
+    let agent_type = AgentType::parse(&raw)
+        .map_err(|_| ApiError::NotFound(format!("unknown agent type {raw:?}")))?;
+    let prompts = starter_prompts(agent_type);
+    let required: &[&str] = match agent_type {
+        AgentType::Client => &["eventId"],
+        AgentType::VenueGeneral => &["venueId"],
+        AgentType::VenueEvent => &["venueId", "eventId"],
     };
     Ok(HttpResponse::Ok().json(json!({
         "agent_type": agent_type,

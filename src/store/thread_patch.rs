@@ -103,6 +103,7 @@ impl ThreadPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::AgentType;
     use serde_json::json;
 
     fn thread(title: Option<&str>) -> ThreadRecord {
@@ -110,7 +111,7 @@ mod tests {
         ThreadRecord {
             id: "thr_1".into(),
             user_id: "u".into(),
-            agent_type: "client".into(),
+            agent_type: AgentType::Client,
             venue_id: None,
             event_id: None,
             title: title.map(str::to_owned),

@@ -20,13 +20,14 @@ use serde_json::{Map, Value};
 use super::error::{StoreError, StoreResult};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
+use crate::vocab::AgentType;
 
 /// A thread as the server sees it, including its server-side metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadRecord {
     pub id: String,
     pub user_id: String,
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub venue_id: Option<String>,
     pub event_id: Option<String>,
     pub title: Option<String>,
@@ -69,10 +70,12 @@ fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
             StoreError::Corrupt(format!("thread {} allowed_image_domains: {e}", m.id))
         })?),
     };
+    let agent_type = AgentType::parse(&m.agent_type)
+        .map_err(|e| StoreError::Corrupt(format!("thread {} agent_type: {e}", m.id)))?;
     Ok(ThreadRecord {
         id: m.id,
         user_id: m.user_id,
-        agent_type: m.agent_type,
+        agent_type,
         venue_id: m.venue_id,
         event_id: m.event_id,
         title: m.title,
@@ -90,7 +93,7 @@ fn to_active(t: &ThreadRecord) -> chatkit_threads::ActiveModel {
     chatkit_threads::ActiveModel {
         id: Set(t.id.clone()),
         user_id: Set(t.user_id.clone()),
-        agent_type: Set(t.agent_type.clone()),
+        agent_type: Set(t.agent_type.as_str().to_owned()),
         venue_id: Set(t.venue_id.clone()),
         event_id: Set(t.event_id.clone()),
         title: Set(t.title.clone()),

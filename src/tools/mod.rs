@@ -37,6 +37,7 @@ use crate::auth::principal::Principal;
 use crate::domain::{DomainError, require_venue};
 use crate::llm::types::ToolSpec;
 use crate::store::{Stores, ThreadRecord};
+use crate::vocab::AgentType;
 
 /// What a handler sees: who calls, from which thread, with which stores.
 pub struct ToolContext<'a> {
@@ -79,15 +80,15 @@ pub(crate) type HandlerResult = Result<Handled, DomainError>;
 /// One tool: name, who gets it, and its schema.
 pub(crate) struct ToolDef {
     pub name: &'static str,
-    pub agents: &'static [&'static str],
+    pub agents: &'static [AgentType],
     pub description: &'static str,
     pub parameters: Value,
 }
 
-pub(crate) const CLIENT: &[&str] = &["client"];
-pub(crate) const GENERAL: &[&str] = &["venue_general"];
-pub(crate) const EVENT: &[&str] = &["venue_event"];
-pub(crate) const CLIENT_AND_EVENT: &[&str] = &["client", "venue_event"];
+pub(crate) const CLIENT: &[AgentType] = &[AgentType::Client];
+pub(crate) const GENERAL: &[AgentType] = &[AgentType::VenueGeneral];
+pub(crate) const EVENT: &[AgentType] = &[AgentType::VenueEvent];
+pub(crate) const CLIENT_AND_EVENT: &[AgentType] = &[AgentType::Client, AgentType::VenueEvent];
 
 /// `{"type":"object", properties, required, "additionalProperties": false}`.
 pub(crate) fn object(properties: Value, required: &[&str]) -> Value {
@@ -105,14 +106,14 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     all
 });
 
-/// The tools offered to an agent type (empty for an unknown type).
-pub fn specs_for(agent_type: &str) -> Arc<[ToolSpec]> {
+/// The tools offered to an agent type.
+pub fn specs_for(agent_type: AgentType) -> Arc<[ToolSpec]> {
     // Built once per agent type: every model request offers the same list.
-    type PerAgent = Vec<(&'static str, Arc<[ToolSpec]>)>;
+    type PerAgent = Vec<(AgentType, Arc<[ToolSpec]>)>;
     static SPECS: LazyLock<PerAgent> = LazyLock::new(|| {
-        ["client", "venue_event", "venue_general"]
-            .into_iter()
-            .map(|agent| (agent, build_specs(agent)))
+        AgentType::ALL
+            .iter()
+            .map(|&agent| (agent, build_specs(agent)))
             .collect()
     });
     SPECS
@@ -121,7 +122,7 @@ pub fn specs_for(agent_type: &str) -> Arc<[ToolSpec]> {
         .map_or_else(|| build_specs(agent_type), |(_, specs)| specs.clone())
 }
 
-fn build_specs(agent_type: &str) -> Arc<[ToolSpec]> {
+fn build_specs(agent_type: AgentType) -> Arc<[ToolSpec]> {
     REGISTRY
         .iter()
         .filter(|d| d.agents.contains(&agent_type))
@@ -149,7 +150,7 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
     let Some(def) = REGISTRY.iter().find(|d| d.name == name) else {
         return refused(format!("unknown tool {name:?}"));
     };
-    if !def.agents.contains(&ctx.thread.agent_type.as_str()) {
+    if !def.agents.contains(&ctx.thread.agent_type) {
         return refused(format!("tool {name} is not available to this assistant"));
     }
     // Some models send an empty string for a call without arguments.
@@ -215,10 +216,14 @@ pub(crate) fn parse<T: DeserializeOwned>(args: Value) -> Result<T, DomainError> 
 
 /// Writes in `client` and `venue_event` threads may only touch the thread's own event.
 pub(crate) fn check_write_event(ctx: &ToolContext<'_>, event_id: &str) -> Result<(), DomainError> {
-    match ctx.thread.agent_type.as_str() {
-        "client" | "venue_event" if ctx.thread.event_id.as_deref() != Some(event_id) => Err(
-            DomainError::forbidden("this conversation may only change its own event"),
-        ),
+    match ctx.thread.agent_type {
+        AgentType::Client | AgentType::VenueEvent
+            if ctx.thread.event_id.as_deref() != Some(event_id) =>
+        {
+            Err(DomainError::forbidden(
+                "this conversation may only change its own event",
+            ))
+        }
         _ => Ok(()),
     }
 }

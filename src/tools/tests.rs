@@ -6,12 +6,13 @@ use serde_json::{Value, json};
 
 use super::{ToolContext, ToolOutcome, execute, schema, specs_for};
 use crate::store::domain::fixture::*;
+use crate::vocab::AgentType;
 
 /// Runs `tool` as `user` in a thread of `agent` bound to `venue`/`event`.
 pub(super) async fn call(
     f: &Fixture,
     user: &str,
-    agent: &str,
+    agent: AgentType,
     venue: Option<&str>,
     event: Option<&str>,
     tool: &str,
@@ -28,7 +29,16 @@ pub(super) async fn call(
 }
 
 async fn client(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
-    call(f, CLIENT, "client", Some(VENUE), Some(EVENT), tool, args).await
+    call(
+        f,
+        CLIENT,
+        AgentType::Client,
+        Some(VENUE),
+        Some(EVENT),
+        tool,
+        args,
+    )
+    .await
 }
 
 pub(super) fn assert_refused(o: &ToolOutcome, needle: &str) {
@@ -41,7 +51,7 @@ pub(super) fn assert_refused(o: &ToolOutcome, needle: &str) {
 
 #[test]
 fn specs_per_agent_type() {
-    let names = |a: &str| {
+    let names = |a: AgentType| {
         specs_for(a)
             .iter()
             .map(|s| s.name.clone())
@@ -51,7 +61,7 @@ fn specs_per_agent_type() {
         v.sort_unstable();
         v.into_iter().map(String::from).collect::<Vec<_>>()
     };
-    let mut got = names("client");
+    let mut got = names(AgentType::Client);
     got.sort();
     assert_eq!(
         got,
@@ -64,7 +74,7 @@ fn specs_per_agent_type() {
             "viewContract"
         ])
     );
-    let mut got = names("venue_general");
+    let mut got = names(AgentType::VenueGeneral);
     got.sort();
     assert_eq!(
         got,
@@ -76,7 +86,7 @@ fn specs_per_agent_type() {
             "searchMessages"
         ])
     );
-    let mut got = names("venue_event");
+    let mut got = names(AgentType::VenueEvent);
     got.sort();
     assert_eq!(
         got,
@@ -90,8 +100,11 @@ fn specs_per_agent_type() {
             "reviewChangeRequest"
         ])
     );
-    assert!(specs_for("vendor").is_empty());
-    for a in ["client", "venue_general", "venue_event"] {
+    for a in [
+        AgentType::Client,
+        AgentType::VenueGeneral,
+        AgentType::VenueEvent,
+    ] {
         for s in specs_for(a).iter() {
             assert!(
                 schema::is_object_schema(&s.parameters),
@@ -113,7 +126,7 @@ async fn argument_gate() {
         "not available",
     );
     let p = principal(CLIENT);
-    let t = thread(CLIENT, "client", Some(VENUE), Some(EVENT));
+    let t = thread(CLIENT, AgentType::Client, Some(VENUE), Some(EVENT));
     let ctx = ToolContext {
         principal: &p,
         thread: &t,
@@ -176,7 +189,7 @@ async fn audit_log_round_trip() {
     let audit = crate::store::domain::ToolCallAudit {
         thread_id: "thr_1".into(),
         user_id: CLIENT.into(),
-        agent_type: "client".into(),
+        agent_type: AgentType::Client,
         tool: "addGuest".into(),
         arguments: json!({"eventId": EVENT}),
         result_summary: "Added guest X".into(),

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use eventchat::store::{
     ItemRecord, Order, StoreError, Stores, ThreadPatch, ThreadRecord, Visibility, db,
 };
+use eventchat::vocab::AgentType;
 use serde_json::json;
 
 use crate::both_backends;
@@ -27,7 +28,7 @@ fn thread(id: &str, user: &str, at: DateTime<Utc>) -> ThreadRecord {
     ThreadRecord {
         id: id.into(),
         user_id: user.into(),
-        agent_type: "client".into(),
+        agent_type: AgentType::Client,
         venue_id: Some("v1".into()),
         event_id: Some("e1".into()),
         title: None,

@@ -32,6 +32,7 @@ use crate::store::ThreadRecord;
 use crate::store::domain::{
     DomainStore, ElementRecord, EventQuery, EventRecord, MessageRecord, TaskQuery,
 };
+use crate::vocab::AgentType;
 
 const MAX_ITEMS: usize = 10;
 /// Builds the context text for the thread's agent type.
@@ -41,9 +42,9 @@ pub async fn build_context(
     thread: &ThreadRecord,
 ) -> Result<String, DomainError> {
     let store = &stores.domain;
-    match thread.agent_type.as_str() {
-        "client" => client::client(store, principal, required_event(thread)?).await,
-        "venue_general" => {
+    match thread.agent_type {
+        AgentType::Client => client::client(store, principal, required_event(thread)?).await,
+        AgentType::VenueGeneral => {
             let venue = thread.venue_id.as_deref().or(principal.venue_id.as_deref());
             venue::general(
                 store,
@@ -52,11 +53,9 @@ pub async fn build_context(
             )
             .await
         }
-        "venue_event" => venue::venue_event(store, principal, required_event(thread)?).await,
-        other => Err(DomainError::invalid(
-            "agentType",
-            format!("unknown agent type {other:?}"),
-        )),
+        AgentType::VenueEvent => {
+            venue::venue_event(store, principal, required_event(thread)?).await
+        }
     }
 }
 

@@ -11,10 +11,11 @@ use crate::auth::Principal;
 use crate::auth::access::{self, EventRef};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::vocab::AgentType;
 
 /// What a new thread is bound to.
 pub struct ThreadPlan {
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub venue_id: Option<String>,
     pub event_id: Option<String>,
     pub metadata: Map<String, Value>,
@@ -45,16 +46,16 @@ pub async fn plan_thread(
     p: &Principal,
     meta: &Map<String, Value>,
 ) -> Result<ThreadPlan, ApiError> {
-    let agent_type = required(meta, "agentType", "agent_type")?;
-    if !matches!(agent_type, "client" | "venue_general" | "venue_event") {
-        return Err(ApiError::bad_request(format!(
-            "unknown agentType {agent_type:?}; expected client, venue_general or venue_event"
-        )));
-    }
+    let raw = required(meta, "agentType", "agent_type")?;
+    let agent_type = AgentType::parse(raw).map_err(|_| {
+        ApiError::bad_request(format!(
+            "unknown agentType {raw:?}; expected client, venue_general or venue_event"
+        ))
+    })?;
     access::may_use_agent(p, agent_type).map_err(|d| forbidden(d.0))?;
     let events = &state.stores.domain;
     let (venue_id, event_id) = match agent_type {
-        "client" => {
+        AgentType::Client => {
             let event_id = required(meta, "eventId", "event_id")?;
             let event = events
                 .event_ref(event_id)
@@ -72,14 +73,14 @@ pub async fn plan_thread(
             }
             (event.venue_id, Some(event.id))
         }
-        "venue_general" => {
+        AgentType::VenueGeneral => {
             let venue_id = required(meta, "venueId", "venue_id")?;
             if !access::can_access_venue(p, venue_id) {
                 return Err(forbidden("you may not use this venue"));
             }
             (venue_id.to_owned(), None)
         }
-        _ => {
+        AgentType::VenueEvent => {
             let venue_id = required(meta, "venueId", "venue_id")?;
             let event_id = required(meta, "eventId", "event_id")?;
             if !access::can_access_venue(p, venue_id) {
@@ -96,7 +97,10 @@ pub async fn plan_thread(
         }
     };
     let mut metadata = Map::new();
-    metadata.insert("agent_type".into(), Value::String(agent_type.to_owned()));
+    metadata.insert(
+        "agent_type".into(),
+        Value::String(agent_type.as_str().to_owned()),
+    );
     metadata.insert("venue_id".into(), Value::String(venue_id.clone()));
     if let Some(e) = &event_id {
         metadata.insert("event_id".into(), Value::String(e.clone()));
@@ -106,7 +110,7 @@ pub async fn plan_thread(
         Value::String(p.user_type.as_str().to_owned()),
     );
     Ok(ThreadPlan {
-        agent_type: agent_type.to_owned(),
+        agent_type,
         venue_id: Some(venue_id),
         event_id,
         metadata,

@@ -52,7 +52,7 @@ async fn load_for_turn(
         Some(live) => ThreadRecord::clone(&live),
         None => load(state, p, thread_id).await?,
     };
-    access::may_use_agent(p, &thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
+    access::may_use_agent(p, thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
     Ok(thread)
 }
 
