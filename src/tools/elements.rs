@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::events::element_json;
+use super::names::ToolName;
 use super::{
     CLIENT, EVENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
     thread_event,
@@ -17,7 +18,7 @@ use crate::domain::{DomainError, format_cents};
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
-            name: "listAvailableElements",
+            name: ToolName::ListAvailableElements,
             agents: CLIENT,
             description: "List what can be added to this event: the venue's offerings (with prices) and its approved vendors, optionally of one category (catering, florist, music, ...).",
             parameters: object(
@@ -26,7 +27,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "requestElementChange",
+            name: ToolName::RequestElementChange,
             agents: CLIENT,
             description: "Ask the venue to add, modify or remove an element of this event. Creates a change request for staff to review; it does not change the element itself.",
             parameters: object(
@@ -42,7 +43,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "updateElementStatus",
+            name: ToolName::UpdateElementStatus,
             agents: EVENT,
             description: "Move an element of this event to a new status: proposed→pending_approval→approved→confirmed, or declined/cancelled from any non-final status.",
             parameters: object(
@@ -55,7 +56,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "reviewChangeRequest",
+            name: ToolName::ReviewChangeRequest,
             agents: EVENT,
             description: "Approve or decline a client's open change request on this event. Approving applies it: add creates a pending_approval element, modify updates the element, remove cancels it.",
             parameters: object(

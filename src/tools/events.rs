@@ -5,6 +5,7 @@ use chrono::NaiveTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
     CLIENT_AND_EVENT, EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef,
     check_write_event, object, parse, thread_venue,
@@ -17,19 +18,19 @@ pub(super) fn defs() -> Vec<ToolDef> {
     let event_id = json!({"type": "string", "description": "The event id"});
     vec![
         ToolDef {
-            name: "getEventDetails",
+            name: ToolName::GetEventDetails,
             agents: CLIENT_AND_EVENT,
             description: "Get an event's details: date, status, guest count, budget, venue, elements with status and prices, guest counts and open change requests.",
             parameters: object(json!({"eventId": event_id}), &["eventId"]),
         },
         ToolDef {
-            name: "getEventSummary",
+            name: ToolName::GetEventSummary,
             agents: GENERAL,
             description: "Get a short summary of one event of your venue: client, status, element counts by status, guests, open change requests and tasks, contract status.",
             parameters: object(json!({"eventId": event_id}), &["eventId"]),
         },
         ToolDef {
-            name: "listEvents",
+            name: ToolName::ListEvents,
             agents: GENERAL,
             description: "List the venue's events in date order, optionally between two dates (inclusive) and with one status.",
             parameters: object(
@@ -42,7 +43,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "updateEvent",
+            name: ToolName::UpdateEvent,
             agents: EVENT,
             description: "Update fields of this event. Only the given fields change. Status moves inquiry→planning→confirmed→completed, or to cancelled.",
             parameters: object(

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
     CLIENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
 };
@@ -16,7 +17,7 @@ const MAX_SHOWN: usize = 200;
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
-            name: "viewGuestList",
+            name: ToolName::ViewGuestList,
             agents: CLIENT,
             description: "Show the event's guest list with RSVP status, dietary needs and plus-ones, and counts (attending, pending, declined, maybe, heads against capacity).",
             parameters: object(
@@ -28,7 +29,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "addGuest",
+            name: ToolName::AddGuest,
             agents: CLIENT,
             description: "Add a guest to this event. Attending and pending guests (plus-ones included) may not exceed the venue capacity; an email may appear only once per event.",
             parameters: object(

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
     EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
     thread_venue,
@@ -17,7 +18,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
         json!({"type": "string", "minLength": 1, "maxLength": 5000, "description": "Message text"});
     vec![
         ToolDef {
-            name: "searchMessages",
+            name: ToolName::SearchMessages,
             agents: GENERAL,
             description: "Search the venue's messages (subject and body) by keywords; best matches first, newest first on ties.",
             parameters: object(
@@ -29,7 +30,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "sendMessageToClient",
+            name: ToolName::SendMessageToClient,
             agents: EVENT,
             description: "Send a message to this event's client.",
             parameters: object(
@@ -38,7 +39,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "sendMessageToVendor",
+            name: ToolName::SendMessageToVendor,
             agents: EVENT,
             description: "Send a message about this event to a vendor working on it or approved at the venue.",
             parameters: object(

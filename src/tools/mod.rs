@@ -15,6 +15,7 @@ mod elements;
 mod events;
 mod guests;
 mod messages;
+pub mod names;
 pub mod schema;
 mod tasks;
 #[cfg(test)]
@@ -38,6 +39,7 @@ use crate::domain::{DomainError, require_venue};
 use crate::llm::types::ToolSpec;
 use crate::store::{Stores, ThreadRecord};
 use crate::vocab::AgentType;
+pub use names::ToolName;
 
 /// What a handler sees: who calls, from which thread, with which stores.
 pub struct ToolContext<'a> {
@@ -79,7 +81,7 @@ pub(crate) type HandlerResult = Result<Handled, DomainError>;
 
 /// One tool: name, who gets it, and its schema.
 pub(crate) struct ToolDef {
-    pub name: &'static str,
+    pub name: ToolName,
     pub agents: &'static [AgentType],
     pub description: &'static str,
     pub parameters: Value,
@@ -127,7 +129,7 @@ fn build_specs(agent_type: AgentType) -> Arc<[ToolSpec]> {
         .iter()
         .filter(|d| d.agents.contains(&agent_type))
         .map(|d| ToolSpec {
-            name: d.name.to_owned(),
+            name: d.name.as_str().to_owned(),
             description: d.description.to_owned(),
             parameters: d.parameters.clone(),
         })
@@ -147,7 +149,10 @@ fn refused(message: impl Into<String>) -> ToolOutcome {
 
 /// Runs one tool call; see the module documentation for the refusal rules.
 pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> ToolOutcome {
-    let Some(def) = REGISTRY.iter().find(|d| d.name == name) else {
+    let Some(def) = ToolName::parse(name)
+        .ok()
+        .and_then(|tool| REGISTRY.iter().find(|d| d.name == tool))
+    else {
         return refused(format!("unknown tool {name:?}"));
     };
     if !def.agents.contains(&ctx.thread.agent_type) {
@@ -166,25 +171,24 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
     if let Err(e) = schema::validate(&def.parameters, &args) {
         return refused(format!("invalid arguments: {e}"));
     }
-    let result = match name {
-        "getEventDetails" => events::get_event_details(ctx, args).await,
-        "getEventSummary" => events::get_event_summary(ctx, args).await,
-        "listEvents" => events::list_events(ctx, args).await,
-        "updateEvent" => events::update_event(ctx, args).await,
-        "listAvailableElements" => elements::list_available(ctx, args).await,
-        "requestElementChange" => elements::request_change(ctx, args).await,
-        "updateElementStatus" => elements::update_status(ctx, args).await,
-        "reviewChangeRequest" => elements::review_change(ctx, args).await,
-        "viewGuestList" => guests::view_guest_list(ctx, args).await,
-        "addGuest" => guests::add_guest(ctx, args).await,
-        "viewContract" => contracts::view_contract(ctx, args).await,
-        "listVendors" => tasks::list_vendors(ctx, args).await,
-        "listPendingTasks" => tasks::list_pending_tasks(ctx, args).await,
-        "createTask" => tasks::create_task(ctx, args).await,
-        "searchMessages" => messages::search(ctx, args).await,
-        "sendMessageToClient" => messages::to_client(ctx, args).await,
-        "sendMessageToVendor" => messages::to_vendor(ctx, args).await,
-        _ => Err(DomainError::NotFound(format!("handler for {name}"))),
+    let result = match def.name {
+        ToolName::GetEventDetails => events::get_event_details(ctx, args).await,
+        ToolName::GetEventSummary => events::get_event_summary(ctx, args).await,
+        ToolName::ListEvents => events::list_events(ctx, args).await,
+        ToolName::UpdateEvent => events::update_event(ctx, args).await,
+        ToolName::ListAvailableElements => elements::list_available(ctx, args).await,
+        ToolName::RequestElementChange => elements::request_change(ctx, args).await,
+        ToolName::UpdateElementStatus => elements::update_status(ctx, args).await,
+        ToolName::ReviewChangeRequest => elements::review_change(ctx, args).await,
+        ToolName::ViewGuestList => guests::view_guest_list(ctx, args).await,
+        ToolName::AddGuest => guests::add_guest(ctx, args).await,
+        ToolName::ViewContract => contracts::view_contract(ctx, args).await,
+        ToolName::ListVendors => tasks::list_vendors(ctx, args).await,
+        ToolName::ListPendingTasks => tasks::list_pending_tasks(ctx, args).await,
+        ToolName::CreateTask => tasks::create_task(ctx, args).await,
+        ToolName::SearchMessages => messages::search(ctx, args).await,
+        ToolName::SendMessageToClient => messages::to_client(ctx, args).await,
+        ToolName::SendMessageToVendor => messages::to_vendor(ctx, args).await,
     };
     match result {
         Ok(h) => ToolOutcome {

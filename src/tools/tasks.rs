@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
     EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
     thread_event, thread_venue,
@@ -17,7 +18,7 @@ use crate::store::domain::TaskRecord;
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
-            name: "listVendors",
+            name: ToolName::ListVendors,
             agents: GENERAL,
             description: "List the venue's vendor relationships (approved and pending) with contact details, optionally of one category.",
             parameters: object(
@@ -26,7 +27,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "listPendingTasks",
+            name: ToolName::ListPendingTasks,
             agents: GENERAL,
             description: "List the venue's open tasks (pending or in progress), soonest due first, optionally for one event or due before a date.",
             parameters: object(
@@ -38,7 +39,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "createTask",
+            name: ToolName::CreateTask,
             agents: EVENT,
             description: "Create a task for the venue team, tied to this event.",
             parameters: object(
