@@ -20,14 +20,14 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 
 use super::message::StreamingMessage;
+use super::spec::AgentSpec;
 use super::tool_round::{self, CallCache};
 use super::{context, history, prompts};
-use crate::config::{AgentSettings, Settings};
+use crate::config::Settings;
 use crate::conversation::CachedContext;
 use crate::conversation::{Responder, TurnContext};
 use crate::error::TurnError;
 use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
-use crate::vocab::AgentType;
 
 /// How long a cached context is trusted even without an invalidation.
 const CONTEXT_TTL_SECS: u64 = 300;
@@ -41,15 +41,6 @@ impl AgentResponder {
         Ok(Self {
             llm: Arc::new(LlmClient::new(&settings.llm)?),
         })
-    }
-}
-
-fn agent_settings(settings: &Settings, agent_type: AgentType) -> &AgentSettings {
-    let agents = &settings.llm.agents;
-    match agent_type {
-        AgentType::Client => &agents.client,
-        AgentType::VenueGeneral => &agents.venue_general,
-        AgentType::VenueEvent => &agents.venue_event,
     }
 }
 
@@ -69,8 +60,8 @@ impl AgentResponder {
             ));
         }
         let settings = turn.deps.settings.clone();
-        let agent_type = turn.thread().agent_type;
-        let agent = agent_settings(&settings, agent_type);
+        let spec = AgentSpec::of(turn.thread().agent_type);
+        let agent = (spec.settings)(&settings.llm);
         let context_text = self.context(turn).await?;
         let budget = settings.llm.history_token_budget;
         let transcript = turn.transcript().await?;
@@ -87,12 +78,12 @@ impl AgentResponder {
         let history = history::build(transcript.entries(), budget);
         let first_user = first_user.filter(|_| turn.thread().title.is_none());
         let mut messages = vec![ChatMessage::system(prompts::system_prompt(
-            agent_type,
+            spec.role,
             agent,
             &context_text,
         ))];
         messages.extend(history);
-        let tools = crate::tools::specs_for(agent_type);
+        let tools = spec.tool_specs();
         let mut cache = CallCache::new();
         let mut answer = String::new();
         let mut rounds = 0;

@@ -8,8 +8,7 @@ use serde_json::{Map, Value, json};
 use super::events::element_json;
 use super::names::ToolName;
 use super::{
-    CLIENT, EVENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-    thread_event,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_event,
 };
 use crate::domain::change_requests::{self as cr, NewChangeRequest};
 use crate::domain::elements as svc;
@@ -19,7 +18,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
             name: ToolName::ListAvailableElements,
-            agents: CLIENT,
             description: "List what can be added to this event: the venue's offerings (with prices) and its approved vendors, optionally of one category (catering, florist, music, ...).",
             parameters: object(
                 json!({"category": {"type": "string", "description": "Only this category"}}),
@@ -28,7 +26,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::RequestElementChange,
-            agents: CLIENT,
             description: "Ask the venue to add, modify or remove an element of this event. Creates a change request for staff to review; it does not change the element itself.",
             parameters: object(
                 json!({
@@ -44,7 +41,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::UpdateElementStatus,
-            agents: EVENT,
             description: "Move an element of this event to a new status: proposed→pending_approval→approved→confirmed, or declined/cancelled from any non-final status.",
             parameters: object(
                 json!({
@@ -57,7 +53,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::ReviewChangeRequest,
-            agents: EVENT,
             description: "Approve or decline a client's open change request on this event. Approving applies it: add creates a pending_approval element, modify updates the element, remove cancels it.",
             parameters: object(
                 json!({

@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 use super::names::ToolName;
 use super::{
-    CLIENT_AND_EVENT, EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef,
-    check_write_event, object, parse, thread_venue,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_venue,
 };
 use crate::domain::events::{self as svc, EventUpdate};
 use crate::domain::{format_cents, parse_date};
@@ -19,19 +18,16 @@ pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
             name: ToolName::GetEventDetails,
-            agents: CLIENT_AND_EVENT,
             description: "Get an event's details: date, status, guest count, budget, venue, elements with status and prices, guest counts and open change requests.",
             parameters: object(json!({"eventId": event_id}), &["eventId"]),
         },
         ToolDef {
             name: ToolName::GetEventSummary,
-            agents: GENERAL,
             description: "Get a short summary of one event of your venue: client, status, element counts by status, guests, open change requests and tasks, contract status.",
             parameters: object(json!({"eventId": event_id}), &["eventId"]),
         },
         ToolDef {
             name: ToolName::ListEvents,
-            agents: GENERAL,
             description: "List the venue's events in date order, optionally between two dates (inclusive) and with one status.",
             parameters: object(
                 json!({
@@ -44,7 +40,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::UpdateEvent,
-            agents: EVENT,
             description: "Update fields of this event. Only the given fields change. Status moves inquiry→planning→confirmed→completed, or to cancelled.",
             parameters: object(
                 json!({

@@ -6,9 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::names::ToolName;
-use super::{
-    CLIENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-};
+use super::{Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse};
 use crate::domain::guests::{self as svc, NewGuest, RSVP_STATUSES};
 use crate::store::domain::GuestRecord;
 
@@ -18,7 +16,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
             name: ToolName::ViewGuestList,
-            agents: CLIENT,
             description: "Show the event's guest list with RSVP status, dietary needs and plus-ones, and counts (attending, pending, declined, maybe, heads against capacity).",
             parameters: object(
                 json!({
@@ -30,7 +27,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::AddGuest,
-            agents: CLIENT,
             description: "Add a guest to this event. Attending and pending guests (plus-ones included) may not exceed the venue capacity; an email may appear only once per event.",
             parameters: object(
                 json!({

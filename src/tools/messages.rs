@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 
 use super::names::ToolName;
 use super::{
-    EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-    thread_venue,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_venue,
 };
 use crate::domain::messages as svc;
 use crate::store::domain::MessageRecord;
@@ -19,7 +18,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
             name: ToolName::SearchMessages,
-            agents: GENERAL,
             description: "Search the venue's messages (subject and body) by keywords; best matches first, newest first on ties.",
             parameters: object(
                 json!({
@@ -31,7 +29,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::SendMessageToClient,
-            agents: EVENT,
             description: "Send a message to this event's client.",
             parameters: object(
                 json!({"eventId": {"type": "string", "description": "The event id"}, "subject": subject, "body": body}),
@@ -40,7 +37,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::SendMessageToVendor,
-            agents: EVENT,
             description: "Send a message about this event to a vendor working on it or approved at the venue.",
             parameters: object(
                 json!({

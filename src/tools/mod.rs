@@ -1,14 +1,15 @@
 //! The assistants' tools: JSON-schema function tools over the domain services.
 //!
-//! [`specs_for`] lists what each agent type is offered; [`execute`] runs one call from the
-//! model. The arguments are untrusted: a call is refused (ok = false, result
-//! `{"error": ...}`, title "Refused: ...") without running any handler when the tool is
-//! unknown, not offered to the thread's agent type, or the arguments are not JSON or fail
-//! the schema. Handlers then re-check authorization through the domain services, and
-//! additionally bind writes to the thread: in `client` and `venue_event` threads a write
-//! may only touch the thread's own event (reads may cover any event the principal may
-//! access). Venue-wide tools use the thread's venue, which must be the principal's.
-//! `execute` never panics and never propagates an error: every failure is an outcome.
+//! [`specs`] gives the schemas of the tools an assistant is offered (its `AgentSpec` names
+//! them); [`execute`] runs one call from the model. The arguments are untrusted: a call is
+//! refused (ok = false, result `{"error": ...}`, title "Refused: ...") without running any
+//! handler when the tool is unknown, not offered to the thread's assistant
+//! ([`ToolContext::offered`]), or the arguments are not JSON or fail the schema. Handlers
+//! then re-check authorization through the domain services, and additionally bind writes
+//! to the thread: in `client` and `venue_event` threads a write may only touch the
+//! thread's own event (reads may cover any event the principal may access). Venue-wide
+//! tools use the thread's venue, which must be the principal's. `execute` never panics and
+//! never propagates an error: every failure is an outcome.
 
 mod contracts;
 mod elements;
@@ -41,11 +42,13 @@ use crate::store::{Stores, ThreadRecord};
 use crate::vocab::AgentType;
 pub use names::ToolName;
 
-/// What a handler sees: who calls, from which thread, with which stores.
+/// What a handler sees: who calls, from which thread, with which stores, and which tools
+/// the thread's assistant is offered (its `AgentSpec::tools`).
 pub struct ToolContext<'a> {
     pub principal: &'a Principal,
     pub thread: &'a ThreadRecord,
     pub stores: &'a Stores,
+    pub offered: &'a [ToolName],
 }
 
 /// The result of one tool call.
@@ -79,18 +82,12 @@ impl Handled {
 
 pub(crate) type HandlerResult = Result<Handled, DomainError>;
 
-/// One tool: name, who gets it, and its schema.
+/// One tool: name and schema. Which assistant gets it is the assistant's `AgentSpec`.
 pub(crate) struct ToolDef {
     pub name: ToolName,
-    pub agents: &'static [AgentType],
     pub description: &'static str,
     pub parameters: Value,
 }
-
-pub(crate) const CLIENT: &[AgentType] = &[AgentType::Client];
-pub(crate) const GENERAL: &[AgentType] = &[AgentType::VenueGeneral];
-pub(crate) const EVENT: &[AgentType] = &[AgentType::VenueEvent];
-pub(crate) const CLIENT_AND_EVENT: &[AgentType] = &[AgentType::Client, AgentType::VenueEvent];
 
 /// `{"type":"object", properties, required, "additionalProperties": false}`.
 pub(crate) fn object(properties: Value, required: &[&str]) -> Value {
@@ -108,26 +105,11 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     all
 });
 
-/// The tools offered to an agent type.
-pub fn specs_for(agent_type: AgentType) -> Arc<[ToolSpec]> {
-    // Built once per agent type: every model request offers the same list.
-    type PerAgent = Vec<(AgentType, Arc<[ToolSpec]>)>;
-    static SPECS: LazyLock<PerAgent> = LazyLock::new(|| {
-        AgentType::ALL
-            .iter()
-            .map(|&agent| (agent, build_specs(agent)))
-            .collect()
-    });
-    SPECS
-        .iter()
-        .find(|(agent, _)| *agent == agent_type)
-        .map_or_else(|| build_specs(agent_type), |(_, specs)| specs.clone())
-}
-
-fn build_specs(agent_type: AgentType) -> Arc<[ToolSpec]> {
+/// The model-facing schemas of the `offered` tools, in the registry's order.
+pub fn specs(offered: &[ToolName]) -> Arc<[ToolSpec]> {
     REGISTRY
         .iter()
-        .filter(|d| d.agents.contains(&agent_type))
+        .filter(|d| offered.contains(&d.name))
         .map(|d| ToolSpec {
             name: d.name.as_str().to_owned(),
             description: d.description.to_owned(),
@@ -155,7 +137,7 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
     else {
         return refused(format!("unknown tool {name:?}"));
     };
-    if !def.agents.contains(&ctx.thread.agent_type) {
+    if !ctx.offered.contains(&def.name) {
         return refused(format!("tool {name} is not available to this assistant"));
     }
     // Some models send an empty string for a call without arguments.

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::names::ToolName;
 use super::{
-    EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-    thread_event, thread_venue,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_event,
+    thread_venue,
 };
 use crate::domain::tasks::{self as svc, NewTask, PRIORITIES};
 use crate::domain::venues;
@@ -19,7 +19,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
             name: ToolName::ListVendors,
-            agents: GENERAL,
             description: "List the venue's vendor relationships (approved and pending) with contact details, optionally of one category.",
             parameters: object(
                 json!({"category": {"type": "string", "description": "Only this category"}}),
@@ -28,7 +27,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::ListPendingTasks,
-            agents: GENERAL,
             description: "List the venue's open tasks (pending or in progress), soonest due first, optionally for one event or due before a date.",
             parameters: object(
                 json!({
@@ -40,7 +38,6 @@ pub(super) fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: ToolName::CreateTask,
-            agents: EVENT,
             description: "Create a task for the venue team, tied to this event.",
             parameters: object(
                 json!({

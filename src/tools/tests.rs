@@ -1,10 +1,12 @@
-//! Tool tests, client side, on a migrated SQLite file with the domain fixture: the registry,
-//! the argument gate (JSON, schema, agent type) and every client tool's effect and refusals.
+//! Tool tests, client side, on a migrated SQLite file with the domain fixture: the argument
+//! gate (JSON, schema, the assistant's tool set) and every client tool's effect and
+//! refusals. The tool sets themselves are tested with the specs (`agents::spec`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
 
-use super::{ToolContext, ToolOutcome, execute, schema, specs_for};
+use super::{ToolContext, ToolOutcome, execute};
+use crate::agents::spec::AgentSpec;
 use crate::store::domain::fixture::*;
 use crate::vocab::AgentType;
 
@@ -24,6 +26,7 @@ pub(super) async fn call(
         principal: &p,
         thread: &t,
         stores: &f.stores,
+        offered: AgentSpec::of(t.agent_type).tools,
     };
     execute(&ctx, tool, &args.to_string()).await
 }
@@ -49,74 +52,6 @@ pub(super) fn assert_refused(o: &ToolOutcome, needle: &str) {
     assert!(o.changed_event.is_none());
 }
 
-#[test]
-fn specs_per_agent_type() {
-    let names = |a: AgentType| {
-        specs_for(a)
-            .iter()
-            .map(|s| s.name.clone())
-            .collect::<Vec<_>>()
-    };
-    let sorted = |mut v: Vec<&str>| {
-        v.sort_unstable();
-        v.into_iter().map(String::from).collect::<Vec<_>>()
-    };
-    let mut got = names(AgentType::Client);
-    got.sort();
-    assert_eq!(
-        got,
-        sorted(vec![
-            "getEventDetails",
-            "listAvailableElements",
-            "requestElementChange",
-            "viewGuestList",
-            "addGuest",
-            "viewContract"
-        ])
-    );
-    let mut got = names(AgentType::VenueGeneral);
-    got.sort();
-    assert_eq!(
-        got,
-        sorted(vec![
-            "listEvents",
-            "getEventSummary",
-            "listVendors",
-            "listPendingTasks",
-            "searchMessages"
-        ])
-    );
-    let mut got = names(AgentType::VenueEvent);
-    got.sort();
-    assert_eq!(
-        got,
-        sorted(vec![
-            "getEventDetails",
-            "updateElementStatus",
-            "sendMessageToClient",
-            "sendMessageToVendor",
-            "createTask",
-            "updateEvent",
-            "reviewChangeRequest"
-        ])
-    );
-    for a in [
-        AgentType::Client,
-        AgentType::VenueGeneral,
-        AgentType::VenueEvent,
-    ] {
-        for s in specs_for(a).iter() {
-            assert!(
-                schema::is_object_schema(&s.parameters),
-                "{} has a bad schema: {}",
-                s.name,
-                s.parameters
-            );
-            assert!(!s.description.is_empty());
-        }
-    }
-}
-
 #[tokio::test]
 async fn argument_gate() {
     let f = Fixture::new().await;
@@ -131,6 +66,7 @@ async fn argument_gate() {
         principal: &p,
         thread: &t,
         stores: &f.stores,
+        offered: AgentSpec::of(t.agent_type).tools,
     };
     assert_refused(
         &execute(&ctx, "getEventDetails", "{not json").await,

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{ToolContext, execute};
 use crate::agents::context::build_context;
+use crate::agents::spec::AgentSpec;
 use crate::auth::principal::{Principal, UserType};
 use crate::store::Stores;
 use crate::store::domain::fixture::*;
@@ -143,6 +144,7 @@ async fn demo_data_contexts_and_reads() {
         principal: &client,
         thread: &ct,
         stores: &stores,
+        offered: AgentSpec::of(ct.agent_type).tools,
     };
     for (tool, args) in [
         ("getEventDetails", json!({"eventId": event.id})),
@@ -163,6 +165,7 @@ async fn demo_data_contexts_and_reads() {
         principal: &staff,
         thread: &gt,
         stores: &stores,
+        offered: AgentSpec::of(gt.agent_type).tools,
     };
     for (tool, args) in [
         ("listEvents", json!({})),
@@ -198,6 +201,7 @@ async fn demo_data_contexts_and_reads() {
             principal: &client,
             thread: &ct,
             stores: &stores,
+            offered: AgentSpec::of(ct.agent_type).tools,
         };
         let o = execute(
             &ctx,

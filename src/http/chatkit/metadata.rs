@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::agents::spec::{AgentSpec, MetadataField};
 use crate::auth::Principal;
 use crate::auth::access::{self, EventRef};
 use crate::error::ApiError;
@@ -41,22 +42,19 @@ fn forbidden(msg: &str) -> ApiError {
     ApiError::Forbidden(msg.to_owned())
 }
 
-pub async fn plan_thread(
+/// Checks the requested venue and event against the principal and returns what the thread
+/// is bound to: an event alone brings its venue (`client`), a venue alone must be the
+/// principal's (`venue_general`), both must be the principal's venue and an event there
+/// (`venue_event`).
+async fn bind(
     state: &AppState,
     p: &Principal,
-    meta: &Map<String, Value>,
-) -> Result<ThreadPlan, ApiError> {
-    let raw = required(meta, "agentType", "agent_type")?;
-    let agent_type = AgentType::parse(raw).map_err(|_| {
-        ApiError::bad_request(format!(
-            "unknown agentType {raw:?}; expected client, venue_general or venue_event"
-        ))
-    })?;
-    access::may_use_agent(p, agent_type).map_err(|d| forbidden(d.0))?;
+    venue_id: Option<&str>,
+    event_id: Option<&str>,
+) -> Result<(String, Option<String>), ApiError> {
     let events = &state.stores.domain;
-    let (venue_id, event_id) = match agent_type {
-        AgentType::Client => {
-            let event_id = required(meta, "eventId", "event_id")?;
+    match (venue_id, event_id) {
+        (None, Some(event_id)) => {
             let event = events
                 .event_ref(event_id)
                 .await?
@@ -71,18 +69,15 @@ pub async fn plan_thread(
             if !ok {
                 return Err(forbidden("you may not use this event"));
             }
-            (event.venue_id, Some(event.id))
+            Ok((event.venue_id, Some(event.id)))
         }
-        AgentType::VenueGeneral => {
-            let venue_id = required(meta, "venueId", "venue_id")?;
+        (Some(venue_id), None) => {
             if !access::can_access_venue(p, venue_id) {
                 return Err(forbidden("you may not use this venue"));
             }
-            (venue_id.to_owned(), None)
+            Ok((venue_id.to_owned(), None))
         }
-        AgentType::VenueEvent => {
-            let venue_id = required(meta, "venueId", "venue_id")?;
-            let event_id = required(meta, "eventId", "event_id")?;
+        (Some(venue_id), Some(event_id)) => {
             if !access::can_access_venue(p, venue_id) {
                 return Err(forbidden("you may not use this venue"));
             }
@@ -93,9 +88,35 @@ pub async fn plan_thread(
             if event.venue_id != venue_id {
                 return Err(forbidden("that event is not at this venue"));
             }
-            (event.venue_id, Some(event.id))
+            Ok((event.venue_id, Some(event.id)))
         }
-    };
+        // Every spec requires a venue or an event (tested in `agents::spec`).
+        (None, None) => Err(ApiError::internal("assistant requires no venue or event")),
+    }
+}
+
+pub async fn plan_thread(
+    state: &AppState,
+    p: &Principal,
+    meta: &Map<String, Value>,
+) -> Result<ThreadPlan, ApiError> {
+    let raw = required(meta, "agentType", "agent_type")?;
+    let agent_type = AgentType::parse(raw).map_err(|_| {
+        ApiError::bad_request(format!(
+            "unknown agentType {raw:?}; expected client, venue_general or venue_event"
+        ))
+    })?;
+    access::may_use_agent(p, agent_type).map_err(|d| forbidden(d.0))?;
+    // Only the fields the assistant requires are read; anything else sent is ignored.
+    let (mut venue_id, mut event_id) = (None, None);
+    for &f in AgentSpec::of(agent_type).required_metadata {
+        let value = Some(required(meta, f.key(), f.snake_key())?);
+        match f {
+            MetadataField::VenueId => venue_id = value,
+            MetadataField::EventId => event_id = value,
+        }
+    }
+    let (venue_id, event_id) = bind(state, p, venue_id, event_id).await?;
     let mut metadata = Map::new();
     metadata.insert(
         "agent_type".into(),
