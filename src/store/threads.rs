@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::error::{StoreError, StoreResult};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
+use crate::chatkit::ThreadStatus;
 use crate::vocab::AgentType;
 
 /// A thread as the server sees it, including its server-side metadata.
@@ -31,8 +32,8 @@ pub struct ThreadRecord {
     pub venue_id: Option<String>,
     pub event_id: Option<String>,
     pub title: Option<String>,
-    /// The ChatKit status object, e.g. `{"type":"active"}`.
-    pub status: Value,
+    /// Active, locked or closed; stored as the ChatKit status object.
+    pub status: ThreadStatus,
     pub allowed_image_domains: Option<Vec<String>>,
     /// Server-only metadata; never sent to clients.
     pub metadata: Map<String, Value>,
@@ -72,6 +73,8 @@ fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
     };
     let agent_type = AgentType::parse(&m.agent_type)
         .map_err(|e| StoreError::Corrupt(format!("thread {} agent_type: {e}", m.id)))?;
+    let status = serde_json::from_value(m.status)
+        .map_err(|e| StoreError::Corrupt(format!("thread {} status: {e}", m.id)))?;
     Ok(ThreadRecord {
         id: m.id,
         user_id: m.user_id,
@@ -79,7 +82,7 @@ fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
         venue_id: m.venue_id,
         event_id: m.event_id,
         title: m.title,
-        status: m.status,
+        status,
         allowed_image_domains,
         metadata,
         tokens_in: m.tokens_in,
@@ -89,15 +92,22 @@ fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
     })
 }
 
-fn to_active(t: &ThreadRecord) -> chatkit_threads::ActiveModel {
-    chatkit_threads::ActiveModel {
+/// The status as stored.
+fn status_json(thread_id: &str, status: &ThreadStatus) -> StoreResult<Value> {
+    serde_json::to_value(status).map_err(|e| {
+        StoreError::Corrupt(format!("thread {thread_id} status cannot be encoded: {e}"))
+    })
+}
+
+fn to_active(t: &ThreadRecord) -> StoreResult<chatkit_threads::ActiveModel> {
+    Ok(chatkit_threads::ActiveModel {
         id: Set(t.id.clone()),
         user_id: Set(t.user_id.clone()),
         agent_type: Set(t.agent_type.as_str().to_owned()),
         venue_id: Set(t.venue_id.clone()),
         event_id: Set(t.event_id.clone()),
         title: Set(t.title.clone()),
-        status: Set(t.status.clone()),
+        status: Set(status_json(&t.id, &t.status)?),
         allowed_image_domains: Set(t
             .allowed_image_domains
             .as_ref()
@@ -108,7 +118,7 @@ fn to_active(t: &ThreadRecord) -> chatkit_threads::ActiveModel {
         created_at: Set(t.created_at),
         updated_at: Set(t.updated_at),
         deleted_at: Set(None),
-    }
+    })
 }
 
 /// Thread queries over one connection pool.
@@ -128,7 +138,7 @@ impl ThreadStore {
 
     /// Inserts a new thread; an existing id is a conflict.
     pub async fn insert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        Entity::insert(to_active(thread))
+        Entity::insert(to_active(thread)?)
             .exec(&self.db)
             .await
             .map_err(|e| {
@@ -165,7 +175,8 @@ impl ThreadStore {
             None => {}
         }
         if let Some(status) = &patch.status {
-            update = update.col_expr(Column::Status, Expr::value(status.clone()));
+            let v = status_json(thread_id, status)?;
+            update = update.col_expr(Column::Status, Expr::value(v));
         }
         if let Some(domains) = &patch.allowed_image_domains {
             let v = domains.as_ref().map(|d| Value::from(d.clone()));
@@ -294,7 +305,7 @@ impl ThreadStore {
 
     /// Upserts a thread row (used by the demo seed and by tests that need fixed ids).
     pub async fn upsert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        Entity::insert(to_active(thread))
+        Entity::insert(to_active(thread)?)
             .on_conflict(
                 OnConflict::column(Column::Id)
                     .update_columns([

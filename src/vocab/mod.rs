@@ -1,5 +1,5 @@
-//! The server's closed sets of string values: agent types (and, below, the other values
-//! that are stored as strings and compared in more than one place).
+//! The server's closed sets of string values: agent types, thread item types and statuses,
+//! RSVP statuses (and the tool names, `tools::ToolName`, made with the same macro).
 //!
 //! Each set is an enum with exactly one string form ([`AgentType::as_str`] and friends),
 //! the one the database columns, the config keys and the wire use. A string becomes one of
@@ -7,13 +7,17 @@
 //! compared as an enum everywhere after that; an unknown string is an [`UnknownValue`] at
 //! that edge, never a silent default deeper in.
 //!
-//! This module imports nothing from the crate, so every layer (the store included) may
-//! use it without bending the import order `http -> actors -> conversation <- agents ->
-//! tools -> domain -> store`.
+//! This module imports nothing from the crate, so every layer (the store and `chatkit`
+//! included) may use it without bending the import order `http -> actors -> conversation
+//! <- agents -> tools -> domain -> store`.
 
 mod agent_type;
+mod item;
+mod rsvp;
 
 pub use agent_type::AgentType;
+pub use item::{ItemStatus, ItemType};
+pub use rsvp::Rsvp;
 
 /// A string that names no member of a closed set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,6 +3,7 @@
 //! hidden items, not-found errors.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use eventchat::chatkit::ThreadStatus;
 use eventchat::store::{
     ItemRecord, Order, StoreError, Stores, ThreadPatch, ThreadRecord, Visibility, db,
 };
@@ -32,7 +33,7 @@ fn thread(id: &str, user: &str, at: DateTime<Utc>) -> ThreadRecord {
         venue_id: Some("v1".into()),
         event_id: Some("e1".into()),
         title: None,
-        status: json!({"type": "active"}),
+        status: ThreadStatus::Active,
         allowed_image_domains: None,
         metadata: Default::default(),
         tokens_in: 0,
@@ -46,7 +47,7 @@ fn item(id: &str, thread: &str, item_type: &str, at: DateTime<Utc>) -> ItemRecor
     ItemRecord {
         id: id.into(),
         thread_id: thread.into(),
-        item_type: item_type.into(),
+        item_type: item_type.parse().unwrap(),
         role: None,
         status: None,
         content: json!({"id": id, "type": item_type}),

@@ -9,7 +9,6 @@ use super::threads::load;
 use crate::actors::subscriber;
 use crate::actors::thread_actor::QueuedTurn;
 use crate::auth::{Principal, access};
-use crate::chatkit::UserMessageInput;
 use crate::chatkit::content::UserMessageContent;
 use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::params::{
@@ -17,10 +16,12 @@ use crate::chatkit::params::{
     CustomActionParams, RetryAfterItemParams,
 };
 use crate::chatkit::time::now_micros;
+use crate::chatkit::{ThreadStatus, UserMessageInput};
 use crate::conversation::TurnInput;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};
+use crate::vocab::{ItemStatus, ItemType};
 
 async fn submit(
     state: &AppState,
@@ -126,7 +127,7 @@ pub(super) async fn create(
         venue_id: plan.venue_id,
         event_id: plan.event_id,
         title: None,
-        status: serde_json::json!({"type": "active"}),
+        status: ThreadStatus::Active,
         allowed_image_domains: None,
         metadata: plan.metadata,
         tokens_in: 0,
@@ -199,7 +200,7 @@ pub(super) async fn add_structured_input(
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
-    if item.item_type != "structured_input" || item.status.as_deref() != Some("pending") {
+    if item.item_type != ItemType::StructuredInput || item.status != Some(ItemStatus::Pending) {
         return Err(ApiError::bad_request(
             "the item is not a pending structured input",
         ));
@@ -218,7 +219,7 @@ pub(super) async fn retry(
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
-    if item.item_type != "user_message" {
+    if item.item_type != ItemType::UserMessage {
         return Err(ApiError::bad_request("only a user message can be retried"));
     }
     submit(
@@ -240,7 +241,7 @@ pub(super) async fn custom_action(
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     if let Some(item_id) = &params.item_id {
         let item = load_item(state, &thread, item_id).await?;
-        if item.item_type != "widget" {
+        if item.item_type != ItemType::Widget {
             return Err(ApiError::bad_request(
                 "the sender of an action must be a widget item",
             ));

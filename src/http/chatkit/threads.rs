@@ -221,7 +221,7 @@ pub(super) async fn sync_custom_action(
     if let Some(item_id) = &params.item_id {
         check_id(item_id, "item")?;
         let record = state.stores.items.load_item(&thread, item_id).await?;
-        if record.item_type != "widget" {
+        if record.item_type != crate::vocab::ItemType::Widget {
             return Err(ApiError::bad_request(
                 "the sender of an action must be a widget item",
             ));

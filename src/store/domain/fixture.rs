@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, Database, EntityTrait};
 use serde_json::json;
 
 use crate::auth::principal::{Principal, UserType};
+use crate::chatkit::ThreadStatus;
 use crate::store::{Stores, ThreadRecord};
 use crate::vocab::AgentType;
 
@@ -82,7 +83,7 @@ pub fn thread(
         venue_id: venue.map(Into::into),
         event_id: event.map(Into::into),
         title: None,
-        status: json!({"type": "active"}),
+        status: ThreadStatus::Active,
         allowed_image_domains: None,
         metadata: Default::default(),
         tokens_in: 0,
