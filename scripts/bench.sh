@@ -7,18 +7,20 @@
 #   BENCH_NO_REFERENCE=1 scripts/bench.sh # eventchat alone
 #   BENCH_SERVER_LOG=debug BENCH_KEEP_WORK=1 scripts/bench.sh ...   # the server log kept
 #
-# Builds the release binaries (eventchat, eventchat-bench) into $CARGO_TARGET_DIR (default
-# target/), installs the reference (scripts/bench/requirements.txt) into a virtualenv under
-# it, makes sure PostgreSQL answers for scenario (e), then runs eventchat-bench, which starts
-# the mock LLM, the servers and the load on 127.0.0.1, stops them at the end, prints the table
-# and writes $CARGO_TARGET_DIR/bench/results.json.
+# Builds the release binaries (eventchat, and eventchat-bench from the bench/ crate) into
+# $CARGO_TARGET_DIR (default target/), installs the reference (scripts/bench/requirements.txt)
+# into a virtualenv under it, makes sure PostgreSQL answers for scenario (e), then runs
+# eventchat-bench, which starts the mock LLM, the servers and the load on 127.0.0.1, stops them
+# at the end, prints the table and writes $CARGO_TARGET_DIR/bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
 export CARGO_TARGET_DIR=$target
 
 echo "bench: building release binaries into $target (slow the first time)" >&2
-cargo build --release --bin eventchat --bin eventchat-bench
+# The server (root package) and the benchmark (bench/) are two packages: each is named with -p,
+# and each binary with --bin.
+cargo build --release -p eventchat --bin eventchat -p eventchat-bench --bin eventchat-bench
 
 args=()
 if [ -z "${BENCH_NO_REFERENCE:-}" ]; then

@@ -43,9 +43,13 @@ pub enum StartupError {
     },
 }
 
+/// A built application: the bound listener, the HTTP server (not yet serving) and the
+/// shared state. When it is dropped, or its server stops, the actor arbiters stop too, so an
+/// application leaves no thread behind.
 pub struct Application {
     port: u16,
-    server: Server,
+    /// Taken by [`Application::run_until_stopped`].
+    server: Option<Server>,
     state: AppState,
 }
 
@@ -118,7 +122,7 @@ impl Application {
         );
         Ok(Self {
             port,
-            server,
+            server: Some(server),
             state,
         })
     }
@@ -162,14 +166,25 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the server is stopped (Ctrl-C or SIGTERM).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// A handle that stops the server (tests; the CLI stops on Ctrl-C or SIGTERM).
+    pub fn server_handle(&self) -> Option<actix_web::dev::ServerHandle> {
+        self.server.as_ref().map(Server::handle)
     }
 
-    /// The server future and a handle, for callers that manage its lifetime (tests).
-    pub fn into_server(self) -> Server {
-        self.server
+    /// Serves until the server is stopped (Ctrl-C, SIGTERM or its handle), then stops the
+    /// actor arbiters.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        match self.server.take() {
+            Some(server) => server.await,
+            None => Ok(()),
+        }
+        // `self` drops here, which shuts the registry down.
+    }
+}
+
+impl Drop for Application {
+    fn drop(&mut self) {
+        self.state.registry.shutdown();
     }
 }
 

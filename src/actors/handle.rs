@@ -7,7 +7,7 @@ use actix::Addr;
 
 use super::thread_actor::{QueuedTurn, ThreadActor};
 use super::thread_messages::{
-    InjectPanic, Inspect, Queued, Rename, StartTurn, StopThread, ThreadInfo,
+    InjectPanic, Inspect, ItemsWritten, Queued, Rename, StartTurn, StopThread, ThreadInfo,
 };
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
@@ -46,12 +46,13 @@ impl ThreadHandle {
         self.addr.send(Rename(title)).await.map_err(mailbox)?
     }
 
+    /// Items of the thread were written without the actor: it drops its copy of them.
+    pub async fn items_written(&self) -> Result<(), ApiError> {
+        self.addr.send(ItemsWritten).await.map_err(mailbox)
+    }
+
     /// Fault injection for tests; see `actors.fault_injection`.
     pub fn inject_panic(&self) {
         self.addr.do_send(InjectPanic);
-    }
-
-    pub fn is_alive(&self) -> bool {
-        self.addr.connected()
     }
 }

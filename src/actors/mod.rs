@@ -18,6 +18,7 @@ pub mod supervisor;
 pub mod thread_actor;
 pub mod thread_messages;
 pub mod thread_state;
+pub mod turn_log;
 
 pub use handle::ThreadHandle;
 pub use registry::Registry;

@@ -142,6 +142,22 @@ impl Registry {
         &self.inner.deps.bus
     }
 
+    /// What every turn runs with; handlers that ask the responder outside a turn (sync
+    /// widget actions) use the same.
+    pub fn turn_deps(&self) -> &TurnDeps {
+        &self.inner.deps
+    }
+
+    /// Items of `thread_id` were written without its actor: a live actor drops its copy of
+    /// them (the next turn reads the store). Returns once the actor has done so; a thread
+    /// with no running actor has no copy.
+    pub async fn items_written(&self, thread_id: &str) -> Result<(), ApiError> {
+        match self.inner.live.addr(thread_id) {
+            Some(addr) => ThreadHandle::new(addr).items_written().await,
+            None => Ok(()),
+        }
+    }
+
     /// Stops every arbiter: supervisors, thread actors and the domain-change task end with
     /// them (a running turn is dropped where it stands, as on a process exit). Called once
     /// the HTTP server has stopped.

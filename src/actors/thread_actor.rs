@@ -62,6 +62,11 @@ pub struct ThreadActor {
     pub(super) transcript_epoch: u64,
     /// The two epochs when the running turn started.
     turn_epochs: (u64, u64),
+    /// Whether the running turn has sent its first event; until then a notice from outside
+    /// the turn waits in `held_notices`, so a stream always starts with the turn's own
+    /// first event (`thread.created` or `stream_options`, protocol §5).
+    turn_streaming: bool,
+    held_notices: Vec<bytes::Bytes>,
     pub(super) row: RowWriter,
     pub(super) restarts: u32,
     pub(super) tokens_in: u64,
@@ -93,6 +98,8 @@ impl ThreadActor {
             transcript: None,
             transcript_epoch: 0,
             turn_epochs: (0, 0),
+            turn_streaming: false,
+            held_notices: Vec::new(),
             row,
             restarts,
             started_at: Instant::now(),
@@ -105,6 +112,8 @@ impl ThreadActor {
         ctx.add_stream(UnboundedReceiverStream::new(rx));
         self.subscribers.push(queued.subscriber);
         self.pending.clear();
+        self.turn_streaming = false;
+        self.held_notices.clear();
         // A thread that this turn creates has no items yet: its transcript starts empty
         // instead of being read from the store (which would first wait for the user
         // message's write).
@@ -124,6 +133,16 @@ impl ThreadActor {
         self.turn_epochs = (self.context_epoch, self.transcript_epoch);
         let fut = tracing::Instrument::instrument(fut, self.span.clone());
         self.turn = Some(ctx.spawn(fut.into_actor(self)));
+    }
+
+    /// Sends a frame that does not come from the turn (a notice) to its subscribers, once the
+    /// turn's own first event has gone out.
+    pub(super) fn notify_subscribers(&mut self, frame: bytes::Bytes) {
+        if self.turn_streaming {
+            self.broadcast(SseMsg::Frame(frame));
+        } else {
+            self.held_notices.push(frame);
+        }
     }
 
     /// Sends one event to every subscriber, dropping those that are gone or too slow.
@@ -234,6 +253,12 @@ impl StreamHandler<TurnOutput> for ThreadActor {
             TurnOutput::Event(event) => {
                 self.track_pending(&event);
                 self.broadcast(SseMsg::Frame(encode_event(&event)));
+                if !self.turn_streaming {
+                    self.turn_streaming = true;
+                    for frame in std::mem::take(&mut self.held_notices) {
+                        self.broadcast(SseMsg::Frame(frame));
+                    }
+                }
             }
             TurnOutput::SaveThread { patch, saved } => {
                 patch.apply(&mut self.thread);

@@ -1,6 +1,7 @@
 //! The messages a [`ThreadActor`] answers besides its turn's output: start or queue an input,
 //! inspect, evict when idle, stop (keeping a running turn's partial text), rename,
-//! invalidate the cached context, and the tests' fault injection.
+//! invalidate the cached context, drop the item copy after a write made elsewhere, and the
+//! tests' fault injection.
 
 use std::time::{Duration, Instant};
 
@@ -224,8 +225,23 @@ impl Handler<InvalidateContext> for ThreadActor {
                 msg.summary.clone(),
                 Some("Updated".to_owned()),
             );
-            self.broadcast(SseMsg::Frame(encode_event(&notice)));
+            self.notify_subscribers(encode_event(&notice));
         }
+    }
+}
+
+/// Items of the thread were written outside the actor (a sync widget action): the next
+/// turn reads them from the store instead of the actor's copy, and a running turn's copy is
+/// not kept when it ends.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ItemsWritten;
+
+impl Handler<ItemsWritten> for ThreadActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ItemsWritten, _: &mut Self::Context) {
+        self.forget_transcript();
     }
 }
 

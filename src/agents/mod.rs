@@ -2,7 +2,7 @@
 //! settings key, starter prompts, required metadata), the prompts, context builders,
 //! history and the turn runner.
 //!
-//! `runner::AgentResponder` is the production [`crate::chatkit::responder::Responder`]: it
+//! `runner::AgentResponder` is the production [`crate::conversation::Responder`]: it
 //! answers a turn with the configured model, calling the agent type's tools
 //! (`crate::tools`) and streaming ChatKit events as it goes.
 

@@ -3,7 +3,10 @@
 //! 1. Context: the agent's context text is taken from the thread actor's cache, or built
 //!    from the database and handed back to the cache.
 //! 2. Model input: the system prompt (role, style, context) and the thread's history
-//!    rebuilt from stored items within the token budget.
+//!    rebuilt from stored items within the token budget. What the turn answers is the
+//!    newest of those items: a user message, a tool output, an answered structured input,
+//!    or a widget action, which the turn stored as a hidden `<Action>` note
+//!    (`conversation::notes::action_text`).
 //! 3. Loop: stream the model; text deltas become an assistant message as they arrive; tool
 //!    calls run as a workflow round and their results go back to the model; at most
 //!    `max_tool_rounds` rounds, then a clear message.
@@ -23,10 +26,10 @@ use super::message::StreamingMessage;
 use super::spec::AgentSpec;
 use super::tool_round::{self, CallCache};
 use super::{context, history, prompts};
+use crate::chatkit::ThreadItem;
 use crate::config::Settings;
-use crate::conversation::CachedContext;
-use crate::conversation::{Responder, TurnContext};
-use crate::error::TurnError;
+use crate::conversation::{CachedContext, Responder, SyncAction, TurnContext, notes};
+use crate::error::{ApiError, TurnError};
 use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
 
 /// How long a cached context is trusted even without an invalidation.
@@ -47,6 +50,18 @@ impl AgentResponder {
 impl Responder for AgentResponder {
     fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>> {
         Box::pin(self.run(turn))
+    }
+
+    /// The assistants render no widgets, so nothing is replaced; the action is kept as a
+    /// hidden note, and the next turn's model reads it in the thread's history.
+    fn sync_action<'a>(
+        &'a self,
+        a: SyncAction<'a>,
+    ) -> BoxFuture<'a, Result<Option<ThreadItem>, ApiError>> {
+        Box::pin(async move {
+            notes::record_action(a.deps, a.thread, a.action, a.sender).await?;
+            Ok(None)
+        })
     }
 }
 

@@ -1,5 +1,5 @@
 //! Non-streaming response bodies that are not a [`Thread`](super::Thread),
-//! [`Page`](super::Page), [`ThreadItem`](super::ThreadItem) or
+//! [`Page`](super::Page), [`ThreadItem`] or
 //! [`Attachment`](super::Attachment) (protocol §3.8, §3.13–3.17):
 //!
 //! * `{}` for `items.feedback`, `attachments.delete`, `threads.delete` ([`EmptyResponse`]);

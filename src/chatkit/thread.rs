@@ -60,13 +60,6 @@ impl Thread {
         self.items = items;
         self
     }
-
-    /// The same thread with an empty items page (as in `thread.created`, `thread.updated`,
-    /// `threads.list`, `threads.update`).
-    pub fn without_items(mut self) -> Self {
-        self.items = Page::default();
-        self
-    }
 }
 
 /// The status of a thread, discriminated by `type`.

@@ -2,8 +2,8 @@
 //! model request is built and sent, and the events that may only follow a durable write
 //! wait for it.
 //!
-//! Protocol: [`TurnContext::persist_in_background`] starts the write with the item's
-//! `thread.item.done` held; [`TurnContext::send_raw`] appends to the held events while the
+//! Protocol: `TurnContext::persist_in_background` starts the write with the item's
+//! `thread.item.done` held; `TurnContext::send_raw` appends to the held events while the
 //! write runs; the write's task, once the item is stored, sends them all in order and marks
 //! them released (later events then go straight out); every step that persists or announces
 //! first waits for the task ([`TurnContext::settle`]), so the store's order and the events'

@@ -19,7 +19,9 @@
 //! - [`transcript`] (the thread's items kept between turns), [`convert`] (store records <->
 //!   wire types), [`answer`] (structured-input answers), [`notes`] (hidden notes for the
 //!   model: a cancelled turn, a domain change, a widget action), [`bus`] (domain changes
-//!   for the other live threads), [`io`] (what flows in and out of a turn).
+//!   for the other live threads), [`io`] (what flows in and out of a turn);
+//! - beside the turns, [`sync_action`] answers the non-streaming widget actions (protocol
+//!   §3.8) through the same responder.
 //!
 //! Imports run one way: `http -> actors -> conversation <- agents -> tools -> domain ->
 //! store`; nothing here imports `actors`, `agents` or `http`.
@@ -32,12 +34,14 @@ pub mod convert;
 pub mod io;
 pub mod notes;
 pub mod responder;
+pub mod sync_action;
 pub mod transcript;
 pub mod turn;
 
 pub use bus::{DomainBus, DomainChange};
 pub use context::TurnContext;
 pub use io::{TurnInput, TurnOutput, TurnSummary};
-pub use responder::{CachedContext, RespondInput, Responder, TurnDeps};
+pub use responder::{CachedContext, RespondInput, Responder, SyncAction, TurnDeps};
+pub use sync_action::answer_sync_action;
 pub use transcript::{Transcript, TranscriptEntry};
 pub use turn::run_turn;

@@ -1,6 +1,7 @@
 //! What answers a turn: the [`Responder`] trait the assistants implement, what it is asked
 //! to respond to ([`RespondInput`]), the dependencies every turn shares ([`TurnDeps`]) and
-//! the agent context a thread actor caches between turns ([`CachedContext`]).
+//! the agent context a thread actor caches between turns ([`CachedContext`]). A responder
+//! also answers the non-streaming widget actions ([`SyncAction`], protocol §3.8).
 //!
 //! The production responder is `agents::AgentResponder`; the tests script their own.
 
@@ -11,10 +12,11 @@ use futures::future::BoxFuture;
 
 use super::bus::DomainBus;
 use super::context::TurnContext;
+use crate::auth::Principal;
 use crate::chatkit::{Action, ThreadItem};
 use crate::config::Settings;
-use crate::error::TurnError;
-use crate::store::Stores;
+use crate::error::{ApiError, TurnError};
+use crate::store::{Stores, ThreadRecord};
 
 /// What the responder is asked to respond to.
 #[derive(Debug, Clone)]
@@ -24,16 +26,40 @@ pub enum RespondInput {
     /// The client answered a client tool call, or a structured input was submitted; the
     /// conversation continues without a new user message.
     Continue,
-    /// A widget action, with the widget that sent it.
+    /// A widget action, with the widget that sent it. The turn has already stored it as a
+    /// hidden note (`notes::action_text`), so a responder that rebuilds the model's input
+    /// from the thread's items sees it there.
     Action {
         action: Action,
         sender: Option<ThreadItem>,
     },
 }
 
-/// Produces the events of one turn.
+/// A widget action declared `streaming: false` (`threads.sync_custom_action`), validated by
+/// the handler: its thread is the principal's, and a named sender is a widget of it. It may
+/// arrive while a turn of the thread runs.
+pub struct SyncAction<'a> {
+    pub deps: &'a TurnDeps,
+    pub thread: &'a ThreadRecord,
+    pub principal: &'a Principal,
+    pub action: &'a Action,
+    pub sender: Option<&'a ThreadItem>,
+}
+
+/// Produces the events of one turn, and answers sync widget actions.
 pub trait Responder: Send + Sync + 'static {
     fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>>;
+
+    /// The item that replaces the sender widget in place, or `None` for no update (the
+    /// default). The caller stores a returned item (an upsert, in the action's thread) before
+    /// answering with it; anything else the responder writes is its own to store.
+    fn sync_action<'a>(
+        &'a self,
+        action: SyncAction<'a>,
+    ) -> BoxFuture<'a, Result<Option<ThreadItem>, ApiError>> {
+        let _ = action;
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Shared dependencies of every turn; cheap to clone.

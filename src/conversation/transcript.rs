@@ -14,10 +14,11 @@
 //!
 //! The store stays the truth. The rules that keep the copy equal to it:
 //! - a turn takes the transcript from its actor and gives it back when it ends; every item
-//!   write of the turn goes through [`TurnContext`](super::responder::TurnContext), which
+//!   write of the turn goes through [`TurnContext`](super::context::TurnContext), which
 //!   mirrors it here ([`Transcript::upsert`], [`Transcript::remove`]);
 //! - a write that is not mirrored (a retry deleting later items, a stop, a hidden note
-//!   written by the actor) drops the copy, and the next turn reads the store again;
+//!   written by the actor, a sync widget action's writes) drops the copy, and the next turn
+//!   reads the store again;
 //! - the order is the store's: `(created_at, first insert)`; an upsert of a known id keeps
 //!   its place, as the store's upsert keeps `seq` and `created_at`.
 //!

@@ -10,7 +10,8 @@
 //!   item)`, responder events;
 //! - `threads.retry_after_item`: the items after the user message are deleted (no removal
 //!   events), then `stream_options` and the responder's events for that message;
-//! - `threads.custom_action`: `stream_options`, then the responder's events.
+//! - `threads.custom_action`: the action is stored as a hidden note for the model (no
+//!   event), then `stream_options` and the responder's events.
 //!
 //! The user message is durable before its `thread.item.done` is sent: its write runs while
 //! the model request is prepared and sent, and every event waits behind it. A failure after the
@@ -27,6 +28,7 @@ use super::answer::answer_structured_input;
 use super::context::TurnContext;
 use super::convert::{item_from_record, thread_to_wire};
 use super::io::{TurnInput, TurnOutput, TurnSummary};
+use super::notes;
 use super::responder::{CachedContext, RespondInput, TurnDeps};
 use super::transcript::Transcript;
 use crate::auth::Principal;
@@ -134,6 +136,10 @@ async fn drive(turn: &mut TurnContext, input: TurnInput) -> Result<(), TurnError
                 Some(id) => Some(load_item(turn, &id).await?),
                 None => None,
             };
+            // The action is part of the thread from here on, for this turn's model input and
+            // every later one (hidden: stored, never sent; mirrored into the transcript).
+            let note = notes::action_note(&turn.thread().id, &action, sender.as_ref());
+            turn.persist(&note).await?;
             RespondInput::Action { action, sender }
         }
     };

@@ -13,8 +13,9 @@
 //! user behind a shared NAT must not starve another. The clock is a parameter
 //! (`*_at(.., now)`) so the arithmetic is tested without sleeping.
 //!
-//! Layout: [`rate`] (the token buckets), [`streams`] (the open-stream cap and the body
-//! wrapper that holds a slot).
+//! Layout: `rate.rs` (the token buckets), `streams.rs` (the open-stream cap and the body
+//! wrapper that holds a slot). Plain names, not links: both modules are private, so
+//! rustdoc could not resolve a link to them from this public page.
 
 mod rate;
 mod streams;

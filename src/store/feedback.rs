@@ -1,23 +1,11 @@
 //! Feedback (thumbs up/down) on assistant items.
 
 use chrono::{DateTime, Utc};
-use entity::chatkit_item_feedback::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder,
-};
+use entity::chatkit_item_feedback::{self, Entity};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use super::error::StoreResult;
 use super::threads::ThreadRecord;
-
-/// One stored feedback row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedbackRecord {
-    pub item_id: String,
-    pub user_id: String,
-    pub kind: String,
-    pub created_at: DateTime<Utc>,
-}
 
 #[derive(Clone, Debug)]
 pub struct FeedbackStore {
@@ -54,23 +42,5 @@ impl FeedbackStore {
             .exec_without_returning(&self.db)
             .await?;
         Ok(())
-    }
-
-    /// Feedback rows of a thread, oldest first.
-    pub async fn for_thread(&self, thread: &ThreadRecord) -> StoreResult<Vec<FeedbackRecord>> {
-        let rows = Entity::find()
-            .filter(Column::ThreadId.eq(&thread.id))
-            .order_by_asc(Column::Id)
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| FeedbackRecord {
-                item_id: m.item_id,
-                user_id: m.user_id,
-                kind: m.kind,
-                created_at: m.created_at,
-            })
-            .collect())
     }
 }

@@ -261,13 +261,4 @@ impl ItemStore {
             .await?;
         row.map(from_model).transpose()
     }
-
-    /// Number of items of the thread (hidden included).
-    pub async fn count_items(&self, thread: &ThreadRecord) -> StoreResult<u64> {
-        use sea_orm::PaginatorTrait;
-        Ok(Entity::find()
-            .filter(Column::ThreadId.eq(&thread.id))
-            .count(&self.db)
-            .await?)
-    }
 }

@@ -20,11 +20,11 @@ pub mod users;
 pub use attachments::{AttachmentRecord, AttachmentStore};
 pub use domain::DomainStore;
 pub use error::{StoreError, StoreResult};
-pub use feedback::{FeedbackRecord, FeedbackStore};
+pub use feedback::FeedbackStore;
 pub use items::{ItemRecord, ItemStore, Visibility};
 pub use paging::{Order, PageOf};
 pub use thread_patch::{ThreadPatch, TitleChange};
-pub use threads::{ThreadRecord, ThreadStore};
+pub use threads::{ThreadFilter, ThreadRecord, ThreadStore};
 pub use users::{UserRecord, UserStore};
 
 use sea_orm::DatabaseConnection;

@@ -6,11 +6,12 @@
 //! - a soft-deleted thread (`deleted_at` set) is invisible to every query here and, because
 //!   item access needs a loaded [`ThreadRecord`], to every item query too;
 //! - listing pages by `(created_at, id)`, so threads created in the same microsecond are
-//!   neither skipped nor repeated.
+//!   neither skipped nor repeated, and filters by assistant, venue and event in the query
+//!   ([`ThreadFilter`]), so paging stays exact within the filtered list.
 
 use chrono::{DateTime, Utc};
 use entity::chatkit_threads::{self, Column, Entity};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -22,6 +23,15 @@ use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
 use crate::chatkit::ThreadStatus;
 use crate::vocab::AgentType;
+
+/// Which threads a listing returns, besides being the user's and live: each field set must
+/// equal the thread's column; `None` matches any value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadFilter {
+    pub agent_type: Option<AgentType>,
+    pub venue_id: Option<String>,
+    pub event_id: Option<String>,
+}
 
 /// A thread as the server sees it, including its server-side metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,17 +51,6 @@ pub struct ThreadRecord {
     pub tokens_out: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl ThreadRecord {
-    /// Whether the parts that make the server emit `thread.updated` (title, status, image
-    /// domains, metadata) are the same in both records.
-    pub fn same_visible_state(&self, other: &ThreadRecord) -> bool {
-        self.title == other.title
-            && self.status == other.status
-            && self.allowed_image_domains == other.allowed_image_domains
-            && self.metadata == other.metadata
-    }
 }
 
 fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
@@ -230,9 +229,35 @@ impl ThreadStore {
         after: Option<&str>,
         order: Order,
     ) -> StoreResult<PageOf<ThreadRecord>> {
+        self.list_threads_where(user_id, &ThreadFilter::default(), limit, after, order)
+            .await
+    }
+
+    /// A page of the user's live threads that match `filter`, ordered by
+    /// `(created_at, id)`. The filter is part of the query, so pages are full and
+    /// `has_more`/`after` describe the filtered list; the `after` thread only has to be the
+    /// user's (its position is what counts).
+    pub async fn list_threads_where(
+        &self,
+        user_id: &str,
+        filter: &ThreadFilter,
+        limit: u64,
+        after: Option<&str>,
+        order: Order,
+    ) -> StoreResult<PageOf<ThreadRecord>> {
         let mut query = Entity::find()
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null());
+        if let Some(a) = filter.agent_type {
+            // The column holds the agent type's one string form.
+            query = query.filter(Column::AgentType.eq(a.as_str()));
+        }
+        if let Some(v) = &filter.venue_id {
+            query = query.filter(Column::VenueId.eq(v.as_str()));
+        }
+        if let Some(e) = &filter.event_id {
+            query = query.filter(Column::EventId.eq(e.as_str()));
+        }
         if let Some(cursor) = after {
             let anchor = Entity::find_by_id(cursor.to_owned())
                 .filter(Column::UserId.eq(user_id))
@@ -298,24 +323,6 @@ impl ThreadStore {
                 Expr::col(Column::TokensOut).add(tokens_out),
             )
             .filter(Column::Id.eq(thread_id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
-    }
-
-    /// Upserts a thread row (used by the demo seed and by tests that need fixed ids).
-    pub async fn upsert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        Entity::insert(to_active(thread)?)
-            .on_conflict(
-                OnConflict::column(Column::Id)
-                    .update_columns([
-                        Column::Title,
-                        Column::Status,
-                        Column::Metadata,
-                        Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
             .exec(&self.db)
             .await?;
         Ok(())

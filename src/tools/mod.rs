@@ -21,14 +21,6 @@ pub mod schema;
 mod tasks;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_client;
-#[cfg(test)]
-mod tests_event;
-#[cfg(test)]
-mod tests_seed;
-#[cfg(test)]
-mod tests_venue;
 
 use std::sync::{Arc, LazyLock};
 

@@ -15,14 +15,7 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
-
-fn input(text: &str) -> Value {
-    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
-}
-
-fn message(thread_id: &str, text: &str) -> Value {
-    json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input(text)}})
-}
+use crate::requests as req;
 
 /// A third venue with one staff member, so threads spread over three supervisors.
 async fn third_venue(app: &TestApp) -> (String, String) {
@@ -60,11 +53,8 @@ async fn third_venue(app: &TestApp) -> (String, String) {
 }
 
 async fn create_venue_thread(app: &TestApp, token: &str, venue_id: &str, text: &str) -> String {
-    let (status, ev) = app
-        .stream(token, json!({"type":"threads.create","params":{"input":input(text)},"metadata":{"agentType":"venue_general","venueId":venue_id}}))
-        .await;
-    assert_eq!(status, 200, "{ev:?}");
-    ev[0]["thread"]["id"].as_str().unwrap().to_owned()
+    let meta = json!({"agentType":"venue_general","venueId":venue_id});
+    app.create_thread(token, text, meta).await.0
 }
 
 async fn many_threads(backend: Backend) {
@@ -92,7 +82,7 @@ async fn many_threads(backend: Backend) {
                 let id = create_venue_thread(app, token, venue, &format!("#echo t{i} m0")).await;
                 for m in 1..turns_per_thread {
                     let (status, ev) = app
-                        .stream(token, message(&id, &format!("#echo t{i} m{m}")))
+                        .add_user_message(token, &id, &format!("#echo t{i} m{m}"))
                         .await;
                     assert_eq!(status, 200);
                     assert_eq!(ev.last().unwrap()["type"], "thread.item.done", "{ev:?}");
@@ -108,7 +98,7 @@ async fn many_threads(backend: Backend) {
         let (_, items) = app
             .chatkit(
                 token,
-                json!({"type":"items.list","params":{"thread_id":id,"order":"asc","limit":100}}),
+                req::list_items(id, json!({"order":"asc","limit":100})),
             )
             .await;
         let texts: Vec<String> = items["data"]
@@ -139,13 +129,13 @@ async fn many_threads(backend: Backend) {
 both_backends!(two_hundred_threads_over_three_venues, many_threads);
 
 async fn queue_and_disconnect(backend: Backend) {
-    let (app, _script) = TestApp::scripted(backend).await;
+    let (app, script) = TestApp::scripted(backend).await;
     let (token, thread_id, _) = app.client_thread("hello").await;
     // A second input while a turn runs waits, then runs in order.
-    let slow = app.stream(&token, message(&thread_id, "#slow first"));
+    let slow = app.add_user_message(&token, &thread_id, "#slow first");
     let second = async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        app.stream(&token, message(&thread_id, "#echo second"))
+        script.until_seen("user:#slow first").await;
+        app.add_user_message(&token, &thread_id, "#echo second")
             .await
     };
     let ((s1, ev1), (s2, ev2)) = futures::join!(slow, second);
@@ -159,10 +149,7 @@ async fn queue_and_disconnect(backend: Backend) {
         "user:#echo second"
     );
     let (_, items) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
-        )
+        .chatkit(&token, req::list_items(&thread_id, json!({"order":"asc"})))
         .await;
     let kinds: Vec<&str> = items["data"]
         .as_array()
@@ -188,7 +175,7 @@ async fn queue_and_disconnect(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
-        .json(&message(&thread_id, "#slow gone"))
+        .json(&req::add_user_message(&thread_id, "#slow gone"))
         .send()
         .await
         .unwrap();
@@ -199,10 +186,7 @@ async fn queue_and_disconnect(backend: Backend) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (_, items) = app
-            .chatkit(
-                &token,
-                json!({"type":"items.list","params":{"thread_id":thread_id,"limit":1}}),
-            )
+            .chatkit(&token, req::list_items(&thread_id, json!({"limit":1})))
             .await;
         if items["data"][0]["content"][0]["text"] == "user:#slow gone" {
             break;
@@ -224,8 +208,8 @@ async fn failures_stay_local(backend: Backend) {
     let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
     // A failing turn in A while B runs a turn.
     let (ra, rb) = futures::join!(
-        app.stream(&token, message(&a, "#fail")),
-        app.stream(&token, message(&b, "#slow b2"))
+        app.add_user_message(&token, &a, "#fail"),
+        app.add_user_message(&token, &b, "#slow b2")
     );
     assert_eq!(
         ra.1.last().unwrap(),
@@ -236,7 +220,7 @@ async fn failures_stay_local(backend: Backend) {
         "user:#slow b2"
     );
     // A is usable afterwards, and kept the partial text streamed before the failure.
-    let (_, ev) = app.stream(&token, message(&a, "#echo after")).await;
+    let (_, ev) = app.add_user_message(&token, &a, "#echo after").await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
         "user:#echo after"
@@ -244,8 +228,8 @@ async fn failures_stay_local(backend: Backend) {
     // A panic inside A's turn: A's stream ends with an error event, B is untouched, and A is
     // restarted from the store on its next request.
     let (ra, rb) = futures::join!(
-        app.stream(&token, message(&a, "#panic")),
-        app.stream(&token, message(&b, "#slow b3"))
+        app.add_user_message(&token, &a, "#panic"),
+        app.add_user_message(&token, &b, "#slow b3")
     );
     assert_eq!(
         ra.1.last().unwrap(),
@@ -255,7 +239,7 @@ async fn failures_stay_local(backend: Backend) {
         rb.1.last().unwrap()["item"]["content"][0]["text"],
         "user:#slow b3"
     );
-    let (status, ev) = app.stream(&token, message(&a, "#echo revived")).await;
+    let (status, ev) = app.add_user_message(&token, &a, "#echo revived").await;
     assert_eq!(status, 200);
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
@@ -275,8 +259,15 @@ async fn failures_stay_local(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 202);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let (_, ev) = app.stream(&token, message(&b, "#echo b4")).await;
+    // The panic is delivered asynchronously: wait (bounded) until the actor is gone, so the
+    // next message finds a dead actor and the supervisor restarts it.
+    let owner = app.user(DEMO_CLIENT_EMAIL).await.id;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.registry.live_record(&b, &owner).is_some() {
+        assert!(Instant::now() < deadline, "the actor did not die");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (_, ev) = app.add_user_message(&token, &b, "#echo b4").await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
         "user:#echo b4"
@@ -288,10 +279,7 @@ async fn failures_stay_local(backend: Backend) {
     assert_eq!(info["restarts"], 1, "{info}");
     // Nothing acknowledged was lost: B has all its turns.
     let (_, items) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":b,"limit":100}}),
-        )
+        .chatkit(&token, req::list_items(&b, json!({"limit":100})))
         .await;
     assert_eq!(items["data"].as_array().unwrap().len(), 8);
     app.finish().await;
@@ -302,7 +290,7 @@ both_backends!(
 );
 
 async fn eviction_admin_and_fanout(backend: Backend) {
-    let (app, _script) = TestApp::scripted(backend).await;
+    let (app, script) = TestApp::scripted(backend).await;
     let (token, thread_id, _) = app.client_thread("hello").await;
     let (event_id, venue_id) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
@@ -325,9 +313,9 @@ async fn eviction_admin_and_fanout(backend: Backend) {
         }
     }
     // State while a turn runs, then idle.
-    let running = app.stream(&token, message(&thread_id, "#slow s"));
+    let running = app.add_user_message(&token, &thread_id, "#slow s");
     let probe = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        script.until_seen("user:#slow s").await;
         let r = app
             .request_as(
                 reqwest::Method::GET,
@@ -405,14 +393,9 @@ async fn eviction_admin_and_fanout(backend: Backend) {
         .await;
     assert_eq!(r.status(), 404);
     // The next request rehydrates it with its whole history.
-    let (_, ev) = app.stream(&token, message(&thread_id, "#echo back")).await;
+    let (_, ev) = app.add_user_message(&token, &thread_id, "#echo back").await;
     assert_eq!(types(&ev)[0], "thread.item.done");
-    let (_, t) = app
-        .chatkit(
-            &token,
-            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
-        )
-        .await;
+    let (_, t) = app.chatkit(&token, req::get_thread(&thread_id)).await;
     assert_eq!(t["items"]["data"].as_array().unwrap().len(), 6);
     let r = app
         .request_as(
@@ -477,7 +460,7 @@ async fn stop_keeps_partial_text(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
-        .json(&message(&thread_id, "#trickle"))
+        .json(&req::add_user_message(&thread_id, "#trickle"))
         .send()
         .await
         .unwrap();
@@ -510,10 +493,7 @@ async fn stop_keeps_partial_text(backend: Backend) {
     assert!(all.iter().any(|i| i.item_type == ItemType::SdkHiddenContext
         && i.content.to_string().contains("cancelled")));
     let (_, items) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread_id}}),
-        )
+        .chatkit(&token, req::list_items(&thread_id, json!({})))
         .await;
     assert!(
         items["data"]
@@ -524,7 +504,7 @@ async fn stop_keeps_partial_text(backend: Backend) {
     );
     assert_eq!(items["data"][0]["content"][0]["text"], "partial answer");
     // The thread goes on.
-    let (_, ev) = app.stream(&token, message(&thread_id, "#echo next")).await;
+    let (_, ev) = app.add_user_message(&token, &thread_id, "#echo next").await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
         "user:#echo next"

@@ -5,18 +5,16 @@ use std::time::Duration;
 
 use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use eventchat::vocab::ItemType;
+use mock_llm::{MockLlm, MockToolCall, Reply};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
-use crate::mock_llm::{MockLlm, MockToolCall, Reply};
+use crate::requests as req;
 
-fn input(text: &str) -> Value {
-    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
-}
-
-async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
+/// An application whose assistants talk to `mock`, over the demo data.
+pub(crate) async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
     let url = mock.base_url();
     let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
     vars.extend_from_slice(extra);
@@ -27,17 +25,6 @@ async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> T
 
 fn call(id: &str, name: &str, args: Value) -> MockToolCall {
     MockToolCall::new(id, name, args)
-}
-
-async fn create(app: &TestApp, token: &str, meta: Value, text: &str) -> (String, Vec<Value>) {
-    let (status, ev) = app
-        .stream(
-            token,
-            json!({"type":"threads.create","params":{"input":input(text)},"metadata":meta}),
-        )
-        .await;
-    assert_eq!(status, 200, "{ev:?}");
-    (ev[0]["thread"]["id"].as_str().unwrap().to_owned(), ev)
 }
 
 /// Tool names offered in a recorded request.
@@ -95,13 +82,13 @@ async fn client_assistant(backend: Backend) {
         call("c7", "viewGuestList", json!({"eventId": foreign_event})),
     ]).usage(1200, 40));
     mock.push(Reply::text(["Added Ana", " and asked the venue."]).usage(1300, 20));
-    let (thread_id, ev) = create(
-        &app,
-        &token,
-        json!({"agentType":"client","eventId":event_id}),
-        "Add Ana and more veggie options",
-    )
-    .await;
+    let (thread_id, ev) = app
+        .create_thread(
+            &token,
+            "Add Ana and more veggie options",
+            json!({"agentType":"client","eventId":event_id}),
+        )
+        .await;
     let t = types(&ev);
     assert_eq!(
         t[..4],
@@ -211,7 +198,7 @@ async fn client_assistant(backend: Backend) {
     // Next turn: the history replays the earlier tool calls and results.
     mock.push(Reply::text(["You have Ana on the list."]));
     let (_, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("Who did you add?")}}))
+        .add_user_message(&token, &thread_id, "Who did you add?")
         .await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
@@ -249,13 +236,13 @@ async fn venue_event_assistant(backend: Backend) {
     // The client has a live thread on the same event: it must hear about the changes.
     let client = app.token_for(DEMO_CLIENT_EMAIL).await;
     mock.push(Reply::text(["Hi!"]));
-    let (client_thread, _) = create(
-        &app,
-        &client,
-        json!({"agentType":"client","eventId":event_id}),
-        "hello",
-    )
-    .await;
+    let (client_thread, _) = app
+        .create_thread(
+            &client,
+            "hello",
+            json!({"agentType":"client","eventId":event_id}),
+        )
+        .await;
     let elements = entity::event_elements::Entity::find()
         .filter(entity::event_elements::Column::EventId.eq(&event_id))
         .all(db)
@@ -299,13 +286,13 @@ async fn venue_event_assistant(backend: Backend) {
         call("v8", "getEventDetails", json!({"eventId": other_venue_event})),
     ]));
     mock.push(Reply::text(["All done."]));
-    let (thread_id, ev) = create(
-        &app,
-        &staff,
-        json!({"agentType":"venue_event","venueId":venue_id,"eventId":event_id}),
-        "Do the usual",
-    )
-    .await;
+    let (thread_id, ev) = app
+        .create_thread(
+            &staff,
+            "Do the usual",
+            json!({"agentType":"venue_event","venueId":venue_id,"eventId":event_id}),
+        )
+        .await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
         "All done."
@@ -394,7 +381,7 @@ async fn venue_event_assistant(backend: Backend) {
     );
     // ... and the client's next turn shows it to the model.
     mock.push(Reply::text(["Noted."]));
-    app.stream(&client, json!({"type":"threads.add_user_message","params":{"thread_id":client_thread,"input":input("news?")}})).await;
+    app.add_user_message(&client, &client_thread, "news?").await;
     let last = mock.requests().pop().unwrap();
     assert!(last["messages"].to_string().contains("HiddenContext"));
     let _ = thread_id;
@@ -419,13 +406,13 @@ async fn venue_general_assistant(backend: Backend) {
         call("g5", "searchMessages", json!({"query": "florist"})),
     ]));
     mock.push(Reply::text(["Here is your week."]));
-    let (_, ev) = create(
-        &app,
-        &staff,
-        json!({"agentType":"venue_general","venueId":venue_id}),
-        "What is happening?",
-    )
-    .await;
+    let (_, ev) = app
+        .create_thread(
+            &staff,
+            "What is happening?",
+            json!({"agentType":"venue_general","venueId":venue_id}),
+        )
+        .await;
     assert_eq!(
         ev.last().unwrap()["item"]["content"][0]["text"],
         "Here is your week."
@@ -470,13 +457,13 @@ async fn llm_failures(backend: Backend) {
     mock.push(Reply::rate_limited(1));
     mock.push(Reply::text(["Hello there"]));
     mock.push(Reply::text(["Planning the Parker wedding"]));
-    let (thread_id, ev) = create(
-        &app,
-        &token,
-        json!({"agentType":"client","eventId":event_id}),
-        "hi",
-    )
-    .await;
+    let (thread_id, ev) = app
+        .create_thread(
+            &token,
+            "hi",
+            json!({"agentType":"client","eventId":event_id}),
+        )
+        .await;
     let t = types(&ev);
     assert_eq!(t.last().unwrap(), "thread.updated", "{t:?}");
     assert_eq!(
@@ -486,9 +473,7 @@ async fn llm_failures(backend: Backend) {
     assert_eq!(mock.request_count(), 3);
     // Text, then the connection drops: the partial text is kept, the error allows retry.
     mock.push(Reply::text(["Half ", "an ", "answer", " never", " finished"]).disconnect_after(3));
-    let (_, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("go on")}}))
-        .await;
+    let (_, ev) = app.add_user_message(&token, &thread_id, "go on").await;
     assert_eq!(
         ev.last().unwrap(),
         &json!({"type":"error","code":"stream.error","allow_retry":true})
@@ -520,9 +505,7 @@ async fn llm_failures(backend: Backend) {
         "getEventDetails",
         json!({"eventId": event_id}),
     )]));
-    let (_, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("loop")}}))
-        .await;
+    let (_, ev) = app.add_user_message(&token, &thread_id, "loop").await;
     let last = &ev.last().unwrap()["item"]["content"][0]["text"];
     assert!(last.as_str().unwrap().contains("more steps"), "{last}");
     // A repeated identical call in one turn is answered from the first result.
@@ -545,7 +528,7 @@ async fn llm_failures(backend: Backend) {
         .await
         .unwrap()
         .len();
-    app.stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("twice")}})).await;
+    app.add_user_message(&token, &thread_id, "twice").await;
     let after = app
         .state
         .stores
@@ -559,9 +542,7 @@ async fn llm_failures(backend: Backend) {
     for _ in 0..4 {
         mock.push(Reply::http_error(503, "overloaded"));
     }
-    let (_, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("again")}}))
-        .await;
+    let (_, ev) = app.add_user_message(&token, &thread_id, "again").await;
     let err = ev.last().unwrap();
     assert_eq!(err["type"], "error");
     assert_eq!(err["allow_retry"], true);
@@ -580,13 +561,13 @@ async fn without_a_model_turns_explain_the_configuration() {
     app.seed().await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
-    let (_, ev) = create(
-        &app,
-        &token,
-        json!({"agentType":"client","eventId":event_id}),
-        "hi",
-    )
-    .await;
+    let (_, ev) = app
+        .create_thread(
+            &token,
+            "hi",
+            json!({"agentType":"client","eventId":event_id}),
+        )
+        .await;
     let err = ev.last().unwrap();
     assert_eq!(err["type"], "error");
     assert_eq!(err["code"], "custom");
@@ -754,7 +735,7 @@ async fn foreign_ids(backend: Backend) {
         mock.push(Reply::tool_calls(calls));
         mock.push(Reply::text(["I could not do that."]));
         let token = app.token_for(&email).await;
-        let (_, ev) = create(&app, &token, meta, "try it").await;
+        let (_, ev) = app.create_thread(&token, "try it", meta).await;
         assert_eq!(
             ev.last().unwrap()["item"]["content"][0]["text"],
             "I could not do that."
@@ -801,7 +782,9 @@ async fn long_thread(backend: Backend) {
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     mock.push(Reply::text(["Hello."]));
     let meta = json!({"agentType":"client","eventId":event_id});
-    let (thread_id, _) = create(&app, &token, meta, "the very first message").await;
+    let (thread_id, _) = app
+        .create_thread(&token, "the very first message", meta)
+        .await;
     // Stop the live actor so that the next turn reads the items written below from the store.
     let admin = app
         .token_for(eventchat::store::seed::DEMO_ADMIN_EMAIL)
@@ -838,7 +821,7 @@ async fn long_thread(backend: Backend) {
     }
     mock.push(Reply::text(["Still here."]));
     let (status, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("the newest message")}}))
+        .add_user_message(&token, &thread_id, "the newest message")
         .await;
     assert_eq!(status, 200, "{ev:?}");
     assert_eq!(
@@ -877,7 +860,7 @@ async fn user_message_confirmed_early(backend: Backend) {
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     mock.push(Reply::text(["Hello."]));
     let meta = json!({"agentType":"client","eventId":event_id});
-    let (thread_id, _) = create(&app, &token, meta, "first").await;
+    let (thread_id, _) = app.create_thread(&token, "first", meta).await;
     let slow = Duration::from_millis(1500);
     mock.push(Reply::text(["Late answer."]).first_token_delay(slow));
     let started = std::time::Instant::now();
@@ -885,7 +868,7 @@ async fn user_message_confirmed_early(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
-        .json(&json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("are you there?")}}))
+        .json(&req::add_user_message(&thread_id, "are you there?"))
         .send()
         .await
         .unwrap();

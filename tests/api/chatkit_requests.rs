@@ -5,10 +5,7 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-
-fn user_input(text: &str) -> Value {
-    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
-}
+use crate::requests as req;
 
 async fn paging(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
@@ -28,9 +25,7 @@ async fn paging(backend: Backend) {
         if let Some(a) = &after {
             params["after"] = json!(a);
         }
-        let (status, page) = app
-            .chatkit(&token, json!({"type":"threads.list","params":params}))
-            .await;
+        let (status, page) = app.chatkit(&token, req::list_threads(params)).await;
         assert_eq!(status, 200);
         for t in page["data"].as_array().unwrap() {
             assert_eq!(t["items"], json!({"data": [], "has_more": false}));
@@ -49,38 +44,33 @@ async fn paging(backend: Backend) {
     // 26 items in one thread (13 turns of 2): items.list newest first by default.
     let thread = &threads[0];
     for i in 0..12 {
-        app.stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread,"input":user_input(&format!("m{i}"))}})).await;
+        app.add_user_message(&token, thread, &format!("m{i}")).await;
     }
     let (_, all) = app
         .chatkit(
             &token,
-            json!({"type":"items.list","params":{"thread_id":thread,"limit":100,"order":"asc"}}),
+            req::list_items(thread, json!({"limit":100,"order":"asc"})),
         )
         .await;
     let asc: Vec<Value> = all["data"].as_array().unwrap().clone();
     assert_eq!(asc.len(), 26);
     let (_, first) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread,"limit":20}}),
-        )
+        .chatkit(&token, req::list_items(thread, json!({"limit":20})))
         .await;
     assert_eq!(first["data"].as_array().unwrap().len(), 20);
     assert_eq!(first["has_more"], true);
     assert_eq!(first["data"][0], asc[25]);
     let (_, second) = app
-        .chatkit(&token, json!({"type":"items.list","params":{"thread_id":thread,"limit":20,"after":first["after"]}}))
+        .chatkit(
+            &token,
+            req::list_items(thread, json!({"limit":20,"after":first["after"]})),
+        )
         .await;
     assert_eq!(second["data"].as_array().unwrap().len(), 6);
     assert_eq!(second["has_more"], false);
     assert!(second.get("after").is_none());
     // get_by_id: the oldest 20, ascending, with a cursor.
-    let (_, t) = app
-        .chatkit(
-            &token,
-            json!({"type":"threads.get_by_id","params":{"thread_id":thread}}),
-        )
-        .await;
+    let (_, t) = app.chatkit(&token, req::get_thread(thread)).await;
     assert_eq!(t["items"]["data"].as_array().unwrap().len(), 20);
     assert_eq!(t["items"]["data"][0], asc[0]);
     assert_eq!(t["items"]["has_more"], true);
@@ -93,44 +83,35 @@ async fn update_delete_feedback(backend: Backend) {
     let (app, _script) = TestApp::scripted(backend).await;
     let (token, thread_id, ev) = app.client_thread("hello").await;
     let (status, t) = app
-        .chatkit(
-            &token,
-            json!({"type":"threads.update","params":{"thread_id":thread_id,"title":"Renamed"}}),
-        )
+        .chatkit(&token, req::update_thread(&thread_id, "Renamed"))
         .await;
     assert_eq!(status, 200);
     assert_eq!(t["title"], "Renamed");
     assert_eq!(t["items"], json!({"data": [], "has_more": false}));
-    let assistant = ev.last().unwrap()["item"]["id"].clone();
+    let assistant = ev.last().unwrap()["item"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (status, body) = app
-        .chatkit(&token, json!({"type":"items.feedback","params":{"thread_id":thread_id,"item_ids":[assistant],"kind":"positive"}}))
+        .chatkit(&token, req::feedback(&thread_id, &[&assistant], "positive"))
         .await;
     assert_eq!((status, body), (200, json!({})));
-    let (status, body) = app
-        .chatkit(
-            &token,
-            json!({"type":"threads.delete","params":{"thread_id":thread_id}}),
-        )
-        .await;
+    let (status, body) = app.chatkit(&token, req::delete_thread(&thread_id)).await;
     assert_eq!((status, body), (200, json!({})));
     // Gone from every later request.
-    for req in [
-        json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
-        json!({"type":"items.list","params":{"thread_id":thread_id}}),
-        json!({"type":"threads.update","params":{"thread_id":thread_id,"title":"x"}}),
-        json!({"type":"threads.delete","params":{"thread_id":thread_id}}),
+    for request in [
+        req::get_thread(&thread_id),
+        req::list_items(&thread_id, json!({})),
+        req::update_thread(&thread_id, "x"),
+        req::delete_thread(&thread_id),
     ] {
-        let (status, body) = app.chatkit(&token, req).await;
+        let (status, body) = app.chatkit(&token, request).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["error"]["code"], "not_found");
     }
-    let (status, _) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("hi")}}))
-        .await;
+    let (status, _) = app.add_user_message(&token, &thread_id, "hi").await;
     assert_eq!(status, 404);
-    let (_, list) = app
-        .chatkit(&token, json!({"type":"threads.list","params":{}}))
-        .await;
+    let (_, list) = app.chatkit(&token, req::list_threads(json!({}))).await;
     assert!(
         list["data"]
             .as_array()
@@ -148,7 +129,10 @@ async fn attachments(backend: Backend) {
         .token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
         .await;
     let (status, att) = app
-        .chatkit(&token, json!({"type":"attachments.create","params":{"name":"floorplan.png","size":4,"mime_type":"image/png"}}))
+        .chatkit(
+            &token,
+            req::create_attachment("floorplan.png", 4, "image/png"),
+        )
         .await;
     assert_eq!(status, 200, "{att}");
     assert_eq!(att["type"], "image");
@@ -163,9 +147,11 @@ async fn attachments(backend: Backend) {
     let (event_id, _) = app
         .event_of(eventchat::store::seed::DEMO_CLIENT_EMAIL)
         .await;
-    let mut input = user_input("see plan");
-    input["attachments"] = json!([id]);
-    let create = json!({"type":"threads.create","params":{"input":input},"metadata":{"agentType":"client","eventId":event_id}});
+    let create = req::create_thread_with_attachments(
+        "see plan",
+        &[&id],
+        json!({"agentType":"client","eventId":event_id}),
+    );
     let (status, _) = app.stream(&token, create.clone()).await;
     assert_eq!(status, 400);
     // Wrong token, then the right one.
@@ -204,33 +190,32 @@ async fn attachments(backend: Backend) {
     assert_eq!(embedded["name"], "floorplan.png");
     // A disallowed type and an oversized declaration are refused.
     let (status, body) = app
-        .chatkit(&token, json!({"type":"attachments.create","params":{"name":"x.exe","size":4,"mime_type":"application/x-msdownload"}}))
+        .chatkit(
+            &token,
+            req::create_attachment("x.exe", 4, "application/x-msdownload"),
+        )
         .await;
     assert_eq!(status, 415, "{body}");
     let (status, _) = app
-        .chatkit(&token, json!({"type":"attachments.create","params":{"name":"big.pdf","size":999_999_999u64,"mime_type":"application/pdf"}}))
+        .chatkit(
+            &token,
+            req::create_attachment("big.pdf", 999_999_999, "application/pdf"),
+        )
         .await;
     assert_eq!(status, 413);
     // Delete: gone, bytes included.
-    let (status, body) = app
-        .chatkit(
-            &token,
-            json!({"type":"attachments.delete","params":{"attachment_id":id}}),
-        )
-        .await;
+    let (status, body) = app.chatkit(&token, req::delete_attachment(&id)).await;
     assert_eq!((status, body), (200, json!({})));
     let r = app.http.get(&preview).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let (status, _) = app
-        .chatkit(
-            &token,
-            json!({"type":"attachments.delete","params":{"attachment_id":id}}),
-        )
-        .await;
+    let (status, _) = app.chatkit(&token, req::delete_attachment(&id)).await;
     assert_eq!(status, 404);
     // Transcription is not configured: a clear 501.
     let (status, body) = app
-        .chatkit(&token, json!({"type":"input.transcribe","params":{"audio_base64":"YWJjZGVm","mime_type":"audio/webm;codecs=opus"}}))
+        .chatkit(
+            &token,
+            req::transcribe("YWJjZGVm", "audio/webm;codecs=opus"),
+        )
         .await;
     assert_eq!(status, 501);
     assert!(
@@ -253,25 +238,23 @@ async fn isolation(backend: Backend) {
     let token = app.token_for(&intruder).await;
     let before = app.chatkit_counts().await;
     let requests = [
-        json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
-        json!({"type":"items.list","params":{"thread_id":thread_id}}),
-        json!({"type":"threads.update","params":{"thread_id":thread_id,"title":"pwned"}}),
-        json!({"type":"threads.delete","params":{"thread_id":thread_id}}),
-        json!({"type":"items.feedback","params":{"thread_id":thread_id,"item_ids":[item_id],"kind":"negative"}}),
-        json!({"type":"threads.sync_custom_action","params":{"thread_id":thread_id,"action":{"type":"x"}}}),
-        json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("hi")}}),
-        json!({"type":"threads.add_client_tool_output","params":{"thread_id":thread_id,"result":{}}}),
-        json!({"type":"threads.add_structured_input","params":{"thread_id":thread_id,"item_id":item_id,"input":{}}}),
-        json!({"type":"threads.retry_after_item","params":{"thread_id":thread_id,"item_id":item_id}}),
-        json!({"type":"threads.custom_action","params":{"thread_id":thread_id,"action":{"type":"x"}}}),
+        req::get_thread(&thread_id),
+        req::list_items(&thread_id, json!({})),
+        req::update_thread(&thread_id, "pwned"),
+        req::delete_thread(&thread_id),
+        req::feedback(&thread_id, &[&item_id], "negative"),
+        req::sync_custom_action(&thread_id, None, json!({"type":"x"})),
+        req::add_user_message(&thread_id, "hi"),
+        req::add_client_tool_output(&thread_id, json!({})),
+        req::add_structured_input(&thread_id, &item_id, json!({})),
+        req::retry_after_item(&thread_id, &item_id),
+        req::custom_action(&thread_id, None, json!({"type":"x"})),
     ];
-    for req in requests {
-        let (status, body) = app.chatkit(&token, req.clone()).await;
-        assert_eq!(status, 404, "{req} -> {body}");
+    for request in requests {
+        let (status, body) = app.chatkit(&token, request.clone()).await;
+        assert_eq!(status, 404, "{request} -> {body}");
     }
-    let (_, list) = app
-        .chatkit(&token, json!({"type":"threads.list","params":{}}))
-        .await;
+    let (_, list) = app.chatkit(&token, req::list_threads(json!({}))).await;
     assert!(
         list["data"]
             .as_array()
@@ -284,12 +267,7 @@ async fn isolation(backend: Backend) {
     let owner = app
         .token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
         .await;
-    let (_, t) = app
-        .chatkit(
-            &owner,
-            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
-        )
-        .await;
+    let (_, t) = app.chatkit(&owner, req::get_thread(&thread_id)).await;
     assert!(t.get("title").is_none());
     app.finish().await;
 }
@@ -364,7 +342,7 @@ async fn malformed(backend: Backend) {
     let (status, v) = app
         .chatkit(
             &token,
-            json!({"type":"threads.create","params":{"input":user_input("hi")}}),
+            json!({"type":"threads.create","params":{"input":req::input("hi")}}),
         )
         .await;
     assert_eq!(status, 400);
@@ -375,7 +353,7 @@ async fn malformed(backend: Backend) {
             .contains("agentType")
     );
     let (status, v) = app
-        .chatkit(&token, json!({"type":"threads.create","params":{"input":user_input("hi")},"metadata":{"agentType":"client"}}))
+        .chatkit(&token, json!({"type":"threads.create","params":{"input":req::input("hi")},"metadata":{"agentType":"client"}}))
         .await;
     assert_eq!(status, 400);
     assert!(v["error"]["message"].as_str().unwrap().contains("eventId"));
@@ -384,18 +362,24 @@ async fn malformed(backend: Backend) {
         .await;
     let (foreign_event, venue) = app.event_of(&other).await;
     let (status, _) = app
-        .chatkit(&token, json!({"type":"threads.create","params":{"input":user_input("hi")},"metadata":{"agentType":"client","eventId":foreign_event}}))
+        .chatkit(
+            &token,
+            req::create_thread("hi", json!({"agentType":"client","eventId":foreign_event})),
+        )
         .await;
     assert_eq!(status, 403);
     let (status, _) = app
-        .chatkit(&token, json!({"type":"threads.create","params":{"input":user_input("hi")},"metadata":{"agentType":"venue_general","venueId":venue}}))
+        .chatkit(
+            &token,
+            req::create_thread("hi", json!({"agentType":"venue_general","venueId":venue})),
+        )
         .await;
     assert_eq!(status, 403);
     // No token, bad token.
     let r = app
         .http
         .post(app.url("/api/chatkit"))
-        .json(&json!({"type":"threads.list","params":{}}))
+        .json(&req::list_threads(json!({})))
         .send()
         .await
         .unwrap();
@@ -405,7 +389,7 @@ async fn malformed(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth("garbage")
-        .json(&json!({"type":"threads.list","params":{}}))
+        .json(&req::list_threads(json!({})))
         .send()
         .await
         .unwrap();

@@ -5,11 +5,8 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
+use crate::requests as req;
 use crate::scripted::Step;
-
-fn user_input(text: &str) -> Value {
-    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
-}
 
 fn is_micro_utc(ts: &Value) -> bool {
     let s = ts.as_str().unwrap_or("");
@@ -92,7 +89,7 @@ async fn create_event_order(backend: Backend) {
         .chatkit(
             &app.token_for(eventchat::store::seed::DEMO_CLIENT_EMAIL)
                 .await,
-            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
+            req::get_thread(&thread_id),
         )
         .await;
     assert_eq!(status, 200);
@@ -109,9 +106,7 @@ async fn add_message_and_retry(backend: Backend) {
     let (app, script) = TestApp::scripted(backend).await;
     let (token, thread_id, _) = app.client_thread("first").await;
     script.push(vec![Step::Text(vec!["second answer"])]);
-    let (status, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("second")}}))
-        .await;
+    let (status, ev) = app.add_user_message(&token, &thread_id, "second").await;
     assert_eq!(status, 200);
     assert_eq!(
         types(&ev)[..3],
@@ -121,16 +116,13 @@ async fn add_message_and_retry(backend: Backend) {
     let second_user = ev[0]["item"]["id"].as_str().unwrap().to_owned();
     // Retry the first message: everything after it goes, without removal events.
     let (_, all) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
-        )
+        .chatkit(&token, req::list_items(&thread_id, json!({"order":"asc"})))
         .await;
     let first_user = all["data"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(all["data"].as_array().unwrap().len(), 4);
     script.push(vec![Step::EchoInput]);
     let (status, ev) = app
-        .stream(&token, json!({"type":"threads.retry_after_item","params":{"thread_id":thread_id,"item_id":first_user}}))
+        .stream(&token, req::retry_after_item(&thread_id, &first_user))
         .await;
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[0], "stream_options");
@@ -140,10 +132,7 @@ async fn add_message_and_retry(backend: Backend) {
         "user:first"
     );
     let (_, all) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
-        )
+        .chatkit(&token, req::list_items(&thread_id, json!({"order":"asc"})))
         .await;
     let ids: Vec<&str> = all["data"]
         .as_array()
@@ -156,11 +145,11 @@ async fn add_message_and_retry(backend: Backend) {
     assert!(!ids.contains(&second_user.as_str()));
     // Retrying an assistant message or an unknown item is refused before streaming.
     let (status, _) = app
-        .stream(&token, json!({"type":"threads.retry_after_item","params":{"thread_id":thread_id,"item_id":ids[1]}}))
+        .stream(&token, req::retry_after_item(&thread_id, ids[1]))
         .await;
     assert_eq!(status, 400);
     let (status, _) = app
-        .stream(&token, json!({"type":"threads.retry_after_item","params":{"thread_id":thread_id,"item_id":"msg_nope"}}))
+        .stream(&token, req::retry_after_item(&thread_id, "msg_nope"))
         .await;
     assert_eq!(status, 404);
     app.finish().await;
@@ -191,16 +180,16 @@ async fn client_tool_round_trip(backend: Backend) {
     assert!(call.get("output").is_none());
     script.push(vec![Step::EchoInput]);
     let (status, ev) = app
-        .stream(&token, json!({"type":"threads.add_client_tool_output","params":{"thread_id":thread_id,"result":{"nodes":[1,2]}}}))
+        .stream(
+            &token,
+            req::add_client_tool_output(&thread_id, json!({"nodes":[1,2]})),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[0], "stream_options");
     assert_eq!(ev.last().unwrap()["item"]["content"][0]["text"], "continue");
     let (_, items) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc"}}),
-        )
+        .chatkit(&token, req::list_items(&thread_id, json!({"order":"asc"})))
         .await;
     let stored = items["data"]
         .as_array()
@@ -219,7 +208,7 @@ async fn client_tool_round_trip(backend: Backend) {
     );
     // No pending call any more: refused before the stream.
     let (status, body) = app
-        .stream(&token, json!({"type":"threads.add_client_tool_output","params":{"thread_id":thread_id,"result":1}}))
+        .stream(&token, req::add_client_tool_output(&thread_id, json!(1)))
         .await;
     assert_eq!(status, 400, "{body:?}");
     app.finish().await;
@@ -246,7 +235,14 @@ async fn structured_input_and_actions(backend: Backend) {
         .to_owned();
     script.push(vec![Step::EchoInput]);
     let (status, ev) = app
-        .stream(&token, json!({"type":"threads.add_structured_input","params":{"thread_id":thread_id,"item_id":si,"input":{"status":"answered","answers":{"priority":{"values":["High","Low"]}}}}}))
+        .stream(
+            &token,
+            req::add_structured_input(
+                &thread_id,
+                &si,
+                json!({"status":"answered","answers":{"priority":{"values":["High","Low"]}}}),
+            ),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[..2], ["stream_options", "thread.item.replaced"]);
@@ -262,13 +258,23 @@ async fn structured_input_and_actions(backend: Backend) {
     );
     // Answering twice is refused before streaming.
     let (status, _) = app
-        .stream(&token, json!({"type":"threads.add_structured_input","params":{"thread_id":thread_id,"item_id":si,"input":{}}}))
+        .stream(
+            &token,
+            req::add_structured_input(&thread_id, &si, json!({})),
+        )
         .await;
     assert_eq!(status, 400);
     // A custom action from the widget reaches the responder with its sender.
     script.push(vec![Step::EchoInput]);
     let (status, ev) = app
-        .stream(&token, json!({"type":"threads.custom_action","params":{"thread_id":thread_id,"item_id":widget,"action":{"type":"ok","payload":{"a":1}}}}))
+        .stream(
+            &token,
+            req::custom_action(
+                &thread_id,
+                Some(&widget),
+                json!({"type":"ok","payload":{"a":1}}),
+            ),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(types(&ev)[0], "stream_options");
@@ -278,11 +284,17 @@ async fn structured_input_and_actions(backend: Backend) {
     );
     // A non-widget sender is refused; the sync variant answers {}.
     let (status, _) = app
-        .stream(&token, json!({"type":"threads.custom_action","params":{"thread_id":thread_id,"item_id":si,"action":{"type":"ok"}}}))
+        .stream(
+            &token,
+            req::custom_action(&thread_id, Some(&si), json!({"type":"ok"})),
+        )
         .await;
     assert_eq!(status, 400);
     let (status, body) = app
-        .chatkit(&token, json!({"type":"threads.sync_custom_action","params":{"thread_id":thread_id,"item_id":widget,"action":{"type":"ok","payload":{}}}}))
+        .chatkit(
+            &token,
+            req::sync_custom_action(&thread_id, Some(&widget), json!({"type":"ok","payload":{}})),
+        )
         .await;
     assert_eq!((status, body), (200, json!({})));
     app.finish().await;
@@ -299,7 +311,10 @@ async fn error_mid_stream(backend: Backend) {
     let token = app.token_for(email).await;
     let (event_id, _) = app.event_of(email).await;
     let (status, ev) = app
-        .stream(&token, json!({"type":"threads.create","params":{"input":user_input("boom")},"metadata":{"agentType":"client","eventId":event_id}}))
+        .stream(
+            &token,
+            req::create_thread("boom", json!({"agentType":"client","eventId":event_id})),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -322,24 +337,17 @@ async fn error_mid_stream(backend: Backend) {
     let thread_id = ev[0]["thread"]["id"].as_str().unwrap();
     // The user message is kept, the unfinished assistant message is not.
     let (_, items) = app
-        .chatkit(
-            &token,
-            json!({"type":"items.list","params":{"thread_id":thread_id}}),
-        )
+        .chatkit(&token, req::list_items(thread_id, json!({})))
         .await;
     assert_eq!(items["data"].as_array().unwrap().len(), 1);
     // A custom failure carries its message; the thread stays usable.
     script.push(vec![Step::FailCustom("Quota exceeded")]);
-    let (_, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("again")}}))
-        .await;
+    let (_, ev) = app.add_user_message(&token, thread_id, "again").await;
     assert_eq!(
         ev.last().unwrap(),
         &json!({"type":"error","code":"custom","message":"Quota exceeded","allow_retry":false})
     );
-    let (_, ev) = app
-        .stream(&token, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":user_input("and again")}}))
-        .await;
+    let (_, ev) = app.add_user_message(&token, thread_id, "and again").await;
     assert_eq!(ev.last().unwrap()["type"], "thread.item.done");
     app.finish().await;
 }

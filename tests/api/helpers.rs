@@ -357,21 +357,8 @@ impl TestApp {
         let email = eventchat::store::seed::DEMO_CLIENT_EMAIL;
         let token = self.token_for(email).await;
         let (event_id, _) = self.event_of(email).await;
-        let (status, events) = self
-            .stream(
-                &token,
-                serde_json::json!({
-                    "type": "threads.create",
-                    "params": {"input": {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}},
-                    "metadata": {"agentType": "client", "eventId": event_id}
-                }),
-            )
-            .await;
-        assert_eq!(status, 200, "{events:?}");
-        let thread_id = events[0]["thread"]["id"]
-            .as_str()
-            .expect("thread.created first")
-            .to_owned();
+        let meta = serde_json::json!({"agentType": "client", "eventId": event_id});
+        let (thread_id, events) = self.create_thread(&token, text, meta).await;
         (token, thread_id, events)
     }
 

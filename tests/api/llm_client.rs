@@ -3,12 +3,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::mock_llm::{MockLlm, MockToolCall, Reply};
 use eventchat::config::{LlmSettings, Settings};
 use eventchat::llm::{
     ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, TimeoutStage, ToolCall, ToolSpec,
 };
 use futures::StreamExt;
+use mock_llm::{MockLlm, MockToolCall, Reply};
 use serde_json::{Value, json};
 
 /// Settings from the compiled-in defaults plus `overrides` (`SECTION__KEY` without the

@@ -2,16 +2,18 @@
 //! by a real database, SQLite and PostgreSQL alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod actions;
 mod actors;
 mod agents;
 mod chatkit_requests;
 mod chatkit_stream;
 mod cli;
+mod conversation;
 mod health;
 mod helpers;
 mod llm_client;
-#[path = "../support/mock_llm.rs"]
-mod mock_llm;
+mod requests;
 mod scripted;
 mod security;
 mod store_contract;
+mod thread_lists;

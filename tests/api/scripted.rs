@@ -1,6 +1,10 @@
 //! A scripted responder for protocol tests: each turn pops the next script and performs its
 //! steps through the real pipeline (`TurnContext::emit`), so persistence and event order are
 //! the server's own. With no script left, a turn answers "ok".
+//!
+//! Sync widget actions (`threads.sync_custom_action`) pop the next queued widget root
+//! ([`ScriptedResponder::push_sync_update`]) and answer with the sender widget showing it;
+//! with none queued they answer no update.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -9,8 +13,8 @@ use std::time::Duration;
 use eventchat::chatkit::ids::{IdPrefix, new_id};
 use eventchat::chatkit::time::now_micros;
 use eventchat::chatkit::{ItemBody, OutputText, ThreadItem, ThreadItemUpdate, ThreadStreamEvent};
-use eventchat::conversation::{RespondInput, Responder, TurnContext};
-use eventchat::error::TurnError;
+use eventchat::conversation::{RespondInput, Responder, SyncAction, TurnContext};
+use eventchat::error::{ApiError, TurnError};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
@@ -26,6 +30,8 @@ pub enum Step {
     Hidden(&'static str),
     /// A one-shot item of this JSON body (`type` and fields; ids are filled in).
     Item(Value),
+    /// A one-shot widget item: this root (`Card`, `ListView`, `Basic`) and its copy text.
+    Widget(Value, &'static str),
     /// An assistant message is announced, then the turn fails.
     FailAfterAdded,
     /// Fails with a user-visible message.
@@ -43,12 +49,33 @@ pub enum Step {
 #[derive(Clone, Default)]
 pub struct ScriptedResponder {
     scripts: Arc<Mutex<VecDeque<Vec<Step>>>>,
+    /// Widget roots the next sync actions answer with, in order.
+    sync_updates: Arc<Mutex<VecDeque<Value>>>,
     pub seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl ScriptedResponder {
     pub fn push(&self, steps: Vec<Step>) {
         self.scripts.lock().unwrap().push_back(steps);
+    }
+
+    /// Waits (bounded) until a turn responding to `input` (as recorded in `seen`, e.g.
+    /// `"user:#slow first"`) has started: the order of events in a test is pinned by this,
+    /// not by a sleep.
+    pub async fn until_seen(&self, input: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.seen.lock().unwrap().iter().any(|s| s == input) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no turn responded to {input:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The next sync action answers with its sender widget showing `root`.
+    pub fn push_sync_update(&self, root: Value) {
+        self.sync_updates.lock().unwrap().push_back(root);
     }
 }
 
@@ -168,6 +195,14 @@ impl ScriptedResponder {
                     let it = item(turn, IdPrefix::Message, body);
                     turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
                 }
+                Step::Widget(root, copy_text) => {
+                    let it = item(
+                        turn,
+                        IdPrefix::Message,
+                        json!({"type":"widget","widget":root,"copy_text":copy_text}),
+                    );
+                    turn.emit(ThreadStreamEvent::ItemDone { item: it }).await?;
+                }
                 Step::FailAfterAdded => {
                     let it = ThreadItem::new(
                         new_id(IdPrefix::Message),
@@ -214,5 +249,28 @@ impl ScriptedResponder {
 impl Responder for ScriptedResponder {
     fn respond<'a>(&'a self, turn: &'a mut TurnContext) -> BoxFuture<'a, Result<(), TurnError>> {
         Box::pin(self.run(turn))
+    }
+
+    fn sync_action<'a>(
+        &'a self,
+        a: SyncAction<'a>,
+    ) -> BoxFuture<'a, Result<Option<ThreadItem>, ApiError>> {
+        self.seen.lock().unwrap().push(format!(
+            "sync:{}:{}",
+            a.action.kind,
+            a.sender.map_or("-", |s| s.id.as_str())
+        ));
+        let root = self.sync_updates.lock().unwrap().pop_front();
+        let updated = match (root, a.sender) {
+            (Some(root), Some(sender)) => {
+                let mut item = sender.clone();
+                if let ItemBody::Widget { widget, .. } = &mut item.body {
+                    *widget = root;
+                }
+                Some(item)
+            }
+            _ => None,
+        };
+        Box::pin(async move { Ok(updated) })
     }
 }

@@ -13,7 +13,7 @@
 //! capped and says "... and N more", so the prompt stays bounded.
 //!
 //! Layout: this file (the builders each `AgentSpec` names, the dispatch and the shared line
-//! formats), [`client`], [`venue`] (the two staff assistants).
+//! formats), `client`, `venue` (the two staff assistants).
 
 mod client;
 mod venue;

@@ -57,7 +57,7 @@ pub async fn dispatch(
     }
     match env.request {
         Request::GetThread(p) => json(threads::get_by_id(state, principal, &p.thread_id).await?),
-        Request::ListThreads(p) => json(threads::list(state, principal, p).await?),
+        Request::ListThreads(p) => json(threads::list(state, principal, p, &env.metadata).await?),
         Request::ListItems(p) => json(threads::list_items(state, principal, p).await?),
         Request::UpdateThread(p) => json(threads::update(state, principal, p).await?),
         Request::DeleteThread(p) => {

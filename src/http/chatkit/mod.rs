@@ -2,9 +2,9 @@
 //! that `attachments.create` hands out.
 //!
 //! The route handlers are here; [`dispatch`] routes one parsed envelope: the non-streaming
-//! requests answer from the store ([`threads`], [`attachments`]), or through a live thread's
+//! requests answer from the store (`threads.rs`, `attachments.rs`), or through a live thread's
 //! actor when they change its row; the streaming ones are validated and handed to the
-//! thread's actor ([`streaming`]), whose events the SSE body (`http::sse_body`) sends.
+//! thread's actor (`streaming.rs`), whose events the SSE body (`http::sse_body`) sends.
 //!
 //! The body is read as bytes (up to `server.body_limit_bytes`) and parsed by the protocol
 //! layer, so malformed JSON, unknown types and bad params get precise 400s. Streaming

@@ -16,7 +16,7 @@ use crate::chatkit::params::{
     CustomActionParams, RetryAfterItemParams,
 };
 use crate::chatkit::time::now_micros;
-use crate::chatkit::{ThreadStatus, UserMessageInput};
+use crate::chatkit::{Action, ThreadStatus, UserMessageInput};
 use crate::conversation::TurnInput;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -42,7 +42,7 @@ async fn submit(
 }
 
 /// A thread the principal may still talk in (their own, and still allowed its assistant).
-async fn load_for_turn(
+pub(super) async fn load_for_turn(
     state: &AppState,
     p: &Principal,
     thread_id: &str,
@@ -58,7 +58,7 @@ async fn load_for_turn(
 }
 
 /// An item of the thread named by a request (id checked before the query).
-async fn load_item(
+pub(super) async fn load_item(
     state: &AppState,
     thread: &ThreadRecord,
     item_id: &str,
@@ -233,12 +233,30 @@ pub(super) async fn retry(
     .await
 }
 
+/// Bounds a widget action before it is stored for the model: its `type` and `payload`
+/// come from the client (a form's payload is what the user typed), so together they may
+/// take at most `limits.max_metadata_bytes` as JSON, like the request's metadata; larger is
+/// a 413 (`payload_too_large`) before anything is written.
+pub(super) fn check_action(state: &AppState, action: &Action) -> Result<(), ApiError> {
+    let max = state.settings.limits.max_metadata_bytes;
+    let len = serde_json::to_vec(action).map_or(usize::MAX, |v| v.len());
+    if len > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the action is {len} bytes as JSON; the limit is {max}"
+        )));
+    }
+    Ok(())
+}
+
+/// `threads.custom_action`: the thread's actor stores the action as a hidden note for the
+/// model (`conversation::notes::action_text`) and runs a turn that answers it.
 pub(super) async fn custom_action(
     state: &AppState,
     p: &Principal,
     params: CustomActionParams,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
+    check_action(state, &params.action)?;
     if let Some(item_id) = &params.item_id {
         let item = load_item(state, &thread, item_id).await?;
         if item.item_type != ItemType::Widget {

@@ -2,7 +2,11 @@
 //! `items.list`, `threads.update`, `threads.delete`, `items.feedback`,
 //! `threads.sync_custom_action`.
 
+use serde_json::{Map, Value};
+
 use super::dispatch::{check_id, store_order};
+use super::metadata::list_filter;
+use super::streaming::{check_action, load_for_turn, load_item};
 use crate::auth::Principal;
 use crate::chatkit::params::{
     CustomActionParams, FeedbackKind, FeedbackParams, ListItemsParams, ListThreadsParams,
@@ -10,10 +14,12 @@ use crate::chatkit::params::{
 };
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{Page, SyncCustomActionResponse, Thread, ThreadItem};
+use crate::conversation::answer_sync_action;
 use crate::conversation::convert::{item_from_record, thread_to_wire};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ItemRecord, Order, StoreError, ThreadPatch, ThreadRecord, Visibility};
+use crate::vocab::ItemType;
 
 /// `threads.get_by_id` returns the oldest items first (protocol §12.1).
 const GET_BY_ID_ITEMS: u64 = 20;
@@ -77,20 +83,29 @@ fn clamp(limit: usize, max: u64) -> u64 {
         .clamp(1, max.max(1))
 }
 
+/// `threads.list`: the user's threads, narrowed to one assistant (and its venue / event)
+/// when the request's `metadata` names them, as the ChatKit `fetch` does with every request
+/// (see `metadata::list_filter` for which field applies to which assistant). An unknown
+/// `agentType` or a malformed `eventId`/`venueId` is a 400, as on `threads.create`, rather
+/// than an empty list: a page that sends them is misconfigured, and an empty history would
+/// hide that. Paging (`limit`, `order`, `after`, `has_more`) is within the narrowed list.
 pub(super) async fn list(
     state: &AppState,
     p: &Principal,
     params: ListThreadsParams,
+    meta: &Map<String, Value>,
 ) -> Result<Page<Thread>, ApiError> {
     if let Some(after) = &params.after {
         check_id(after, "cursor")?;
     }
+    let filter = list_filter(meta)?;
     let limit = clamp(params.limit, state.settings.limits.max_page_size);
     let page = state
         .stores
         .threads
-        .list_threads(
+        .list_threads_where(
             &p.user_id,
+            &filter,
             limit,
             params.after.as_deref(),
             store_order(params.order),
@@ -209,24 +224,36 @@ pub(super) async fn feedback(
     Ok(())
 }
 
-/// Non-streaming widget actions. The assistants of this server render no interactive
-/// widgets yet, so an action is validated (thread, sender widget) and answered with no
-/// update, which the client treats as "nothing to replace".
+/// `threads.sync_custom_action`: the thread's responder answers at once (beside any running
+/// turn) with the item that replaces the sender widget, which is stored and answered as
+/// `{"updated_item": ...}`, or with no update, answered `{}`. The production assistants
+/// render no widgets: they keep the action as a hidden note for the next turn and answer no
+/// update. Refused before the responder is asked: a thread the principal may not talk in
+/// (as for a turn), an action over the size limit, a sender that is not a widget (400).
 pub(super) async fn sync_custom_action(
     state: &AppState,
     p: &Principal,
     params: CustomActionParams,
 ) -> Result<SyncCustomActionResponse, ApiError> {
-    let thread = load(state, p, &params.thread_id).await?;
-    if let Some(item_id) = &params.item_id {
-        check_id(item_id, "item")?;
-        let record = state.stores.items.load_item(&thread, item_id).await?;
-        if record.item_type != crate::vocab::ItemType::Widget {
-            return Err(ApiError::bad_request(
-                "the sender of an action must be a widget item",
-            ));
+    let thread = load_for_turn(state, p, &params.thread_id).await?;
+    check_action(state, &params.action)?;
+    let sender = match &params.item_id {
+        Some(item_id) => {
+            let record = load_item(state, &thread, item_id).await?;
+            if record.item_type != ItemType::Widget {
+                return Err(ApiError::bad_request(
+                    "the sender of an action must be a widget item",
+                ));
+            }
+            Some(record)
         }
-    }
-    tracing::info!(action = %params.action.kind, "sync custom action with no handler; nothing to update");
-    Ok(SyncCustomActionResponse { updated_item: None })
+        None => None,
+    };
+    let deps = state.registry.turn_deps();
+    let answer = answer_sync_action(deps, &thread, p, &params.action, sender.as_ref()).await;
+    // Whatever the responder stored went around the thread's actor, even if it then failed.
+    state.registry.items_written(&thread.id).await?;
+    Ok(SyncCustomActionResponse {
+        updated_item: answer?,
+    })
 }

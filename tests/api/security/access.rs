@@ -4,22 +4,17 @@
 use eventchat::store::seed::{DEMO_ADMIN_EMAIL, DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use serde_json::{Value, json};
 
-use super::{input, list_threads};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::requests as req;
 
 /// What the victim sees of their thread, and the row counts.
 async fn snapshot(app: &TestApp, victim: &str, thread_id: &str) -> (Value, Value, (u64, u64, u64)) {
-    let (_, t) = app
-        .chatkit(
-            victim,
-            json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
-        )
-        .await;
+    let (_, t) = app.chatkit(victim, req::get_thread(thread_id)).await;
     let (_, items) = app
         .chatkit(
             victim,
-            json!({"type":"items.list","params":{"thread_id":thread_id,"order":"asc","limit":100}}),
+            req::list_items(thread_id, json!({"order":"asc","limit":100})),
         )
         .await;
     (t, items, app.chatkit_counts().await)
@@ -37,7 +32,10 @@ async fn authorization_matrix(backend: Backend) {
     assert_eq!(item_ids.len(), 2, "{ev:?}");
     let (user_item, answer_item) = (&item_ids[0], &item_ids[1]);
     let (status, att) = app
-        .chatkit(&victim, json!({"type":"attachments.create","params":{"name":"plan.pdf","size":4,"mime_type":"application/pdf"}}))
+        .chatkit(
+            &victim,
+            req::create_attachment("plan.pdf", 4, "application/pdf"),
+        )
         .await;
     assert_eq!(status, 200, "{att}");
     let attachment_id = att["id"].as_str().unwrap().to_owned();
@@ -56,24 +54,23 @@ async fn authorization_matrix(backend: Backend) {
     // foreign id to aim at; checked for leaks and cross-use below) and input.transcribe
     // (reads nothing; 501 here since no transcription model is configured).
     let aimed = [
-        json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("hi")}}),
-        json!({"type":"threads.add_client_tool_output","params":{"thread_id":thread_id,"result":{}}}),
-        json!({"type":"threads.retry_after_item","params":{"thread_id":thread_id,"item_id":user_item}}),
-        json!({"type":"threads.custom_action","params":{"thread_id":thread_id,"item_id":answer_item,"action":{"type":"x","payload":{}}}}),
-        json!({"type":"threads.add_structured_input","params":{"thread_id":thread_id,"item_id":answer_item,"input":{}}}),
-        json!({"type":"threads.sync_custom_action","params":{"thread_id":thread_id,"action":{"type":"x"}}}),
-        json!({"type":"threads.get_by_id","params":{"thread_id":thread_id}}),
-        json!({"type":"items.list","params":{"thread_id":thread_id}}),
-        json!({"type":"attachments.delete","params":{"attachment_id":attachment_id}}),
-        json!({"type":"items.feedback","params":{"thread_id":thread_id,"item_ids":[answer_item],"kind":"negative"}}),
-        json!({"type":"threads.update","params":{"thread_id":thread_id,"title":"pwned"}}),
-        json!({"type":"threads.delete","params":{"thread_id":thread_id}}),
+        req::add_user_message(&thread_id, "hi"),
+        req::add_client_tool_output(&thread_id, json!({})),
+        req::retry_after_item(&thread_id, user_item),
+        req::custom_action(
+            &thread_id,
+            Some(answer_item),
+            json!({"type":"x","payload":{}}),
+        ),
+        req::add_structured_input(&thread_id, answer_item, json!({})),
+        req::sync_custom_action(&thread_id, None, json!({"type":"x"})),
+        req::get_thread(&thread_id),
+        req::list_items(&thread_id, json!({})),
+        req::delete_attachment(&attachment_id),
+        req::feedback(&thread_id, &[answer_item], "negative"),
+        req::update_thread(&thread_id, "pwned"),
+        req::delete_thread(&thread_id),
     ];
-    let create = |meta: Value, attachments: Vec<&str>| {
-        let mut i = input("hi");
-        i["attachments"] = json!(attachments);
-        json!({"type":"threads.create","params":{"input":i},"metadata":meta})
-    };
     // Who intrudes, and the threads.create metadata each one must not be able to use.
     let intruders: Vec<(&str, String, Vec<Value>)> = vec![
         (
@@ -117,12 +114,12 @@ async fn authorization_matrix(backend: Backend) {
     ];
     for (who, email, metas) in &intruders {
         let token = app.token_for(email).await;
-        for req in &aimed {
-            let (status, body) = app.chatkit(&token, req.clone()).await;
+        for request in &aimed {
+            let (status, body) = app.chatkit(&token, request.clone()).await;
             assert!(
                 status == 403 || status == 404,
                 "{who}: {} -> {status} {body}",
-                req["type"]
+                request["type"]
             );
             assert!(
                 !body.to_string().contains("private plans"),
@@ -130,10 +127,12 @@ async fn authorization_matrix(backend: Backend) {
             );
         }
         for meta in metas {
-            let (status, body) = app.chatkit(&token, create(meta.clone(), vec![])).await;
+            let (status, body) = app
+                .chatkit(&token, req::create_thread("hi", meta.clone()))
+                .await;
             assert_eq!(status, 403, "{who}: create {meta} -> {body}");
         }
-        let (status, list) = app.chatkit(&token, list_threads()).await;
+        let (status, list) = app.chatkit(&token, req::list_threads(json!({}))).await;
         assert_eq!(status, 200, "{who}: {list}");
         assert!(
             list["data"]
@@ -144,7 +143,7 @@ async fn authorization_matrix(backend: Backend) {
             "{who} sees the victim's thread"
         );
         let (status, _) = app
-            .chatkit(&token, json!({"type":"input.transcribe","params":{"audio_base64":"AAAA","mime_type":"audio/webm"}}))
+            .chatkit(&token, req::transcribe("AAAA", "audio/webm"))
             .await;
         assert_eq!(status, 501, "{who}");
     }
@@ -153,9 +152,10 @@ async fn authorization_matrix(backend: Backend) {
     let (status, body) = app
         .chatkit(
             &other_token,
-            create(
+            req::create_thread_with_attachments(
+                "hi",
+                &[&attachment_id],
                 json!({"agentType":"client","eventId":other_event}),
-                vec![&attachment_id],
             ),
         )
         .await;
@@ -164,7 +164,7 @@ async fn authorization_matrix(backend: Backend) {
     let (status, body) = app
         .chatkit(
             &app.token_for(&vendor).await,
-            create(json!({"agentType":"client","eventId":victim_event}), vec![]),
+            req::create_thread("hi", json!({"agentType":"client","eventId":victim_event})),
         )
         .await;
     assert_eq!(status, 403);
@@ -219,7 +219,10 @@ async fn authorization_matrix(backend: Backend) {
         .await;
     assert_eq!(r.status(), 200, "the victim's actor is still live");
     let (status, body) = app
-        .chatkit(&victim, json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("#echo still mine")}}))
+        .chatkit(
+            &victim,
+            req::add_user_message(&thread_id, "#echo still mine"),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     app.finish().await;

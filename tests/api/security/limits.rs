@@ -6,9 +6,10 @@ use std::time::Duration;
 use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use serde_json::json;
 
-use super::{input, list_threads, post_with, user_id};
+use super::{post_with, user_id};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::requests as req;
 use crate::scripted::ScriptedResponder;
 
 async fn rate_limit(backend: Backend) {
@@ -23,10 +24,12 @@ async fn rate_limit(backend: Backend) {
     app.seed().await;
     let token = format!("Bearer {}", app.token_for(DEMO_CLIENT_EMAIL).await);
     for i in 0..3 {
-        let (status, _, _, body) = post_with(&app, Some(&token), &list_threads()).await;
+        let (status, _, _, body) =
+            post_with(&app, Some(&token), &req::list_threads(json!({}))).await;
         assert_eq!(status, 200, "request {i}: {body}");
     }
-    let (status, _, retry, body) = post_with(&app, Some(&token), &list_threads()).await;
+    let (status, _, retry, body) =
+        post_with(&app, Some(&token), &req::list_threads(json!({}))).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["code"], "rate_limited");
     assert_eq!(retry.as_deref(), Some("1"), "one token per second");
@@ -42,12 +45,12 @@ async fn rate_limit(backend: Backend) {
     assert_eq!(r.status(), 429);
     // Per user: someone else is not affected.
     let other = format!("Bearer {}", app.token_for(DEMO_STAFF_EMAIL).await);
-    let (status, ..) = post_with(&app, Some(&other), &list_threads()).await;
+    let (status, ..) = post_with(&app, Some(&other), &req::list_threads(json!({}))).await;
     assert_eq!(status, 200);
     // Recovered after the advertised wait. (That exactly one token comes back, not the
     // whole burst, is a unit test with a given clock: timing it here would be flaky.)
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, _, _, body) = post_with(&app, Some(&token), &list_threads()).await;
+    let (status, _, _, body) = post_with(&app, Some(&token), &req::list_threads(json!({}))).await;
     assert_eq!(status, 200, "{body}");
     app.finish().await;
 }
@@ -69,7 +72,7 @@ async fn stream_cap(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
-        .json(&json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("#slow one")}}))
+        .json(&req::add_user_message(&thread_id, "#slow one"))
         .send()
         .await
         .unwrap();
@@ -77,8 +80,10 @@ async fn stream_cap(backend: Backend) {
     assert_eq!(app.state.limits.streams.open_for(&uid), 1);
     // A second stream of the same user is refused before it reaches the actor.
     let threads_before = app.chatkit_counts().await.0;
-    let create = json!({"type":"threads.create","params":{"input":input("#echo second")},
-                        "metadata":{"agentType":"client","eventId":event_id}});
+    let create = req::create_thread(
+        "#echo second",
+        json!({"agentType":"client","eventId":event_id}),
+    );
     let bearer = format!("Bearer {token}");
     let (status, _, retry, body) = post_with(&app, Some(&bearer), &create).await;
     assert_eq!(status, 429, "{body}");
@@ -96,13 +101,15 @@ async fn stream_cap(backend: Backend) {
         "no thread made"
     );
     // Non-streaming requests still work, and other users still stream.
-    let (status, _) = app.chatkit(&token, list_threads()).await;
+    let (status, _) = app.chatkit(&token, req::list_threads(json!({}))).await;
     assert_eq!(status, 200);
     let (staff_status, _) = app
         .stream(
             &app.token_for(DEMO_STAFF_EMAIL).await,
-            json!({"type":"threads.create","params":{"input":input("#echo staff")},
-                   "metadata":{"agentType":"venue_general","venueId":app.event_of(DEMO_CLIENT_EMAIL).await.1}}),
+            req::create_thread(
+                "#echo staff",
+                json!({"agentType":"venue_general","venueId":app.event_of(DEMO_CLIENT_EMAIL).await.1}),
+            ),
         )
         .await;
     assert_eq!(staff_status, 200);
@@ -121,7 +128,7 @@ async fn stream_cap(backend: Backend) {
         .http
         .post(app.url("/api/chatkit"))
         .bearer_auth(&token)
-        .json(&json!({"type":"threads.add_user_message","params":{"thread_id":thread_id,"input":input("#slow two")}}))
+        .json(&req::add_user_message(&thread_id, "#slow two"))
         .send()
         .await
         .unwrap();

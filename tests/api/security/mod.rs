@@ -11,17 +11,9 @@ mod limits;
 mod properties;
 mod tokens;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::TestApp;
-
-pub(super) fn input(text: &str) -> Value {
-    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
-}
-
-pub(super) fn list_threads() -> Value {
-    json!({"type":"threads.list","params":{}})
-}
 
 /// A raw POST to the ChatKit endpoint with this `Authorization` header (or none):
 /// status, `WWW-Authenticate`, `Retry-After`, JSON body.

@@ -9,9 +9,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use super::{input, list_threads, post_with, user_id};
+use super::{post_with, user_id};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::requests as req;
 
 fn now() -> i64 {
     i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap()
@@ -74,7 +75,8 @@ async fn token_matrix(backend: Backend) {
         ),
         ("lower-case scheme", format!("bearer {valid}")),
     ] {
-        let (status, _, _, body) = post_with(&app, Some(&header), &list_threads()).await;
+        let (status, _, _, body) =
+            post_with(&app, Some(&header), &req::list_threads(json!({}))).await;
         assert_eq!(status, 200, "{name}: {body}");
     }
 
@@ -152,7 +154,8 @@ async fn token_matrix(backend: Backend) {
         ("token without scheme", Some(valid.clone())),
     ];
     for (name, header) in refused {
-        let (status, www, _, body) = post_with(&app, header.as_deref(), &list_threads()).await;
+        let (status, www, _, body) =
+            post_with(&app, header.as_deref(), &req::list_threads(json!({}))).await;
         assert_eq!(status, 401, "{name}: {body}");
         assert_eq!(www.as_deref(), Some("Bearer"), "{name}");
         assert_eq!(body["error"]["code"], "unauthorized", "{name}");
@@ -169,13 +172,17 @@ async fn token_matrix(backend: Backend) {
         &claims(json!({"sub": uuid::Uuid::new_v4().to_string()})),
         &secret,
     );
-    let (status, www, _, body) = post_with(&app, Some(&bearer(&stranger)), &list_threads()).await;
+    let (status, www, _, body) = post_with(
+        &app,
+        Some(&bearer(&stranger)),
+        &req::list_threads(json!({})),
+    )
+    .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "forbidden");
     assert!(www.is_none());
     // Refused before anything is read or written, streaming requests included.
-    let create = json!({"type":"threads.create","params":{"input":input("hi")},
-                        "metadata":{"agentType":"client","eventId":"x"}});
+    let create = req::create_thread("hi", json!({"agentType":"client","eventId":"x"}));
     let (status, ..) = post_with(&app, Some(&bearer(&stranger)), &create).await;
     assert_eq!(status, 403);
     let (status, ..) = post_with(&app, Some(&bearer(&alg_none)), &create).await;
@@ -228,8 +235,12 @@ async fn algorithm_confusion(backend: Backend) {
         &EncodingKey::from_rsa_pem(private.as_bytes()).unwrap(),
     )
     .unwrap();
-    let (status, _, _, body) =
-        post_with(&app, Some(&format!("Bearer {rs}")), &list_threads()).await;
+    let (status, _, _, body) = post_with(
+        &app,
+        Some(&format!("Bearer {rs}")),
+        &req::list_threads(json!({})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     // The classic confusion: HS256 keyed with the public key the server verifies with.
     let confused = [
@@ -251,8 +262,12 @@ async fn algorithm_confusion(backend: Backend) {
         ),
     ];
     for (name, tok) in confused {
-        let (status, www, _, body) =
-            post_with(&app, Some(&format!("Bearer {tok}")), &list_threads()).await;
+        let (status, www, _, body) = post_with(
+            &app,
+            Some(&format!("Bearer {tok}")),
+            &req::list_threads(json!({})),
+        )
+        .await;
         assert_eq!(status, 401, "{name}: {body}");
         assert_eq!(www.as_deref(), Some("Bearer"), "{name}");
     }

@@ -5,9 +5,9 @@
 
 use serde_json::{Value, json};
 
-use super::ToolOutcome;
-use super::tests::{assert_refused, call};
+use super::{assert_refused, call};
 use crate::store::domain::fixture::*;
+use crate::tools::ToolOutcome;
 use crate::vocab::AgentType;
 
 async fn general(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {

@@ -1,6 +1,6 @@
 //! `eventchat-bench`: the side-by-side benchmark of issue #7 (see README, "Performance").
 //!
-//! Starts, on loopback, a mock OpenAI-compatible model (`tests/support/mock_llm.rs`, in this
+//! Starts, on loopback, a mock OpenAI-compatible model (the `mock-llm` crate, in this
 //! process), the real `eventchat serve --demo` binary as a child process (a fresh SQLite file,
 //! or a fresh PostgreSQL database), optionally the Python reference server
 //! (`scripts/bench/reference_server.py`, `openai-chatkit` + `openai-agents`) pointed at the
@@ -16,9 +16,6 @@
 //! (what the mock answers), `stats` (percentiles, server time), `report` (table and JSON),
 //! `scenarios` (one module per scenario).
 
-#[path = "../../../tests/support/mock_llm.rs"]
-mod mock_llm;
-
 mod args;
 mod http;
 mod load;
@@ -32,16 +29,16 @@ mod stats;
 use std::io::Write as _;
 use std::time::Duration;
 
+use mock_llm::MockLlm;
 use serde_json::json;
 
 use args::{Args, parse_args};
-use mock_llm::MockLlm;
 use report::{Report, machine, table};
 use scenarios::{scenario_idle, scenario_load, scenario_rehydrate};
 use servers::Setup;
 
-// The server's allocator (src/main.rs): the load generator and the mock allocate per frame, and
-// glibc malloc was the top user-space cost of this process under load.
+// The server's allocator (the root package's src/main.rs): the load generator and the mock
+// allocate per frame, and glibc malloc was the top user-space cost of this process under load.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use mock_llm::MockLlm;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use super::measure::{Run, measured_load};
 use crate::Res;
 use crate::load::{Target, load};
-use crate::mock_llm::MockLlm;
 use crate::replies::{Pace, script_load};
 use crate::report::Report;
 use crate::servers::{Persona, Setup, start_eventchat, start_reference};

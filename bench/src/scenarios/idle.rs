@@ -6,12 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mock_llm::MockLlm;
 use serde_json::json;
 
 use crate::Res;
 use crate::http::Conn;
 use crate::load::{Target, load, turn};
-use crate::mock_llm::MockLlm;
 use crate::replies::script_short;
 use crate::report::Report;
 use crate::say;

@@ -1,7 +1,15 @@
-//! Tool tests, client side, on a migrated SQLite file with the domain fixture: the argument
-//! gate (JSON, schema, the assistant's tool set) and every client tool's effect and
-//! refusals. The tool sets themselves are tested with the specs (`agents::spec`).
+//! Tool tests on a migrated SQLite file with the domain fixture. This file: the shared
+//! helpers (`call`, `assert_refused`), the argument gate (JSON, schema, the assistant's
+//! tool set) and the audit log; the tool sets themselves are tested with the specs
+//! (`agents::spec`). Beside it, one file per concern: `client.rs` (client tools),
+//! `venue.rs` (venue side), `event.rs` (venue_event writes), `seed.rs` (contexts and read
+//! tools on the demo data set).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod client;
+mod event;
+mod seed;
+mod venue;
 
 use serde_json::{Value, json};
 
@@ -11,7 +19,7 @@ use crate::store::domain::fixture::*;
 use crate::vocab::AgentType;
 
 /// Runs `tool` as `user` in a thread of `agent` bound to `venue`/`event`.
-pub(super) async fn call(
+async fn call(
     f: &Fixture,
     user: &str,
     agent: AgentType,
@@ -44,7 +52,7 @@ async fn client(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
     .await
 }
 
-pub(super) fn assert_refused(o: &ToolOutcome, needle: &str) {
+fn assert_refused(o: &ToolOutcome, needle: &str) {
     assert!(!o.ok, "expected a refusal, got {o:?}");
     assert!(o.title.starts_with("Refused:"), "{}", o.title);
     let err = o.result["error"].as_str().unwrap();

@@ -7,13 +7,13 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::Database;
 use serde_json::json;
 
-use super::{ToolContext, execute};
 use crate::agents::context::build_context;
 use crate::agents::spec::AgentSpec;
 use crate::auth::principal::{Principal, UserType};
 use crate::store::Stores;
 use crate::store::domain::fixture::*;
 use crate::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL, seed_demo};
+use crate::tools::{ToolContext, execute};
 use crate::vocab::AgentType;
 
 #[tokio::test]

@@ -7,9 +7,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use mock_llm::{MockLlm, MockToolCall, Reply};
 use serde_json::{Value, json};
-
-use crate::mock_llm::{MockLlm, MockToolCall, Reply};
 
 /// The tool both servers offer and the mock calls first (eventchat: src/tools/events.rs;
 /// reference: scripts/bench/reference_server.py).

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
+use mock_llm::MockLlm;
 use serde_json::json;
 
 use crate::load::{LoadOut, Target, Turn, load};
-use crate::mock_llm::MockLlm;
 use crate::procs::{Proc, SelfCpu, listen_overflows};
 use crate::report::Report;
 use crate::say;

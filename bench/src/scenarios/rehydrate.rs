@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use mock_llm::MockLlm;
 use serde_json::json;
 
 use crate::Res;
 use crate::http::{Conn, http};
 use crate::load::{Target, load, turn};
-use crate::mock_llm::MockLlm;
 use crate::replies::script_short;
 use crate::report::Report;
 use crate::say;
