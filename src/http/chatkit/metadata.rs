@@ -220,3 +220,59 @@ pub async fn plan_thread(
         metadata,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn filter(meta: Value) -> Result<ThreadFilter, ApiError> {
+        let Value::Object(meta) = meta else {
+            panic!("not an object: {meta}");
+        };
+        list_filter(&meta)
+    }
+
+    #[test]
+    fn list_filter_keeps_only_the_fields_the_assistant_is_bound_by() {
+        let all = |a: &str| json!({"agentType": a, "venueId": "v1", "event_id": "e1"});
+        let f = filter(all("client")).unwrap();
+        assert_eq!(f.agent_type, Some(AgentType::Client));
+        assert_eq!((f.venue_id, f.event_id.as_deref()), (None, Some("e1")));
+        let f = filter(all("venue_general")).unwrap();
+        assert_eq!(f.agent_type, Some(AgentType::VenueGeneral));
+        assert_eq!((f.venue_id.as_deref(), f.event_id), (Some("v1"), None));
+        let f = filter(all("venue_event")).unwrap();
+        assert_eq!(f.agent_type, Some(AgentType::VenueEvent));
+        assert_eq!(
+            (f.venue_id.as_deref(), f.event_id.as_deref()),
+            (Some("v1"), Some("e1"))
+        );
+        let f = filter(json!({"venueId": "v1", "eventId": "e1"})).unwrap();
+        assert_eq!(f.agent_type, None);
+        assert_eq!(
+            (f.venue_id.as_deref(), f.event_id.as_deref()),
+            (Some("v1"), Some("e1"))
+        );
+        assert_eq!(filter(json!({})).unwrap(), ThreadFilter::default());
+    }
+
+    #[test]
+    fn parse_refuses_unknown_agents_and_malformed_ids() {
+        for meta in [
+            json!({"agentType": "planner"}),
+            json!({"agentType": "Client"}),
+            json!({"venueId": "v 1"}),
+            json!({"eventId": "e".repeat(MAX_DOMAIN_ID_LEN + 1)}),
+        ] {
+            let err = filter(meta.clone()).err();
+            assert!(
+                matches!(err, Some(ApiError::BadRequest(_))),
+                "{meta} -> {err:?}"
+            );
+        }
+    }
+}
