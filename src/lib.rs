@@ -8,7 +8,8 @@
 //! `domain` the business rules; `store` the only importer of the `entity` crate; `chatkit`
 //! the wire protocol (types, ids, SSE framing; no I/O); `auth` turns a bearer token into a
 //! `Principal` and holds the access rules; `llm` speaks to any OpenAI-compatible endpoint;
-//! `error` is the one place an error becomes bytes.
+//! `error` is the one place an error becomes bytes; `vocab` the closed sets of string
+//! values (agent types, ...), parsed once where a string enters and imported by every layer.
 //!
 //! Imports run one way: `http -> actors -> conversation <- agents -> tools -> domain ->
 //! store`, and `chatkit` imports none of them.
@@ -34,3 +35,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tools;
+pub mod vocab;

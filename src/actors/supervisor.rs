@@ -18,11 +18,12 @@ use super::thread_actor::ThreadActor;
 use super::thread_messages::{EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadInfo};
 use crate::conversation::TurnDeps;
 use crate::store::ThreadRecord;
+use crate::vocab::AgentType;
 
 struct Entry {
     addr: Addr<ThreadActor>,
     event_id: Option<String>,
-    agent_type: String,
+    agent_type: AgentType,
     restarts: u32,
 }
 
@@ -95,7 +96,7 @@ impl Handler<GetThread> for VenueSupervisor {
         };
         let entry = Entry {
             event_id: thread.event_id.clone(),
-            agent_type: thread.agent_type.clone(),
+            agent_type: thread.agent_type,
             addr: self.spawn_thread(thread.clone(), restarts),
             restarts,
         };
@@ -231,7 +232,7 @@ impl Handler<DomainChanged> for VenueSupervisor {
         let mut n = 0;
         for (id, e) in &self.threads {
             let covers = e.event_id.as_deref() == Some(msg.event_id.as_str())
-                || e.agent_type == "venue_general";
+                || e.agent_type == AgentType::VenueGeneral;
             if covers && msg.origin_thread.as_deref() != Some(id.as_str()) && e.addr.connected() {
                 e.addr.do_send(InvalidateContext {
                     summary: msg.summary.clone(),

@@ -17,6 +17,7 @@ use crate::config::OnDisconnect;
 use crate::conversation::{Transcript, notes};
 use crate::error::ApiError;
 use crate::store::{ThreadPatch, ThreadRecord};
+use crate::vocab::AgentType;
 
 impl ThreadActor {
     fn info(&self) -> ThreadInfo {
@@ -24,7 +25,7 @@ impl ThreadActor {
             thread_id: self.thread.id.clone(),
             user_id: self.thread.user_id.clone(),
             venue_id: self.thread.venue_id.clone(),
-            agent_type: self.thread.agent_type.clone(),
+            agent_type: self.thread.agent_type,
             state: self.state.activity(),
             queue_depth: self.state.queue_depth(),
             subscribers: self.running.as_ref().map_or(0, |r| r.log.readers()),
@@ -99,7 +100,7 @@ pub struct ThreadInfo {
     pub thread_id: String,
     pub user_id: String,
     pub venue_id: Option<String>,
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub state: Activity,
     pub queue_depth: usize,
     /// Readers following the running turn's events.

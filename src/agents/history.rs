@@ -175,7 +175,7 @@ mod tests {
         ItemRecord {
             id: id.into(),
             thread_id: "thr_1".into(),
-            item_type: content["type"].as_str().unwrap_or("").into(),
+            item_type: content["type"].as_str().unwrap_or("").parse().unwrap(),
             role: None,
             status: None,
             content,

@@ -1,4 +1,6 @@
-//! The three assistants: prompts, context, history and the turn runner.
+//! The three assistants: one [`spec::AgentSpec`] each (role, context builder, tools,
+//! settings key, starter prompts, required metadata), the prompts, context builders,
+//! history and the turn runner.
 //!
 //! `runner::AgentResponder` is the production [`crate::conversation::Responder`]: it
 //! answers a turn with the configured model, calling the agent type's tools
@@ -9,7 +11,7 @@ pub mod history;
 pub mod message;
 pub mod prompts;
 pub mod runner;
-pub mod starters;
+pub mod spec;
 pub mod tool_round;
 
 pub use runner::AgentResponder;

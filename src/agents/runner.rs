@@ -23,10 +23,11 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 
 use super::message::StreamingMessage;
+use super::spec::AgentSpec;
 use super::tool_round::{self, CallCache};
 use super::{context, history, prompts};
 use crate::chatkit::ThreadItem;
-use crate::config::{AgentSettings, Settings};
+use crate::config::Settings;
 use crate::conversation::{CachedContext, Responder, SyncAction, TurnContext, notes};
 use crate::error::{ApiError, TurnError};
 use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
@@ -43,15 +44,6 @@ impl AgentResponder {
         Ok(Self {
             llm: Arc::new(LlmClient::new(&settings.llm)?),
         })
-    }
-}
-
-fn agent_settings<'a>(settings: &'a Settings, agent_type: &str) -> &'a AgentSettings {
-    let agents = &settings.llm.agents;
-    match agent_type {
-        "client" => &agents.client,
-        "venue_general" => &agents.venue_general,
-        _ => &agents.venue_event,
     }
 }
 
@@ -83,8 +75,8 @@ impl AgentResponder {
             ));
         }
         let settings = turn.deps.settings.clone();
-        let agent_type = turn.thread().agent_type.clone();
-        let agent = agent_settings(&settings, &agent_type);
+        let spec = AgentSpec::of(turn.thread().agent_type);
+        let agent = (spec.settings)(&settings.llm);
         let context_text = self.context(turn).await?;
         let budget = settings.llm.history_token_budget;
         let transcript = turn.transcript().await?;
@@ -101,12 +93,12 @@ impl AgentResponder {
         let history = history::build(transcript.entries(), budget);
         let first_user = first_user.filter(|_| turn.thread().title.is_none());
         let mut messages = vec![ChatMessage::system(prompts::system_prompt(
-            &agent_type,
+            spec.role,
             agent,
             &context_text,
         ))];
         messages.extend(history);
-        let tools = crate::tools::specs_for(&agent_type);
+        let tools = spec.tool_specs();
         let mut cache = CallCache::new();
         let mut answer = String::new();
         let mut rounds = 0;

@@ -15,6 +15,7 @@ use std::time::Instant;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
+use super::spec::AgentSpec;
 use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{
@@ -143,6 +144,7 @@ async fn execute_all(
         principal: &turn.principal,
         thread: turn.thread(),
         stores: &turn.deps.stores,
+        offered: AgentSpec::of(turn.thread().agent_type).tools,
     };
     let futures = calls.iter().map(|call| {
         let key = (call.name.clone(), canonical(&call.arguments));
@@ -190,7 +192,7 @@ async fn audit(
     let record = ToolCallAudit {
         thread_id: turn.thread().id.clone(),
         user_id: turn.principal.user_id.clone(),
-        agent_type: turn.thread().agent_type.clone(),
+        agent_type: turn.thread().agent_type,
         tool: call.name.clone(),
         arguments,
         result_summary: outcome.title.clone(),

@@ -6,6 +6,7 @@
 //! - threads are always private to the user who created them (enforced by the store).
 
 use super::principal::{Principal, UserType};
+use crate::vocab::AgentType;
 
 /// The owner and venue of an event, which is all the rules need to know about it.
 #[derive(Debug, Clone, Copy)]
@@ -38,10 +39,10 @@ pub fn is_admin(p: &Principal) -> bool {
 }
 
 /// Which assistant a user type may talk to at all.
-pub fn may_use_agent(p: &Principal, agent_type: &str) -> Result<(), Denied> {
+pub fn may_use_agent(p: &Principal, agent_type: AgentType) -> Result<(), Denied> {
     match (p.user_type, agent_type) {
-        (UserType::Client, "client") => Ok(()),
-        (UserType::Venue, "venue_general" | "venue_event") => Ok(()),
+        (UserType::Client, AgentType::Client) => Ok(()),
+        (UserType::Venue, AgentType::VenueGeneral | AgentType::VenueEvent) => Ok(()),
         (UserType::Vendor, _) => Err(Denied("vendors have no assistant yet")),
         (UserType::Admin, _) => Err(Denied("admins have no assistant; use the admin API")),
         (UserType::Client, _) => Err(Denied("clients may only use the client assistant")),
@@ -87,12 +88,12 @@ mod tests {
     fn agent_matrix() {
         let client = p(UserType::Client, "c1", None);
         let staff = p(UserType::Venue, "s1", Some("v1"));
-        assert!(may_use_agent(&client, "client").is_ok());
-        assert!(may_use_agent(&client, "venue_event").is_err());
-        assert!(may_use_agent(&staff, "venue_general").is_ok());
-        assert!(may_use_agent(&staff, "client").is_err());
-        assert!(may_use_agent(&p(UserType::Vendor, "x", None), "client").is_err());
-        assert!(may_use_agent(&p(UserType::Admin, "a", None), "client").is_err());
+        assert!(may_use_agent(&client, AgentType::Client).is_ok());
+        assert!(may_use_agent(&client, AgentType::VenueEvent).is_err());
+        assert!(may_use_agent(&staff, AgentType::VenueGeneral).is_ok());
+        assert!(may_use_agent(&staff, AgentType::Client).is_err());
+        assert!(may_use_agent(&p(UserType::Vendor, "x", None), AgentType::Client).is_err());
+        assert!(may_use_agent(&p(UserType::Admin, "a", None), AgentType::Client).is_err());
         assert!(can_access_venue(&staff, "v1"));
         assert!(!can_access_venue(&staff, "v2"));
         assert!(!can_access_venue(&client, "v1"));

@@ -25,6 +25,7 @@ use super::content::{OutputText, UserMessageContent};
 use super::serde_util::{empty_object, null_as_default, null_as_empty_object};
 use super::structured::{StructuredInputQuestion, StructuredInputStatus};
 use super::task::{Task, Workflow};
+use crate::vocab::ItemType;
 
 /// A thread item: the common fields plus the typed body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,27 +163,29 @@ pub enum ItemBody {
 impl ItemBody {
     /// The wire `type`.
     pub fn type_name(&self) -> &'static str {
+        self.item_type().as_str()
+    }
+
+    /// The wire `type`, as the stored `item_type` column's value.
+    pub fn item_type(&self) -> ItemType {
         match self {
-            ItemBody::UserMessage { .. } => "user_message",
-            ItemBody::AssistantMessage { .. } => "assistant_message",
-            ItemBody::ClientToolCall { .. } => "client_tool_call",
-            ItemBody::Widget { .. } => "widget",
-            ItemBody::GeneratedImage { .. } => "generated_image",
-            ItemBody::StructuredInput { .. } => "structured_input",
-            ItemBody::Workflow { .. } => "workflow",
-            ItemBody::Task { .. } => "task",
-            ItemBody::EndOfTurn {} => "end_of_turn",
-            ItemBody::HiddenContextItem { .. } => "hidden_context_item",
-            ItemBody::SdkHiddenContext { .. } => "sdk_hidden_context",
+            ItemBody::UserMessage { .. } => ItemType::UserMessage,
+            ItemBody::AssistantMessage { .. } => ItemType::AssistantMessage,
+            ItemBody::ClientToolCall { .. } => ItemType::ClientToolCall,
+            ItemBody::Widget { .. } => ItemType::Widget,
+            ItemBody::GeneratedImage { .. } => ItemType::GeneratedImage,
+            ItemBody::StructuredInput { .. } => ItemType::StructuredInput,
+            ItemBody::Workflow { .. } => ItemType::Workflow,
+            ItemBody::Task { .. } => ItemType::Task,
+            ItemBody::EndOfTurn {} => ItemType::EndOfTurn,
+            ItemBody::HiddenContextItem { .. } => ItemType::HiddenContextItem,
+            ItemBody::SdkHiddenContext { .. } => ItemType::SdkHiddenContext,
         }
     }
 
     /// `true` for the two hidden context types.
     pub fn is_hidden(&self) -> bool {
-        matches!(
-            self,
-            ItemBody::HiddenContextItem { .. } | ItemBody::SdkHiddenContext { .. }
-        )
+        self.item_type().is_hidden()
     }
 }
 

@@ -11,8 +11,9 @@ use crate::chatkit::attachment::Attachment;
 use crate::chatkit::content::UserMessageContent;
 use crate::chatkit::item::{ClientToolCallStatus, ItemBody, ThreadItem};
 use crate::chatkit::params::UserMessageInput;
-use crate::chatkit::thread::{Page, Thread, ThreadStatus};
+use crate::chatkit::thread::{Page, Thread};
 use crate::store::{ItemRecord, ThreadRecord};
+use crate::vocab::ItemStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
@@ -35,7 +36,7 @@ pub fn thread_to_wire(
 ) -> Thread {
     let mut wire = Thread::new(t.id.clone(), t.created_at);
     wire.title = t.title.clone();
-    wire.status = serde_json::from_value::<ThreadStatus>(t.status.clone()).unwrap_or_default();
+    wire.status = t.status.clone();
     wire.allowed_image_domains = t.allowed_image_domains.clone();
     wire.with_items(Page::new(items, has_more, after))
 }
@@ -56,16 +57,16 @@ pub fn item_to_record(item: &ThreadItem, metadata: Value) -> Result<ItemRecord, 
         ItemBody::ClientToolCall { status, .. } => (
             None,
             Some(match status {
-                ClientToolCallStatus::Pending => "pending",
-                ClientToolCallStatus::Completed => "completed",
+                ClientToolCallStatus::Pending => ItemStatus::Pending,
+                ClientToolCallStatus::Completed => ItemStatus::Completed,
             }),
         ),
         ItemBody::StructuredInput { status, .. } => (
             None,
             Some(match status {
-                crate::chatkit::structured::StructuredInputStatus::Pending => "pending",
-                crate::chatkit::structured::StructuredInputStatus::Answered => "answered",
-                crate::chatkit::structured::StructuredInputStatus::Skipped => "skipped",
+                crate::chatkit::structured::StructuredInputStatus::Pending => ItemStatus::Pending,
+                crate::chatkit::structured::StructuredInputStatus::Answered => ItemStatus::Answered,
+                crate::chatkit::structured::StructuredInputStatus::Skipped => ItemStatus::Skipped,
             }),
         ),
         _ => (None, None),
@@ -73,9 +74,9 @@ pub fn item_to_record(item: &ThreadItem, metadata: Value) -> Result<ItemRecord, 
     Ok(ItemRecord {
         id: item.id.clone(),
         thread_id: item.thread_id.clone(),
-        item_type: item.type_name().to_owned(),
+        item_type: item.body.item_type(),
         role: role.map(str::to_owned),
-        status: status.map(str::to_owned),
+        status,
         content: serde_json::to_value(item)?,
         metadata,
         created_at: item.created_at,

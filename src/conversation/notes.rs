@@ -12,6 +12,7 @@ use crate::chatkit::time::now_micros;
 use crate::chatkit::{Action, ItemBody, ThreadItem};
 use crate::error::ApiError;
 use crate::store::{ItemRecord, ThreadRecord};
+use crate::vocab::ItemType;
 
 /// The text the reference stores when a stream is cancelled (protocol §5).
 pub const CANCELLED_NOTE: &str =
@@ -36,7 +37,7 @@ pub async fn persist_cancelled(deps: &TurnDeps, thread: &ThreadRecord, pending: 
     }
     let note = hidden_record(
         thread,
-        "sdk_hidden_context",
+        ItemType::SdkHiddenContext,
         IdPrefix::SdkHiddenContext,
         Value::String(CANCELLED_NOTE.into()),
     );
@@ -50,7 +51,7 @@ pub async fn record_context_change(deps: &TurnDeps, thread: &ThreadRecord, summa
     let text = format!("Update since the last message: {summary}");
     let note = hidden_record(
         thread,
-        "hidden_context_item",
+        ItemType::HiddenContextItem,
         IdPrefix::Message,
         Value::String(text),
     );
@@ -61,7 +62,7 @@ pub async fn record_context_change(deps: &TurnDeps, thread: &ThreadRecord, summa
 
 fn hidden_record(
     thread: &ThreadRecord,
-    item_type: &str,
+    item_type: ItemType,
     prefix: IdPrefix,
     content: Value,
 ) -> ItemRecord {
@@ -72,12 +73,12 @@ fn hidden_record(
             "id": id,
             "thread_id": thread.id,
             "created_at": crate::chatkit::time::format(&created_at),
-            "type": item_type,
+            "type": item_type.as_str(),
             "content": content,
         }),
         id,
         thread_id: thread.id.clone(),
-        item_type: item_type.to_owned(),
+        item_type,
         role: None,
         status: None,
         metadata: json!({}),

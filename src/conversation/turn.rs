@@ -34,6 +34,7 @@ use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{ThreadItem, ThreadStreamEvent, UserMessageInput};
 use crate::error::TurnError;
+use crate::vocab::{ItemStatus, ItemType};
 
 /// Runs a whole turn and reports its end; never panics on bad data.
 pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) {
@@ -256,8 +257,8 @@ async fn complete_client_tool_call(turn: &mut TurnContext, result: Value) -> Res
     turn.persist(&item).await?;
     for stale in stores.items.newest_items(turn.thread(), 20).await? {
         if stale.id != item.id
-            && stale.item_type == "client_tool_call"
-            && stale.status.as_deref() == Some("pending")
+            && stale.item_type == ItemType::ClientToolCall
+            && stale.status == Some(ItemStatus::Pending)
         {
             tracing::warn!(item_id = %stale.id, "removing a stale pending client tool call");
             turn.forget_transcript();

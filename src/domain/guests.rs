@@ -3,7 +3,7 @@
 //! Rules for adding a guest (the event's client or its venue's staff):
 //! - name 1..=200 characters; email optional but, when given, syntactically valid and not
 //!   already on this event's list (case-insensitive);
-//! - RSVP one of `pending` (default), `attending`, `declined`, `maybe`;
+//! - RSVP a [`Rsvp`] (parsed by the caller), `pending` by default;
 //! - the heads that count against the venue capacity are attending and pending guests,
 //!   each plus-one counting as one more head; adding a counted guest may not push that
 //!   total past the venue capacity.
@@ -14,11 +14,7 @@ use serde::Serialize;
 use super::{DomainError, DomainResult, authorized_event, new_id, required_text};
 use crate::auth::principal::Principal;
 use crate::store::domain::{DomainStore, GuestRecord};
-
-pub const RSVP_STATUSES: &[&str] = &["pending", "attending", "declined", "maybe"];
-
-/// RSVP statuses whose guests count against the venue capacity.
-const COUNTED: &[&str] = &["attending", "pending"];
+use crate::vocab::Rsvp;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GuestCounts {
@@ -33,7 +29,7 @@ pub struct GuestCounts {
 
 /// Heads a guest counts for against capacity.
 fn heads(g: &GuestRecord) -> i64 {
-    if COUNTED.contains(&g.rsvp_status.as_str()) {
+    if g.rsvp_status.counts_against_capacity() {
         1 + i64::from(g.plus_one)
     } else {
         0
@@ -46,11 +42,11 @@ pub fn count_guests(guests: &[GuestRecord]) -> GuestCounts {
         ..GuestCounts::default()
     };
     for g in guests {
-        match g.rsvp_status.as_str() {
-            "attending" => c.attending += 1,
-            "pending" => c.pending += 1,
-            "maybe" => c.maybe += 1,
-            _ => c.declined += 1,
+        match g.rsvp_status {
+            Rsvp::Attending => c.attending += 1,
+            Rsvp::Pending => c.pending += 1,
+            Rsvp::Maybe => c.maybe += 1,
+            Rsvp::Declined => c.declined += 1,
         }
         c.counted_heads += heads(g);
     }
@@ -82,32 +78,19 @@ pub struct GuestList {
 pub struct NewGuest {
     pub name: String,
     pub email: Option<String>,
-    pub rsvp_status: Option<String>,
+    /// Default pending.
+    pub rsvp_status: Option<Rsvp>,
     pub dietary_needs: Option<String>,
     pub plus_one: bool,
-}
-
-fn check_rsvp(s: &str) -> DomainResult<()> {
-    if RSVP_STATUSES.contains(&s) {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "rsvpStatus",
-            format!("must be one of {}", RSVP_STATUSES.join(", ")),
-        ))
-    }
 }
 
 pub async fn list_guests(
     store: &DomainStore,
     p: &Principal,
     event_id: &str,
-    rsvp_status: Option<&str>,
+    rsvp_status: Option<Rsvp>,
 ) -> DomainResult<GuestList> {
     let event = authorized_event(store, p, event_id).await?;
-    if let Some(s) = rsvp_status {
-        check_rsvp(s)?;
-    }
     let all = store.event_guests(event_id, None).await?;
     let counts = count_guests(&all);
     let guests = all
@@ -143,8 +126,7 @@ pub async fn add_guest(
             ));
         }
     };
-    let rsvp = g.rsvp_status.unwrap_or_else(|| "pending".into());
-    check_rsvp(&rsvp)?;
+    let rsvp = g.rsvp_status.unwrap_or(Rsvp::Pending);
     let existing = store.event_guests(event_id, None).await?;
     if let Some(e) = &email
         && existing

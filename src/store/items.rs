@@ -23,9 +23,7 @@ use serde_json::Value;
 use super::error::{StoreError, StoreResult};
 use super::paging::{Order, PageOf, after_condition};
 use super::threads::ThreadRecord;
-
-/// Item types that are stored but never shown to clients.
-pub const HIDDEN_ITEM_TYPES: [&str; 2] = ["hidden_context_item", "sdk_hidden_context"];
+use crate::vocab::{ItemStatus, ItemType};
 
 /// Whether a listing includes hidden items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +39,9 @@ pub enum Visibility {
 pub struct ItemRecord {
     pub id: String,
     pub thread_id: String,
-    pub item_type: String,
+    pub item_type: ItemType,
     pub role: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ItemStatus>,
     /// The item exactly as it goes on the wire.
     pub content: Value,
     /// Server-only data (tool arguments and results); never sent to clients.
@@ -51,17 +49,25 @@ pub struct ItemRecord {
     pub created_at: DateTime<Utc>,
 }
 
-fn from_model(m: chatkit_thread_items::Model) -> ItemRecord {
-    ItemRecord {
+fn from_model(m: chatkit_thread_items::Model) -> StoreResult<ItemRecord> {
+    let corrupt = |column: &str, e: crate::vocab::UnknownValue| {
+        StoreError::Corrupt(format!("item {} {column}: {e}", m.id))
+    };
+    let item_type = ItemType::parse(&m.item_type).map_err(|e| corrupt("item_type", e))?;
+    let status = match m.status.as_deref() {
+        None => None,
+        Some(s) => Some(ItemStatus::parse(s).map_err(|e| corrupt("status", e))?),
+    };
+    Ok(ItemRecord {
         id: m.id,
         thread_id: m.thread_id,
-        item_type: m.item_type,
+        item_type,
         role: m.role,
-        status: m.status,
+        status,
         content: m.content,
         metadata: m.metadata,
         created_at: m.created_at,
-    }
+    })
 }
 
 /// Item queries over one connection pool.
@@ -87,10 +93,10 @@ impl ItemStore {
             seq: NotSet,
             id: Set(item.id.clone()),
             thread_id: Set(thread.id.clone()),
-            item_type: Set(item.item_type.clone()),
+            item_type: Set(item.item_type.as_str().to_owned()),
             role: Set(item.role.clone()),
             content: Set(item.content.clone()),
-            status: Set(item.status.clone()),
+            status: Set(item.status.map(|s| s.as_str().to_owned())),
             metadata: Set(item.metadata.clone()),
             created_at: Set(item.created_at),
         };
@@ -130,7 +136,8 @@ impl ItemStore {
     ) -> StoreResult<PageOf<ItemRecord>> {
         let mut query = Entity::find().filter(Column::ThreadId.eq(&thread.id));
         if visibility == Visibility::Visible {
-            query = query.filter(Column::ItemType.is_not_in(HIDDEN_ITEM_TYPES));
+            query =
+                query.filter(Column::ItemType.is_not_in(ItemType::HIDDEN.map(ItemType::as_str)));
         }
         if let Some(cursor) = after {
             let anchor = self.find_model(thread, cursor).await?;
@@ -153,7 +160,11 @@ impl ItemStore {
         let rows = query.limit(limit.saturating_add(1)).all(&self.db).await?;
         let page = PageOf::from_overfetch(rows, limit, |m| m.id.clone());
         Ok(PageOf {
-            data: page.data.into_iter().map(from_model).collect(),
+            data: page
+                .data
+                .into_iter()
+                .map(from_model)
+                .collect::<StoreResult<_>>()?,
             has_more: page.has_more,
             after: page.after,
         })
@@ -179,12 +190,12 @@ impl ItemStore {
             .order_by_asc(Column::Seq)
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().map(from_model).collect())
+        rows.into_iter().map(from_model).collect()
     }
 
     /// One item of the thread.
     pub async fn load_item(&self, thread: &ThreadRecord, item_id: &str) -> StoreResult<ItemRecord> {
-        self.find_model(thread, item_id).await.map(from_model)
+        from_model(self.find_model(thread, item_id).await?)
     }
 
     async fn find_model(
@@ -242,12 +253,12 @@ impl ItemStore {
     ) -> StoreResult<Option<ItemRecord>> {
         let row = Entity::find()
             .filter(Column::ThreadId.eq(&thread.id))
-            .filter(Column::ItemType.eq("client_tool_call"))
-            .filter(Column::Status.eq("pending"))
+            .filter(Column::ItemType.eq(ItemType::ClientToolCall.as_str()))
+            .filter(Column::Status.eq(ItemStatus::Pending.as_str()))
             .order_by_desc(Column::CreatedAt)
             .order_by_desc(Column::Seq)
             .one(&self.db)
             .await?;
-        Ok(row.map(from_model))
+        row.map(from_model).transpose()
     }
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::threads::ThreadRecord;
+use crate::chatkit::ThreadStatus;
 
 /// Where a new title comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +30,7 @@ pub enum TitleChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadPatch {
     pub title: Option<TitleChange>,
-    pub status: Option<Value>,
+    pub status: Option<ThreadStatus>,
     pub allowed_image_domains: Option<Option<Vec<String>>>,
     pub metadata: Option<Map<String, Value>>,
     pub updated_at: DateTime<Utc>,
@@ -103,18 +104,18 @@ impl ThreadPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::vocab::AgentType;
 
     fn thread(title: Option<&str>) -> ThreadRecord {
         let now = Utc::now();
         ThreadRecord {
             id: "thr_1".into(),
             user_id: "u".into(),
-            agent_type: "client".into(),
+            agent_type: AgentType::Client,
             venue_id: None,
             event_id: None,
             title: title.map(str::to_owned),
-            status: json!({"type": "active"}),
+            status: ThreadStatus::Active,
             allowed_image_domains: None,
             metadata: Map::new(),
             tokens_in: 0,
@@ -146,9 +147,9 @@ mod tests {
         assert_eq!(t.title, None);
         assert!(ThreadPatch::between(&t, &t.clone(), now).is_none());
         let mut closed = t.clone();
-        closed.status = json!({"type": "closed"});
+        closed.status = ThreadStatus::Closed { reason: None };
         let patch = ThreadPatch::between(&t, &closed, now).unwrap();
         assert_eq!(patch.title, None);
-        assert_eq!(patch.status, Some(json!({"type": "closed"})));
+        assert_eq!(patch.status, Some(ThreadStatus::Closed { reason: None }));
     }
 }

@@ -21,12 +21,14 @@ use serde_json::{Map, Value};
 use super::error::{StoreError, StoreResult};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
+use crate::chatkit::ThreadStatus;
+use crate::vocab::AgentType;
 
 /// Which threads a listing returns, besides being the user's and live: each field set must
 /// equal the thread's column; `None` matches any value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ThreadFilter {
-    pub agent_type: Option<String>,
+    pub agent_type: Option<AgentType>,
     pub venue_id: Option<String>,
     pub event_id: Option<String>,
 }
@@ -36,12 +38,12 @@ pub struct ThreadFilter {
 pub struct ThreadRecord {
     pub id: String,
     pub user_id: String,
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub venue_id: Option<String>,
     pub event_id: Option<String>,
     pub title: Option<String>,
-    /// The ChatKit status object, e.g. `{"type":"active"}`.
-    pub status: Value,
+    /// Active, locked or closed; stored as the ChatKit status object.
+    pub status: ThreadStatus,
     pub allowed_image_domains: Option<Vec<String>>,
     /// Server-only metadata; never sent to clients.
     pub metadata: Map<String, Value>,
@@ -68,14 +70,18 @@ fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
             StoreError::Corrupt(format!("thread {} allowed_image_domains: {e}", m.id))
         })?),
     };
+    let agent_type = AgentType::parse(&m.agent_type)
+        .map_err(|e| StoreError::Corrupt(format!("thread {} agent_type: {e}", m.id)))?;
+    let status = serde_json::from_value(m.status)
+        .map_err(|e| StoreError::Corrupt(format!("thread {} status: {e}", m.id)))?;
     Ok(ThreadRecord {
         id: m.id,
         user_id: m.user_id,
-        agent_type: m.agent_type,
+        agent_type,
         venue_id: m.venue_id,
         event_id: m.event_id,
         title: m.title,
-        status: m.status,
+        status,
         allowed_image_domains,
         metadata,
         tokens_in: m.tokens_in,
@@ -85,15 +91,22 @@ fn from_model(m: chatkit_threads::Model) -> StoreResult<ThreadRecord> {
     })
 }
 
-fn to_active(t: &ThreadRecord) -> chatkit_threads::ActiveModel {
-    chatkit_threads::ActiveModel {
+/// The status as stored.
+fn status_json(thread_id: &str, status: &ThreadStatus) -> StoreResult<Value> {
+    serde_json::to_value(status).map_err(|e| {
+        StoreError::Corrupt(format!("thread {thread_id} status cannot be encoded: {e}"))
+    })
+}
+
+fn to_active(t: &ThreadRecord) -> StoreResult<chatkit_threads::ActiveModel> {
+    Ok(chatkit_threads::ActiveModel {
         id: Set(t.id.clone()),
         user_id: Set(t.user_id.clone()),
-        agent_type: Set(t.agent_type.clone()),
+        agent_type: Set(t.agent_type.as_str().to_owned()),
         venue_id: Set(t.venue_id.clone()),
         event_id: Set(t.event_id.clone()),
         title: Set(t.title.clone()),
-        status: Set(t.status.clone()),
+        status: Set(status_json(&t.id, &t.status)?),
         allowed_image_domains: Set(t
             .allowed_image_domains
             .as_ref()
@@ -104,7 +117,7 @@ fn to_active(t: &ThreadRecord) -> chatkit_threads::ActiveModel {
         created_at: Set(t.created_at),
         updated_at: Set(t.updated_at),
         deleted_at: Set(None),
-    }
+    })
 }
 
 /// Thread queries over one connection pool.
@@ -124,7 +137,7 @@ impl ThreadStore {
 
     /// Inserts a new thread; an existing id is a conflict.
     pub async fn insert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        Entity::insert(to_active(thread))
+        Entity::insert(to_active(thread)?)
             .exec(&self.db)
             .await
             .map_err(|e| {
@@ -161,7 +174,8 @@ impl ThreadStore {
             None => {}
         }
         if let Some(status) = &patch.status {
-            update = update.col_expr(Column::Status, Expr::value(status.clone()));
+            let v = status_json(thread_id, status)?;
+            update = update.col_expr(Column::Status, Expr::value(v));
         }
         if let Some(domains) = &patch.allowed_image_domains {
             let v = domains.as_ref().map(|d| Value::from(d.clone()));
@@ -234,7 +248,8 @@ impl ThreadStore {
         let mut query = Entity::find()
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null());
-        if let Some(a) = &filter.agent_type {
+        if let Some(a) = filter.agent_type {
+            // The column holds the agent type's one string form.
             query = query.filter(Column::AgentType.eq(a.as_str()));
         }
         if let Some(v) = &filter.venue_id {

@@ -3,13 +3,13 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CLIENT, Handled, HandlerResult, ToolContext, ToolDef, object, parse};
+use super::names::ToolName;
+use super::{Handled, HandlerResult, ToolContext, ToolDef, object, parse};
 use crate::domain::contracts as svc;
 
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![ToolDef {
-        name: "viewContract",
-        agents: CLIENT,
+        name: ToolName::ViewContract,
         description: "Show the event's contract: line items, subtotal, tax, total, deposit, whether it is paid, balance due and status.",
         parameters: object(
             json!({"eventId": {"type": "string", "description": "The event id"}}),

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::events::element_json;
+use super::names::ToolName;
 use super::{
-    CLIENT, EVENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-    thread_event,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_event,
 };
 use crate::domain::change_requests::{self as cr, NewChangeRequest};
 use crate::domain::elements as svc;
@@ -17,8 +17,7 @@ use crate::domain::{DomainError, format_cents};
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
-            name: "listAvailableElements",
-            agents: CLIENT,
+            name: ToolName::ListAvailableElements,
             description: "List what can be added to this event: the venue's offerings (with prices) and its approved vendors, optionally of one category (catering, florist, music, ...).",
             parameters: object(
                 json!({"category": {"type": "string", "description": "Only this category"}}),
@@ -26,8 +25,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "requestElementChange",
-            agents: CLIENT,
+            name: ToolName::RequestElementChange,
             description: "Ask the venue to add, modify or remove an element of this event. Creates a change request for staff to review; it does not change the element itself.",
             parameters: object(
                 json!({
@@ -42,8 +40,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "updateElementStatus",
-            agents: EVENT,
+            name: ToolName::UpdateElementStatus,
             description: "Move an element of this event to a new status: proposed→pending_approval→approved→confirmed, or declined/cancelled from any non-final status.",
             parameters: object(
                 json!({
@@ -55,8 +52,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "reviewChangeRequest",
-            agents: EVENT,
+            name: ToolName::ReviewChangeRequest,
             description: "Approve or decline a client's open change request on this event. Approving applies it: add creates a pending_approval element, modify updates the element, remove cancels it.",
             parameters: object(
                 json!({

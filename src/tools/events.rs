@@ -5,9 +5,9 @@ use chrono::NaiveTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
-    CLIENT_AND_EVENT, EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef,
-    check_write_event, object, parse, thread_venue,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_venue,
 };
 use crate::domain::events::{self as svc, EventUpdate};
 use crate::domain::{format_cents, parse_date};
@@ -17,20 +17,17 @@ pub(super) fn defs() -> Vec<ToolDef> {
     let event_id = json!({"type": "string", "description": "The event id"});
     vec![
         ToolDef {
-            name: "getEventDetails",
-            agents: CLIENT_AND_EVENT,
+            name: ToolName::GetEventDetails,
             description: "Get an event's details: date, status, guest count, budget, venue, elements with status and prices, guest counts and open change requests.",
             parameters: object(json!({"eventId": event_id}), &["eventId"]),
         },
         ToolDef {
-            name: "getEventSummary",
-            agents: GENERAL,
+            name: ToolName::GetEventSummary,
             description: "Get a short summary of one event of your venue: client, status, element counts by status, guests, open change requests and tasks, contract status.",
             parameters: object(json!({"eventId": event_id}), &["eventId"]),
         },
         ToolDef {
-            name: "listEvents",
-            agents: GENERAL,
+            name: ToolName::ListEvents,
             description: "List the venue's events in date order, optionally between two dates (inclusive) and with one status.",
             parameters: object(
                 json!({
@@ -42,8 +39,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "updateEvent",
-            agents: EVENT,
+            name: ToolName::UpdateEvent,
             description: "Update fields of this event. Only the given fields change. Status moves inquiry→planning→confirmed→completed, or to cancelled.",
             parameters: object(
                 json!({

@@ -5,38 +5,36 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    CLIENT, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-};
-use crate::domain::guests::{self as svc, NewGuest, RSVP_STATUSES};
+use super::names::ToolName;
+use super::{Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse};
+use crate::domain::guests::{self as svc, NewGuest};
 use crate::store::domain::GuestRecord;
+use crate::vocab::Rsvp;
 
 const MAX_SHOWN: usize = 200;
 
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
-            name: "viewGuestList",
-            agents: CLIENT,
+            name: ToolName::ViewGuestList,
             description: "Show the event's guest list with RSVP status, dietary needs and plus-ones, and counts (attending, pending, declined, maybe, heads against capacity).",
             parameters: object(
                 json!({
                     "eventId": {"type": "string", "description": "The event id"},
-                    "rsvpStatus": {"type": "string", "enum": RSVP_STATUSES, "description": "Only guests with this RSVP"}
+                    "rsvpStatus": {"type": "string", "enum": Rsvp::NAMES, "description": "Only guests with this RSVP"}
                 }),
                 &["eventId"],
             ),
         },
         ToolDef {
-            name: "addGuest",
-            agents: CLIENT,
+            name: ToolName::AddGuest,
             description: "Add a guest to this event. Attending and pending guests (plus-ones included) may not exceed the venue capacity; an email may appear only once per event.",
             parameters: object(
                 json!({
                     "eventId": {"type": "string", "description": "The event id"},
                     "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Guest's full name"},
                     "email": {"type": "string", "format": "email", "description": "Guest's email"},
-                    "rsvpStatus": {"type": "string", "enum": RSVP_STATUSES, "description": "RSVP, default pending"},
+                    "rsvpStatus": {"type": "string", "enum": Rsvp::NAMES, "description": "RSVP, default pending"},
                     "dietaryNeeds": {"type": "string", "maxLength": 500, "description": "Allergies or diet"},
                     "plusOne": {"type": "boolean", "description": "Whether the guest brings a plus-one"}
                 }),
@@ -55,7 +53,8 @@ fn guest_json(g: &GuestRecord) -> Value {
 #[serde(rename_all = "camelCase")]
 struct ViewArgs {
     event_id: String,
-    rsvp_status: Option<String>,
+    /// Checked against the schema's enum before it is parsed.
+    rsvp_status: Option<Rsvp>,
 }
 
 pub(super) async fn view_guest_list(ctx: &ToolContext<'_>, args: Value) -> HandlerResult {
@@ -64,7 +63,7 @@ pub(super) async fn view_guest_list(ctx: &ToolContext<'_>, args: Value) -> Handl
         &ctx.stores.domain,
         ctx.principal,
         &a.event_id,
-        a.rsvp_status.as_deref(),
+        a.rsvp_status,
     )
     .await?;
     let shown: Vec<Value> = list.guests.iter().take(MAX_SHOWN).map(guest_json).collect();
@@ -79,7 +78,7 @@ struct AddArgs {
     event_id: String,
     name: String,
     email: Option<String>,
-    rsvp_status: Option<String>,
+    rsvp_status: Option<Rsvp>,
     dietary_needs: Option<String>,
     plus_one: Option<bool>,
 }

@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
-    EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-    thread_venue,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_venue,
 };
 use crate::domain::messages as svc;
 use crate::store::domain::MessageRecord;
@@ -17,8 +17,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
         json!({"type": "string", "minLength": 1, "maxLength": 5000, "description": "Message text"});
     vec![
         ToolDef {
-            name: "searchMessages",
-            agents: GENERAL,
+            name: ToolName::SearchMessages,
             description: "Search the venue's messages (subject and body) by keywords; best matches first, newest first on ties.",
             parameters: object(
                 json!({
@@ -29,8 +28,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "sendMessageToClient",
-            agents: EVENT,
+            name: ToolName::SendMessageToClient,
             description: "Send a message to this event's client.",
             parameters: object(
                 json!({"eventId": {"type": "string", "description": "The event id"}, "subject": subject, "body": body}),
@@ -38,8 +36,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "sendMessageToVendor",
-            agents: EVENT,
+            name: ToolName::SendMessageToVendor,
             description: "Send a message about this event to a vendor working on it or approved at the venue.",
             parameters: object(
                 json!({

@@ -1,20 +1,22 @@
 //! The assistants' tools: JSON-schema function tools over the domain services.
 //!
-//! [`specs_for`] lists what each agent type is offered; [`execute`] runs one call from the
-//! model. The arguments are untrusted: a call is refused (ok = false, result
-//! `{"error": ...}`, title "Refused: ...") without running any handler when the tool is
-//! unknown, not offered to the thread's agent type, or the arguments are not JSON or fail
-//! the schema. Handlers then re-check authorization through the domain services, and
-//! additionally bind writes to the thread: in `client` and `venue_event` threads a write
-//! may only touch the thread's own event (reads may cover any event the principal may
-//! access). Venue-wide tools use the thread's venue, which must be the principal's.
-//! `execute` never panics and never propagates an error: every failure is an outcome.
+//! [`specs`] gives the schemas of the tools an assistant is offered (its `AgentSpec` names
+//! them); [`execute`] runs one call from the model. The arguments are untrusted: a call is
+//! refused (ok = false, result `{"error": ...}`, title "Refused: ...") without running any
+//! handler when the tool is unknown, not offered to the thread's assistant
+//! ([`ToolContext::offered`]), or the arguments are not JSON or fail the schema. Handlers
+//! then re-check authorization through the domain services, and additionally bind writes
+//! to the thread: in `client` and `venue_event` threads a write may only touch the
+//! thread's own event (reads may cover any event the principal may access). Venue-wide
+//! tools use the thread's venue, which must be the principal's. `execute` never panics and
+//! never propagates an error: every failure is an outcome.
 
 mod contracts;
 mod elements;
 mod events;
 mod guests;
 mod messages;
+pub mod names;
 pub mod schema;
 mod tasks;
 #[cfg(test)]
@@ -29,12 +31,16 @@ use crate::auth::principal::Principal;
 use crate::domain::{DomainError, require_venue};
 use crate::llm::types::ToolSpec;
 use crate::store::{Stores, ThreadRecord};
+use crate::vocab::AgentType;
+pub use names::ToolName;
 
-/// What a handler sees: who calls, from which thread, with which stores.
+/// What a handler sees: who calls, from which thread, with which stores, and which tools
+/// the thread's assistant is offered (its `AgentSpec::tools`).
 pub struct ToolContext<'a> {
     pub principal: &'a Principal,
     pub thread: &'a ThreadRecord,
     pub stores: &'a Stores,
+    pub offered: &'a [ToolName],
 }
 
 /// The result of one tool call.
@@ -68,18 +74,12 @@ impl Handled {
 
 pub(crate) type HandlerResult = Result<Handled, DomainError>;
 
-/// One tool: name, who gets it, and its schema.
+/// One tool: name and schema. Which assistant gets it is the assistant's `AgentSpec`.
 pub(crate) struct ToolDef {
-    pub name: &'static str,
-    pub agents: &'static [&'static str],
+    pub name: ToolName,
     pub description: &'static str,
     pub parameters: Value,
 }
-
-pub(crate) const CLIENT: &[&str] = &["client"];
-pub(crate) const GENERAL: &[&str] = &["venue_general"];
-pub(crate) const EVENT: &[&str] = &["venue_event"];
-pub(crate) const CLIENT_AND_EVENT: &[&str] = &["client", "venue_event"];
 
 /// `{"type":"object", properties, required, "additionalProperties": false}`.
 pub(crate) fn object(properties: Value, required: &[&str]) -> Value {
@@ -97,28 +97,13 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     all
 });
 
-/// The tools offered to an agent type (empty for an unknown type).
-pub fn specs_for(agent_type: &str) -> Arc<[ToolSpec]> {
-    // Built once per agent type: every model request offers the same list.
-    type PerAgent = Vec<(&'static str, Arc<[ToolSpec]>)>;
-    static SPECS: LazyLock<PerAgent> = LazyLock::new(|| {
-        ["client", "venue_event", "venue_general"]
-            .into_iter()
-            .map(|agent| (agent, build_specs(agent)))
-            .collect()
-    });
-    SPECS
-        .iter()
-        .find(|(agent, _)| *agent == agent_type)
-        .map_or_else(|| build_specs(agent_type), |(_, specs)| specs.clone())
-}
-
-fn build_specs(agent_type: &str) -> Arc<[ToolSpec]> {
+/// The model-facing schemas of the `offered` tools, in the registry's order.
+pub fn specs(offered: &[ToolName]) -> Arc<[ToolSpec]> {
     REGISTRY
         .iter()
-        .filter(|d| d.agents.contains(&agent_type))
+        .filter(|d| offered.contains(&d.name))
         .map(|d| ToolSpec {
-            name: d.name.to_owned(),
+            name: d.name.as_str().to_owned(),
             description: d.description.to_owned(),
             parameters: d.parameters.clone(),
         })
@@ -138,10 +123,13 @@ fn refused(message: impl Into<String>) -> ToolOutcome {
 
 /// Runs one tool call; see the module documentation for the refusal rules.
 pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> ToolOutcome {
-    let Some(def) = REGISTRY.iter().find(|d| d.name == name) else {
+    let Some(def) = ToolName::parse(name)
+        .ok()
+        .and_then(|tool| REGISTRY.iter().find(|d| d.name == tool))
+    else {
         return refused(format!("unknown tool {name:?}"));
     };
-    if !def.agents.contains(&ctx.thread.agent_type.as_str()) {
+    if !ctx.offered.contains(&def.name) {
         return refused(format!("tool {name} is not available to this assistant"));
     }
     // Some models send an empty string for a call without arguments.
@@ -157,25 +145,24 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
     if let Err(e) = schema::validate(&def.parameters, &args) {
         return refused(format!("invalid arguments: {e}"));
     }
-    let result = match name {
-        "getEventDetails" => events::get_event_details(ctx, args).await,
-        "getEventSummary" => events::get_event_summary(ctx, args).await,
-        "listEvents" => events::list_events(ctx, args).await,
-        "updateEvent" => events::update_event(ctx, args).await,
-        "listAvailableElements" => elements::list_available(ctx, args).await,
-        "requestElementChange" => elements::request_change(ctx, args).await,
-        "updateElementStatus" => elements::update_status(ctx, args).await,
-        "reviewChangeRequest" => elements::review_change(ctx, args).await,
-        "viewGuestList" => guests::view_guest_list(ctx, args).await,
-        "addGuest" => guests::add_guest(ctx, args).await,
-        "viewContract" => contracts::view_contract(ctx, args).await,
-        "listVendors" => tasks::list_vendors(ctx, args).await,
-        "listPendingTasks" => tasks::list_pending_tasks(ctx, args).await,
-        "createTask" => tasks::create_task(ctx, args).await,
-        "searchMessages" => messages::search(ctx, args).await,
-        "sendMessageToClient" => messages::to_client(ctx, args).await,
-        "sendMessageToVendor" => messages::to_vendor(ctx, args).await,
-        _ => Err(DomainError::NotFound(format!("handler for {name}"))),
+    let result = match def.name {
+        ToolName::GetEventDetails => events::get_event_details(ctx, args).await,
+        ToolName::GetEventSummary => events::get_event_summary(ctx, args).await,
+        ToolName::ListEvents => events::list_events(ctx, args).await,
+        ToolName::UpdateEvent => events::update_event(ctx, args).await,
+        ToolName::ListAvailableElements => elements::list_available(ctx, args).await,
+        ToolName::RequestElementChange => elements::request_change(ctx, args).await,
+        ToolName::UpdateElementStatus => elements::update_status(ctx, args).await,
+        ToolName::ReviewChangeRequest => elements::review_change(ctx, args).await,
+        ToolName::ViewGuestList => guests::view_guest_list(ctx, args).await,
+        ToolName::AddGuest => guests::add_guest(ctx, args).await,
+        ToolName::ViewContract => contracts::view_contract(ctx, args).await,
+        ToolName::ListVendors => tasks::list_vendors(ctx, args).await,
+        ToolName::ListPendingTasks => tasks::list_pending_tasks(ctx, args).await,
+        ToolName::CreateTask => tasks::create_task(ctx, args).await,
+        ToolName::SearchMessages => messages::search(ctx, args).await,
+        ToolName::SendMessageToClient => messages::to_client(ctx, args).await,
+        ToolName::SendMessageToVendor => messages::to_vendor(ctx, args).await,
     };
     match result {
         Ok(h) => ToolOutcome {
@@ -207,10 +194,14 @@ pub(crate) fn parse<T: DeserializeOwned>(args: Value) -> Result<T, DomainError> 
 
 /// Writes in `client` and `venue_event` threads may only touch the thread's own event.
 pub(crate) fn check_write_event(ctx: &ToolContext<'_>, event_id: &str) -> Result<(), DomainError> {
-    match ctx.thread.agent_type.as_str() {
-        "client" | "venue_event" if ctx.thread.event_id.as_deref() != Some(event_id) => Err(
-            DomainError::forbidden("this conversation may only change its own event"),
-        ),
+    match ctx.thread.agent_type {
+        AgentType::Client | AgentType::VenueEvent
+            if ctx.thread.event_id.as_deref() != Some(event_id) =>
+        {
+            Err(DomainError::forbidden(
+                "this conversation may only change its own event",
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -6,9 +6,10 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::names::ToolName;
 use super::{
-    EVENT, GENERAL, Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse,
-    thread_event, thread_venue,
+    Handled, HandlerResult, ToolContext, ToolDef, check_write_event, object, parse, thread_event,
+    thread_venue,
 };
 use crate::domain::tasks::{self as svc, NewTask, PRIORITIES};
 use crate::domain::venues;
@@ -17,8 +18,7 @@ use crate::store::domain::TaskRecord;
 pub(super) fn defs() -> Vec<ToolDef> {
     vec![
         ToolDef {
-            name: "listVendors",
-            agents: GENERAL,
+            name: ToolName::ListVendors,
             description: "List the venue's vendor relationships (approved and pending) with contact details, optionally of one category.",
             parameters: object(
                 json!({"category": {"type": "string", "description": "Only this category"}}),
@@ -26,8 +26,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "listPendingTasks",
-            agents: GENERAL,
+            name: ToolName::ListPendingTasks,
             description: "List the venue's open tasks (pending or in progress), soonest due first, optionally for one event or due before a date.",
             parameters: object(
                 json!({
@@ -38,8 +37,7 @@ pub(super) fn defs() -> Vec<ToolDef> {
             ),
         },
         ToolDef {
-            name: "createTask",
-            agents: EVENT,
+            name: ToolName::CreateTask,
             description: "Create a task for the venue team, tied to this event.",
             parameters: object(
                 json!({

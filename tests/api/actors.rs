@@ -8,6 +8,7 @@ use chrono::Utc;
 use eventchat::actors::supervisor::EvictIdle;
 use eventchat::store::seed::{DEMO_ADMIN_EMAIL, DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use eventchat::store::{Order, Visibility};
+use eventchat::vocab::ItemType;
 use futures::StreamExt;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
@@ -224,7 +225,7 @@ async fn queue_and_disconnect(backend: Backend) {
             .await
             .unwrap();
         if all.data.first().is_some_and(|i| {
-            i.item_type == "sdk_hidden_context" && i.content.to_string().contains("cancelled")
+            i.item_type == ItemType::SdkHiddenContext && i.content.to_string().contains("cancelled")
         }) {
             assert_eq!(all.data[1].content["content"][0]["text"], "#slow stopped");
             break;
@@ -396,7 +397,7 @@ async fn eviction_admin_and_fanout(backend: Backend) {
             .await
             .unwrap();
         if all.data.iter().any(|i| {
-            i.item_type == "hidden_context_item"
+            i.item_type == ItemType::HiddenContextItem
                 && i.content.to_string().contains("Florist confirmed")
         }) {
             break;
@@ -530,13 +531,10 @@ async fn stop_keeps_partial_text(backend: Backend) {
     // note for the model; clients see the text but not the note.
     let thread = app.thread_record(DEMO_CLIENT_EMAIL, &thread_id).await;
     let all = app.state.stores.items.all_items(&thread).await.unwrap();
-    assert!(
-        all.iter().any(|i| i.item_type == "assistant_message"
-            && i.content.to_string().contains("partial answer"))
-    );
-    assert!(all.iter().any(
-        |i| i.item_type == "sdk_hidden_context" && i.content.to_string().contains("cancelled")
-    ));
+    assert!(all.iter().any(|i| i.item_type == ItemType::AssistantMessage
+        && i.content.to_string().contains("partial answer")));
+    assert!(all.iter().any(|i| i.item_type == ItemType::SdkHiddenContext
+        && i.content.to_string().contains("cancelled")));
     let (_, items) = app
         .chatkit(&token, req::list_items(&thread_id, json!({})))
         .await;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
+use eventchat::vocab::ItemType;
 use mock_llm::{MockLlm, MockToolCall, Reply};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -365,7 +366,10 @@ async fn venue_event_assistant(backend: Backend) {
     let mut told = false;
     for _ in 0..100 {
         let all = app.state.stores.items.all_items(&ct).await.unwrap();
-        if all.iter().any(|i| i.item_type == "hidden_context_item") {
+        if all
+            .iter()
+            .any(|i| i.item_type == ItemType::HiddenContextItem)
+        {
             told = true;
             break;
         }

@@ -3,9 +3,11 @@
 //! hidden items, not-found errors.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use eventchat::chatkit::ThreadStatus;
 use eventchat::store::{
     ItemRecord, Order, StoreError, Stores, ThreadPatch, ThreadRecord, Visibility, db,
 };
+use eventchat::vocab::AgentType;
 use serde_json::json;
 
 use crate::both_backends;
@@ -27,11 +29,11 @@ fn thread(id: &str, user: &str, at: DateTime<Utc>) -> ThreadRecord {
     ThreadRecord {
         id: id.into(),
         user_id: user.into(),
-        agent_type: "client".into(),
+        agent_type: AgentType::Client,
         venue_id: Some("v1".into()),
         event_id: Some("e1".into()),
         title: None,
-        status: json!({"type": "active"}),
+        status: ThreadStatus::Active,
         allowed_image_domains: None,
         metadata: Default::default(),
         tokens_in: 0,
@@ -45,7 +47,7 @@ fn item(id: &str, thread: &str, item_type: &str, at: DateTime<Utc>) -> ItemRecor
     ItemRecord {
         id: id.into(),
         thread_id: thread.into(),
-        item_type: item_type.into(),
+        item_type: item_type.parse().unwrap(),
         role: None,
         status: None,
         content: json!({"id": id, "type": item_type}),

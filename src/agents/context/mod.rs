@@ -12,8 +12,8 @@
 //! here too, so a stale thread of a user who lost access gets no data. Every list is
 //! capped and says "... and N more", so the prompt stays bounded.
 //!
-//! Layout: this file (dispatch and the shared line formats), `client`, `venue` (the two
-//! staff assistants).
+//! Layout: this file (the builders each `AgentSpec` names, the dispatch and the shared line
+//! formats), `client`, `venue` (the two staff assistants).
 
 mod client;
 mod venue;
@@ -22,7 +22,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, Utc};
+use futures::future::BoxFuture;
 
+use super::spec::AgentSpec;
 use crate::auth::principal::Principal;
 use crate::domain::events::active_total;
 use crate::domain::guests::count_guests;
@@ -34,30 +36,54 @@ use crate::store::domain::{
 };
 
 const MAX_ITEMS: usize = 10;
+
+/// How an assistant's context is built (`AgentSpec::context`): from the domain store, as the
+/// principal, for the thread's binding.
+pub type ContextBuilder = for<'a> fn(
+    &'a DomainStore,
+    &'a Principal,
+    &'a ThreadRecord,
+) -> BoxFuture<'a, Result<String, DomainError>>;
+
 /// Builds the context text for the thread's agent type.
 pub async fn build_context(
     stores: &Stores,
     principal: &Principal,
     thread: &ThreadRecord,
 ) -> Result<String, DomainError> {
-    let store = &stores.domain;
-    match thread.agent_type.as_str() {
-        "client" => client::client(store, principal, required_event(thread)?).await,
-        "venue_general" => {
-            let venue = thread.venue_id.as_deref().or(principal.venue_id.as_deref());
-            venue::general(
-                store,
-                principal,
-                venue.ok_or_else(|| DomainError::invalid("venueId", "thread has no venue"))?,
-            )
-            .await
-        }
-        "venue_event" => venue::venue_event(store, principal, required_event(thread)?).await,
-        other => Err(DomainError::invalid(
-            "agentType",
-            format!("unknown agent type {other:?}"),
-        )),
-    }
+    let build = AgentSpec::of(thread.agent_type).context;
+    build(&stores.domain, principal, thread).await
+}
+
+/// The `client` context: the thread's event, seen by its client.
+pub fn client_context<'a>(
+    store: &'a DomainStore,
+    principal: &'a Principal,
+    thread: &'a ThreadRecord,
+) -> BoxFuture<'a, Result<String, DomainError>> {
+    Box::pin(async move { client::client(store, principal, required_event(thread)?).await })
+}
+
+/// The `venue_general` context: the thread's venue (or the principal's).
+pub fn venue_general_context<'a>(
+    store: &'a DomainStore,
+    principal: &'a Principal,
+    thread: &'a ThreadRecord,
+) -> BoxFuture<'a, Result<String, DomainError>> {
+    Box::pin(async move {
+        let venue = thread.venue_id.as_deref().or(principal.venue_id.as_deref());
+        let venue = venue.ok_or_else(|| DomainError::invalid("venueId", "thread has no venue"))?;
+        venue::general(store, principal, venue).await
+    })
+}
+
+/// The `venue_event` context: the thread's event, seen by its venue's staff.
+pub fn venue_event_context<'a>(
+    store: &'a DomainStore,
+    principal: &'a Principal,
+    thread: &'a ThreadRecord,
+) -> BoxFuture<'a, Result<String, DomainError>> {
+    Box::pin(async move { venue::venue_event(store, principal, required_event(thread)?).await })
 }
 
 fn required_event(thread: &ThreadRecord) -> Result<&str, DomainError> {

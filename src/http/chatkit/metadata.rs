@@ -2,33 +2,34 @@
 //!
 //! ChatKit.js integrations send `agentType`, `eventId` and `venueId` (the seed's
 //! ChatKitWrapper) with every request; snake_case spellings are accepted too. [`parse`]
-//! reads them the same way for every request: an unknown `agentType` is a 400, and an id
-//! that cannot be a domain id (see [`check_domain_id`]) is a 400 before it reaches a query.
+//! reads them the same way for every request: `agentType` becomes an [`AgentType`] (an
+//! unknown one is a 400), and an id that cannot be a domain id (see [`check_domain_id`]) is
+//! a 400 before it reaches a query.
 //!
-//! - `threads.create` ([`plan_thread`]): a missing required field is a 400 naming it; a
-//!   combination the principal may not use is a 403. What is decided here is stored on the
-//!   thread, and later requests use the stored values, never new claims.
+//! - `threads.create` ([`plan_thread`]): the fields the assistant's `AgentSpec` requires
+//!   must be there (a missing one is a 400 naming it); a combination the principal may not
+//!   use is a 403. What is decided here is stored on the thread, and later requests use the
+//!   stored values, never new claims.
 //! - `threads.list` ([`list_filter`]): the fields narrow the list to that assistant's
 //!   threads; nothing is required, and nothing needs checking against the principal, since
 //!   the list is the principal's own threads either way.
 
 use serde_json::{Map, Value};
 
+use crate::agents::spec::{AgentSpec, MetadataField};
 use crate::auth::Principal;
 use crate::auth::access::{self, EventRef};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::ThreadFilter;
-
-/// The agent types the server knows.
-const AGENT_TYPES: [&str; 3] = ["client", "venue_general", "venue_event"];
+use crate::vocab::AgentType;
 
 /// Longest accepted domain id (the seed's and the platform's are 36-character UUIDs).
 const MAX_DOMAIN_ID_LEN: usize = 64;
 
 /// What a new thread is bound to.
 pub struct ThreadPlan {
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub venue_id: Option<String>,
     pub event_id: Option<String>,
     pub metadata: Map<String, Value>,
@@ -36,9 +37,19 @@ pub struct ThreadPlan {
 
 /// The request's metadata fields, read and shape-checked; nothing looked up yet.
 struct Fields<'a> {
-    agent_type: Option<&'a str>,
+    agent_type: Option<AgentType>,
     venue_id: Option<&'a str>,
     event_id: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    /// The value sent for a venue or event field, if any.
+    fn get(&self, f: MetadataField) -> Option<&'a str> {
+        match f {
+            MetadataField::VenueId => self.venue_id,
+            MetadataField::EventId => self.event_id,
+        }
+    }
 }
 
 fn field<'a>(meta: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a str> {
@@ -64,29 +75,32 @@ fn check_domain_id<'a>(id: &'a str, what: &str) -> Result<&'a str, ApiError> {
     }
 }
 
+/// A venue or event id from the request, shape-checked.
+fn domain_id(meta: &Map<String, Value>, f: MetadataField) -> Result<Option<&str>, ApiError> {
+    field(meta, f.key(), f.snake_key())
+        .map(|id| check_domain_id(id, f.key()))
+        .transpose()
+}
+
+/// The one reading of the metadata fields, for every request that has them.
 fn parse(meta: &Map<String, Value>) -> Result<Fields<'_>, ApiError> {
-    let agent_type = field(meta, "agentType", "agent_type");
-    if let Some(a) = agent_type
-        && !AGENT_TYPES.contains(&a)
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown agentType {a:?}; expected client, venue_general or venue_event"
-        )));
-    }
-    let venue_id = field(meta, "venueId", "venue_id")
-        .map(|v| check_domain_id(v, "venueId"))
-        .transpose()?;
-    let event_id = field(meta, "eventId", "event_id")
-        .map(|e| check_domain_id(e, "eventId"))
+    let agent_type = field(meta, "agentType", "agent_type")
+        .map(|raw| {
+            AgentType::parse(raw).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "unknown agentType {raw:?}; expected client, venue_general or venue_event"
+                ))
+            })
+        })
         .transpose()?;
     Ok(Fields {
         agent_type,
-        venue_id,
-        event_id,
+        venue_id: domain_id(meta, MetadataField::VenueId)?,
+        event_id: domain_id(meta, MetadataField::EventId)?,
     })
 }
 
-fn required<'a>(value: Option<&'a str>, camel: &'static str) -> Result<&'a str, ApiError> {
+fn required<T>(value: Option<T>, camel: &'static str) -> Result<T, ApiError> {
     value.ok_or(ApiError::MissingMetadata(camel))
 }
 
@@ -95,37 +109,38 @@ fn forbidden(msg: &str) -> ApiError {
 }
 
 /// Which of the user's threads `threads.list` returns. Each field present narrows the list,
-/// except those the named assistant is not bound by, which are ignored as `threads.create`
-/// ignores them (the page sends all three with every request): a `client` thread is bound
-/// by its event (its venue follows), a `venue_general` one by its venue only, a
-/// `venue_event` one by both. With no metadata, every thread of the user.
+/// except those the named assistant is not bound by (not in its spec's required metadata),
+/// which are ignored as `threads.create` ignores them (the page sends all three with every
+/// request): a `client` thread is bound by its event (its venue follows), a
+/// `venue_general` one by its venue only, a `venue_event` one by both. With no metadata,
+/// every thread of the user.
 pub fn list_filter(meta: &Map<String, Value>) -> Result<ThreadFilter, ApiError> {
     let f = parse(meta)?;
-    let (venue_id, event_id) = match f.agent_type {
-        Some("client") => (None, f.event_id),
-        Some("venue_general") => (f.venue_id, None),
-        _ => (f.venue_id, f.event_id),
+    let binds = |field: MetadataField| {
+        f.agent_type
+            .is_none_or(|a| AgentSpec::of(a).required_metadata.contains(&field))
     };
+    let narrow = |field: MetadataField| f.get(field).filter(|_| binds(field)).map(str::to_owned);
     Ok(ThreadFilter {
-        agent_type: f.agent_type.map(str::to_owned),
-        venue_id: venue_id.map(str::to_owned),
-        event_id: event_id.map(str::to_owned),
+        agent_type: f.agent_type,
+        venue_id: narrow(MetadataField::VenueId),
+        event_id: narrow(MetadataField::EventId),
     })
 }
 
-/// What a new thread (`threads.create`) is bound to, checked against the principal.
-pub async fn plan_thread(
+/// Checks the requested venue and event against the principal and returns what the thread
+/// is bound to: an event alone brings its venue (`client`), a venue alone must be the
+/// principal's (`venue_general`), both must be the principal's venue and an event there
+/// (`venue_event`).
+async fn bind(
     state: &AppState,
     p: &Principal,
-    meta: &Map<String, Value>,
-) -> Result<ThreadPlan, ApiError> {
-    let fields = parse(meta)?;
-    let agent_type = required(fields.agent_type, "agentType")?;
-    access::may_use_agent(p, agent_type).map_err(|d| forbidden(d.0))?;
+    venue_id: Option<&str>,
+    event_id: Option<&str>,
+) -> Result<(String, Option<String>), ApiError> {
     let events = &state.stores.domain;
-    let (venue_id, event_id) = match agent_type {
-        "client" => {
-            let event_id = required(fields.event_id, "eventId")?;
+    match (venue_id, event_id) {
+        (None, Some(event_id)) => {
             let event = events
                 .event_ref(event_id)
                 .await?
@@ -140,18 +155,15 @@ pub async fn plan_thread(
             if !ok {
                 return Err(forbidden("you may not use this event"));
             }
-            (event.venue_id, Some(event.id))
+            Ok((event.venue_id, Some(event.id)))
         }
-        "venue_general" => {
-            let venue_id = required(fields.venue_id, "venueId")?;
+        (Some(venue_id), None) => {
             if !access::can_access_venue(p, venue_id) {
                 return Err(forbidden("you may not use this venue"));
             }
-            (venue_id.to_owned(), None)
+            Ok((venue_id.to_owned(), None))
         }
-        _ => {
-            let venue_id = required(fields.venue_id, "venueId")?;
-            let event_id = required(fields.event_id, "eventId")?;
+        (Some(venue_id), Some(event_id)) => {
             if !access::can_access_venue(p, venue_id) {
                 return Err(forbidden("you may not use this venue"));
             }
@@ -162,11 +174,37 @@ pub async fn plan_thread(
             if event.venue_id != venue_id {
                 return Err(forbidden("that event is not at this venue"));
             }
-            (event.venue_id, Some(event.id))
+            Ok((event.venue_id, Some(event.id)))
         }
-    };
+        // Every spec requires a venue or an event (tested in `agents::spec`).
+        (None, None) => Err(ApiError::internal("assistant requires no venue or event")),
+    }
+}
+
+/// What a new thread (`threads.create`) is bound to, checked against the principal.
+pub async fn plan_thread(
+    state: &AppState,
+    p: &Principal,
+    meta: &Map<String, Value>,
+) -> Result<ThreadPlan, ApiError> {
+    let fields = parse(meta)?;
+    let agent_type = required(fields.agent_type, "agentType")?;
+    access::may_use_agent(p, agent_type).map_err(|d| forbidden(d.0))?;
+    // Only the fields the assistant requires are bound; anything else sent is ignored.
+    let (mut venue_id, mut event_id) = (None, None);
+    for &f in AgentSpec::of(agent_type).required_metadata {
+        let value = Some(required(fields.get(f), f.key())?);
+        match f {
+            MetadataField::VenueId => venue_id = value,
+            MetadataField::EventId => event_id = value,
+        }
+    }
+    let (venue_id, event_id) = bind(state, p, venue_id, event_id).await?;
     let mut metadata = Map::new();
-    metadata.insert("agent_type".into(), Value::String(agent_type.to_owned()));
+    metadata.insert(
+        "agent_type".into(),
+        Value::String(agent_type.as_str().to_owned()),
+    );
     metadata.insert("venue_id".into(), Value::String(venue_id.clone()));
     if let Some(e) = &event_id {
         metadata.insert("event_id".into(), Value::String(e.clone()));
@@ -176,9 +214,65 @@ pub async fn plan_thread(
         Value::String(p.user_type.as_str().to_owned()),
     );
     Ok(ThreadPlan {
-        agent_type: agent_type.to_owned(),
+        agent_type,
         venue_id: Some(venue_id),
         event_id,
         metadata,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn filter(meta: Value) -> Result<ThreadFilter, ApiError> {
+        let Value::Object(meta) = meta else {
+            panic!("not an object: {meta}");
+        };
+        list_filter(&meta)
+    }
+
+    #[test]
+    fn list_filter_keeps_only_the_fields_the_assistant_is_bound_by() {
+        let all = |a: &str| json!({"agentType": a, "venueId": "v1", "event_id": "e1"});
+        let f = filter(all("client")).unwrap();
+        assert_eq!(f.agent_type, Some(AgentType::Client));
+        assert_eq!((f.venue_id, f.event_id.as_deref()), (None, Some("e1")));
+        let f = filter(all("venue_general")).unwrap();
+        assert_eq!(f.agent_type, Some(AgentType::VenueGeneral));
+        assert_eq!((f.venue_id.as_deref(), f.event_id), (Some("v1"), None));
+        let f = filter(all("venue_event")).unwrap();
+        assert_eq!(f.agent_type, Some(AgentType::VenueEvent));
+        assert_eq!(
+            (f.venue_id.as_deref(), f.event_id.as_deref()),
+            (Some("v1"), Some("e1"))
+        );
+        let f = filter(json!({"venueId": "v1", "eventId": "e1"})).unwrap();
+        assert_eq!(f.agent_type, None);
+        assert_eq!(
+            (f.venue_id.as_deref(), f.event_id.as_deref()),
+            (Some("v1"), Some("e1"))
+        );
+        assert_eq!(filter(json!({})).unwrap(), ThreadFilter::default());
+    }
+
+    #[test]
+    fn parse_refuses_unknown_agents_and_malformed_ids() {
+        for meta in [
+            json!({"agentType": "planner"}),
+            json!({"agentType": "Client"}),
+            json!({"venueId": "v 1"}),
+            json!({"eventId": "e".repeat(MAX_DOMAIN_ID_LEN + 1)}),
+        ] {
+            let err = filter(meta.clone()).err();
+            assert!(
+                matches!(err, Some(ApiError::BadRequest(_))),
+                "{meta} -> {err:?}"
+            );
+        }
+    }
 }

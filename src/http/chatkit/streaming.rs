@@ -15,12 +15,13 @@ use crate::chatkit::params::{
     CustomActionParams, RetryAfterItemParams,
 };
 use crate::chatkit::time::now_micros;
-use crate::chatkit::{Action, UserMessageInput};
+use crate::chatkit::{Action, ThreadStatus, UserMessageInput};
 use crate::config::OnDisconnect;
 use crate::conversation::TurnInput;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};
+use crate::vocab::{ItemStatus, ItemType};
 
 /// How a streaming request wants its turn handled (from its headers).
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ pub(super) async fn load_for_turn(
         Some(live) => ThreadRecord::clone(&live),
         None => load(state, p, thread_id).await?,
     };
-    access::may_use_agent(p, &thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
+    access::may_use_agent(p, thread.agent_type).map_err(|d| ApiError::Forbidden(d.0.into()))?;
     Ok(thread)
 }
 
@@ -136,7 +137,7 @@ pub(super) async fn create(
         venue_id: plan.venue_id,
         event_id: plan.event_id,
         title: None,
-        status: serde_json::json!({"type": "active"}),
+        status: ThreadStatus::Active,
         allowed_image_domains: None,
         metadata: plan.metadata,
         tokens_in: 0,
@@ -215,7 +216,7 @@ pub(super) async fn add_structured_input(
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
-    if item.item_type != "structured_input" || item.status.as_deref() != Some("pending") {
+    if item.item_type != ItemType::StructuredInput || item.status != Some(ItemStatus::Pending) {
         return Err(ApiError::bad_request(
             "the item is not a pending structured input",
         ));
@@ -235,7 +236,7 @@ pub(super) async fn retry(
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
-    if item.item_type != "user_message" {
+    if item.item_type != ItemType::UserMessage {
         return Err(ApiError::bad_request("only a user message can be retried"));
     }
     submit(
@@ -277,7 +278,7 @@ pub(super) async fn custom_action(
     check_action(state, &params.action)?;
     if let Some(item_id) = &params.item_id {
         let item = load_item(state, &thread, item_id).await?;
-        if item.item_type != "widget" {
+        if item.item_type != ItemType::Widget {
             return Err(ApiError::bad_request(
                 "the sender of an action must be a widget item",
             ));

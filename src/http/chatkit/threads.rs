@@ -19,6 +19,7 @@ use crate::conversation::convert::{item_from_record, thread_to_wire};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ItemRecord, Order, StoreError, ThreadPatch, ThreadRecord, Visibility};
+use crate::vocab::ItemType;
 
 /// `threads.get_by_id` returns the oldest items first (protocol §12.1).
 const GET_BY_ID_ITEMS: u64 = 20;
@@ -239,7 +240,7 @@ pub(super) async fn sync_custom_action(
     let sender = match &params.item_id {
         Some(item_id) => {
             let record = load_item(state, &thread, item_id).await?;
-            if record.item_type != "widget" {
+            if record.item_type != ItemType::Widget {
                 return Err(ApiError::bad_request(
                     "the sender of an action must be a widget item",
                 ));

@@ -10,14 +10,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::DomainStore;
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
+use crate::vocab::AgentType;
 
 /// One tool call to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolCallAudit {
     pub thread_id: String,
     pub user_id: String,
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub tool: String,
     pub arguments: Value,
     pub result_summary: String,
@@ -32,7 +33,7 @@ pub struct ToolCallRecord {
     pub id: i64,
     pub thread_id: String,
     pub user_id: String,
-    pub agent_type: String,
+    pub agent_type: AgentType,
     pub tool: String,
     pub arguments: Value,
     pub result_summary: String,
@@ -48,7 +49,7 @@ impl DomainStore {
             id: NotSet,
             thread_id: Set(a.thread_id),
             user_id: Set(a.user_id),
-            agent_type: Set(a.agent_type),
+            agent_type: Set(a.agent_type.as_str().to_owned()),
             tool: Set(a.tool),
             arguments: Set(a.arguments),
             result_summary: Set(a.result_summary),
@@ -69,21 +70,25 @@ impl DomainStore {
             .order_by_asc(Column::Id)
             .all(&self.db)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| ToolCallRecord {
-                id: m.id,
-                thread_id: m.thread_id,
-                user_id: m.user_id,
-                agent_type: m.agent_type,
-                tool: m.tool,
-                arguments: m.arguments,
-                result_summary: m.result_summary,
-                ok: m.ok,
-                error: m.error,
-                duration_ms: m.duration_ms,
-                created_at: m.created_at,
+        rows.into_iter()
+            .map(|m| {
+                let agent_type = AgentType::parse(&m.agent_type).map_err(|e| {
+                    StoreError::Corrupt(format!("tool call {} agent_type: {e}", m.id))
+                })?;
+                Ok(ToolCallRecord {
+                    id: m.id,
+                    thread_id: m.thread_id,
+                    user_id: m.user_id,
+                    agent_type,
+                    tool: m.tool,
+                    arguments: m.arguments,
+                    result_summary: m.result_summary,
+                    ok: m.ok,
+                    error: m.error,
+                    duration_ms: m.duration_ms,
+                    created_at: m.created_at,
+                })
             })
-            .collect())
+            .collect()
     }
 }

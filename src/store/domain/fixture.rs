@@ -10,7 +10,9 @@ use sea_orm::{ActiveValue::Set, Database, EntityTrait};
 use serde_json::json;
 
 use crate::auth::principal::{Principal, UserType};
+use crate::chatkit::ThreadStatus;
 use crate::store::{Stores, ThreadRecord};
+use crate::vocab::AgentType;
 
 pub const VENUE: &str = "venue-1";
 pub const OTHER_VENUE: &str = "venue-2";
@@ -70,18 +72,18 @@ pub fn principal(user_id: &str) -> Principal {
 
 pub fn thread(
     user_id: &str,
-    agent_type: &str,
+    agent_type: AgentType,
     venue: Option<&str>,
     event: Option<&str>,
 ) -> ThreadRecord {
     ThreadRecord {
         id: format!("thr_{agent_type}"),
         user_id: user_id.into(),
-        agent_type: agent_type.into(),
+        agent_type,
         venue_id: venue.map(Into::into),
         event_id: event.map(Into::into),
         title: None,
-        status: json!({"type": "active"}),
+        status: ThreadStatus::Active,
         allowed_image_domains: None,
         metadata: Default::default(),
         tokens_in: 0,

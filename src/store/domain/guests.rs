@@ -6,7 +6,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde::Serialize;
 
 use super::DomainStore;
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
+use crate::vocab::Rsvp;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuestRecord {
@@ -15,27 +16,28 @@ pub struct GuestRecord {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    /// `pending`, `attending`, `declined` or `maybe`.
-    pub rsvp_status: String,
+    pub rsvp_status: Rsvp,
     pub dietary_needs: Option<String>,
     pub plus_one: bool,
     pub table_number: Option<i32>,
     pub created_at: DateTime<Utc>,
 }
 
-fn from_model(m: guests::Model) -> GuestRecord {
-    GuestRecord {
+fn from_model(m: guests::Model) -> StoreResult<GuestRecord> {
+    let rsvp_status = Rsvp::parse(&m.rsvp_status)
+        .map_err(|e| StoreError::Corrupt(format!("guest {} rsvp_status: {e}", m.id)))?;
+    Ok(GuestRecord {
         id: m.id,
         event_id: m.event_id,
         name: m.name,
         email: m.email,
         phone: m.phone,
-        rsvp_status: m.rsvp_status,
+        rsvp_status,
         dietary_needs: m.dietary_needs,
         plus_one: m.plus_one,
         table_number: m.table_number,
         created_at: m.created_at,
-    }
+    })
 }
 
 impl DomainStore {
@@ -43,14 +45,14 @@ impl DomainStore {
     pub async fn event_guests(
         &self,
         event_id: &str,
-        rsvp_status: Option<&str>,
+        rsvp_status: Option<Rsvp>,
     ) -> StoreResult<Vec<GuestRecord>> {
         let mut q = Entity::find().filter(Column::EventId.eq(event_id));
         if let Some(s) = rsvp_status {
-            q = q.filter(Column::RsvpStatus.eq(s));
+            q = q.filter(Column::RsvpStatus.eq(s.as_str()));
         }
         let rows = q.order_by_asc(Column::Name).all(&self.db).await?;
-        Ok(rows.into_iter().map(from_model).collect())
+        rows.into_iter().map(from_model).collect()
     }
 
     pub async fn insert_guest(&self, g: &GuestRecord) -> StoreResult<()> {
@@ -60,7 +62,7 @@ impl DomainStore {
             name: Set(g.name.clone()),
             email: Set(g.email.clone()),
             phone: Set(g.phone.clone()),
-            rsvp_status: Set(g.rsvp_status.clone()),
+            rsvp_status: Set(g.rsvp_status.as_str().to_owned()),
             dietary_needs: Set(g.dietary_needs.clone()),
             plus_one: Set(g.plus_one),
             table_number: Set(g.table_number),

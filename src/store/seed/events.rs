@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::people::{AVA, CHLOE, DANIEL, EMILY, ETHAN, GRACE, LIAM, NOAH, SOPHIA};
 use super::{Clock, demo_id, table};
+use crate::vocab::Rsvp;
 
 /// Sales tax applied to contracts, in percent.
 const TAX_PERCENT: i64 = 8;
@@ -77,13 +78,13 @@ const GUEST_NAMES: &[(&str, &str)] = &[
     ("Ben", "Adler"),
 ];
 #[rustfmt::skip]
-const RSVP: &[&str] = &[
-    "attending",
-    "attending",
-    "pending",
-    "declined",
-    "maybe",
-    "attending",
+const RSVP: &[Rsvp] = &[
+    Rsvp::Attending,
+    Rsvp::Attending,
+    Rsvp::Pending,
+    Rsvp::Declined,
+    Rsvp::Maybe,
+    Rsvp::Attending,
 ];
 #[rustfmt::skip]
 const DIETARY: &[Option<&str>] = &[
@@ -184,7 +185,7 @@ pub(super) fn build(clock: Clock, offerings: &[venue_offerings::Model]) -> Event
                     )
                 }),
                 phone: (i % 3 == 0).then(|| format!("+1 206 555 {:04}", 3000 + guest_no)),
-                rsvp_status: RSVP[i % RSVP.len()].into(),
+                rsvp_status: RSVP[i % RSVP.len()].as_str().to_owned(),
                 dietary_needs: DIETARY[i % DIETARY.len()].map(Into::into),
                 plus_one: i % 3 == 1,
                 table_number: (row.status != "planning").then(|| (i / 4 + 1) as i32),

@@ -7,9 +7,19 @@ use serde_json::{Value, json};
 use super::{assert_refused, call};
 use crate::store::domain::fixture::*;
 use crate::tools::ToolOutcome;
+use crate::vocab::AgentType;
 
 async fn client(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
-    call(f, CLIENT, "client", Some(VENUE), Some(EVENT), tool, args).await
+    call(
+        f,
+        CLIENT,
+        AgentType::Client,
+        Some(VENUE),
+        Some(EVENT),
+        tool,
+        args,
+    )
+    .await
 }
 
 #[tokio::test]

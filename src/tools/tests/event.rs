@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 use super::{assert_refused, call};
 use crate::store::domain::fixture::*;
 use crate::tools::ToolOutcome;
+use crate::vocab::AgentType;
 
 async fn staff(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
     call(
         f,
         STAFF,
-        "venue_event",
+        AgentType::VenueEvent,
         Some(VENUE),
         Some(EVENT),
         tool,
@@ -252,7 +253,7 @@ async fn review_change_requests_apply() {
     );
 
     // A client-made remove request, approved by staff, cancels the element.
-    let o = call(&f, CLIENT, "client", Some(VENUE), Some(EVENT), "requestElementChange",
+    let o = call(&f, CLIENT, AgentType::Client, Some(VENUE), Some(EVENT), "requestElementChange",
         json!({"eventId": EVENT, "requestType": "remove", "elementId": EL_VENUE, "description": "We found another hall"})).await;
     let id = o.result["changeRequest"]["id"].as_str().unwrap().to_owned();
     assert!(

@@ -1,8 +1,9 @@
 //! Tool tests on a migrated SQLite file with the domain fixture. This file: the shared
-//! helpers (`call`, `assert_refused`), the registry, the argument gate (JSON, schema,
-//! agent type) and the audit log. Beside it, one file per concern: `client.rs` (client
-//! tools), `venue.rs` (venue side), `event.rs` (venue_event writes), `seed.rs` (contexts
-//! and read tools on the demo data set).
+//! helpers (`call`, `assert_refused`), the argument gate (JSON, schema, the assistant's
+//! tool set) and the audit log; the tool sets themselves are tested with the specs
+//! (`agents::spec`). Beside it, one file per concern: `client.rs` (client tools),
+//! `venue.rs` (venue side), `event.rs` (venue_event writes), `seed.rs` (contexts and read
+//! tools on the demo data set).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod client;
@@ -12,14 +13,16 @@ mod venue;
 
 use serde_json::{Value, json};
 
-use super::{ToolContext, ToolOutcome, execute, schema, specs_for};
+use super::{ToolContext, ToolOutcome, execute};
+use crate::agents::spec::AgentSpec;
 use crate::store::domain::fixture::*;
+use crate::vocab::AgentType;
 
 /// Runs `tool` as `user` in a thread of `agent` bound to `venue`/`event`.
 async fn call(
     f: &Fixture,
     user: &str,
-    agent: &str,
+    agent: AgentType,
     venue: Option<&str>,
     event: Option<&str>,
     tool: &str,
@@ -31,12 +34,22 @@ async fn call(
         principal: &p,
         thread: &t,
         stores: &f.stores,
+        offered: AgentSpec::of(t.agent_type).tools,
     };
     execute(&ctx, tool, &args.to_string()).await
 }
 
 async fn client(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
-    call(f, CLIENT, "client", Some(VENUE), Some(EVENT), tool, args).await
+    call(
+        f,
+        CLIENT,
+        AgentType::Client,
+        Some(VENUE),
+        Some(EVENT),
+        tool,
+        args,
+    )
+    .await
 }
 
 fn assert_refused(o: &ToolOutcome, needle: &str) {
@@ -45,71 +58,6 @@ fn assert_refused(o: &ToolOutcome, needle: &str) {
     let err = o.result["error"].as_str().unwrap();
     assert!(err.contains(needle), "error {err:?} lacks {needle:?}");
     assert!(o.changed_event.is_none());
-}
-
-#[test]
-fn specs_per_agent_type() {
-    let names = |a: &str| {
-        specs_for(a)
-            .iter()
-            .map(|s| s.name.clone())
-            .collect::<Vec<_>>()
-    };
-    let sorted = |mut v: Vec<&str>| {
-        v.sort_unstable();
-        v.into_iter().map(String::from).collect::<Vec<_>>()
-    };
-    let mut got = names("client");
-    got.sort();
-    assert_eq!(
-        got,
-        sorted(vec![
-            "getEventDetails",
-            "listAvailableElements",
-            "requestElementChange",
-            "viewGuestList",
-            "addGuest",
-            "viewContract"
-        ])
-    );
-    let mut got = names("venue_general");
-    got.sort();
-    assert_eq!(
-        got,
-        sorted(vec![
-            "listEvents",
-            "getEventSummary",
-            "listVendors",
-            "listPendingTasks",
-            "searchMessages"
-        ])
-    );
-    let mut got = names("venue_event");
-    got.sort();
-    assert_eq!(
-        got,
-        sorted(vec![
-            "getEventDetails",
-            "updateElementStatus",
-            "sendMessageToClient",
-            "sendMessageToVendor",
-            "createTask",
-            "updateEvent",
-            "reviewChangeRequest"
-        ])
-    );
-    assert!(specs_for("vendor").is_empty());
-    for a in ["client", "venue_general", "venue_event"] {
-        for s in specs_for(a).iter() {
-            assert!(
-                schema::is_object_schema(&s.parameters),
-                "{} has a bad schema: {}",
-                s.name,
-                s.parameters
-            );
-            assert!(!s.description.is_empty());
-        }
-    }
 }
 
 #[tokio::test]
@@ -121,11 +69,12 @@ async fn argument_gate() {
         "not available",
     );
     let p = principal(CLIENT);
-    let t = thread(CLIENT, "client", Some(VENUE), Some(EVENT));
+    let t = thread(CLIENT, AgentType::Client, Some(VENUE), Some(EVENT));
     let ctx = ToolContext {
         principal: &p,
         thread: &t,
         stores: &f.stores,
+        offered: AgentSpec::of(t.agent_type).tools,
     };
     assert_refused(
         &execute(&ctx, "getEventDetails", "{not json").await,
@@ -184,7 +133,7 @@ async fn audit_log_round_trip() {
     let audit = crate::store::domain::ToolCallAudit {
         thread_id: "thr_1".into(),
         user_id: CLIENT.into(),
-        agent_type: "client".into(),
+        agent_type: AgentType::Client,
         tool: "addGuest".into(),
         arguments: json!({"eventId": EVENT}),
         result_summary: "Added guest X".into(),

@@ -8,11 +8,13 @@ use sea_orm::Database;
 use serde_json::json;
 
 use crate::agents::context::build_context;
+use crate::agents::spec::AgentSpec;
 use crate::auth::principal::{Principal, UserType};
 use crate::store::Stores;
 use crate::store::domain::fixture::*;
 use crate::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL, seed_demo};
 use crate::tools::{ToolContext, execute};
+use crate::vocab::AgentType;
 
 #[tokio::test]
 async fn contexts_on_fixture() {
@@ -20,7 +22,7 @@ async fn contexts_on_fixture() {
     let c = build_context(
         &f.stores,
         &principal(CLIENT),
-        &thread(CLIENT, "client", Some(VENUE), Some(EVENT)),
+        &thread(CLIENT, AgentType::Client, Some(VENUE), Some(EVENT)),
     )
     .await
     .unwrap();
@@ -44,7 +46,7 @@ async fn contexts_on_fixture() {
     let g = build_context(
         &f.stores,
         &principal(STAFF),
-        &thread(STAFF, "venue_general", Some(VENUE), None),
+        &thread(STAFF, AgentType::VenueGeneral, Some(VENUE), None),
     )
     .await
     .unwrap();
@@ -65,7 +67,7 @@ async fn contexts_on_fixture() {
     let e = build_context(
         &f.stores,
         &principal(STAFF),
-        &thread(STAFF, "venue_event", Some(VENUE), Some(EVENT)),
+        &thread(STAFF, AgentType::VenueEvent, Some(VENUE), Some(EVENT)),
     )
     .await
     .unwrap();
@@ -83,7 +85,12 @@ async fn contexts_on_fixture() {
     let denied = build_context(
         &f.stores,
         &principal(STAFF),
-        &thread(STAFF, "venue_event", Some(VENUE), Some(OTHER_VENUE_EVENT)),
+        &thread(
+            STAFF,
+            AgentType::VenueEvent,
+            Some(VENUE),
+            Some(OTHER_VENUE_EVENT),
+        ),
     )
     .await;
     assert!(denied.is_err());
@@ -91,7 +98,7 @@ async fn contexts_on_fixture() {
         build_context(
             &f.stores,
             &principal(CLIENT),
-            &thread(CLIENT, "client", None, None)
+            &thread(CLIENT, AgentType::Client, None, None)
         )
         .await
         .is_err()
@@ -127,7 +134,7 @@ async fn demo_data_contexts_and_reads() {
     let event = events.iter().find(|e| e.event_date > Utc::now()).unwrap();
     let ct = thread(
         &client.user_id,
-        "client",
+        AgentType::Client,
         Some(&event.venue_id),
         Some(&event.id),
     );
@@ -137,6 +144,7 @@ async fn demo_data_contexts_and_reads() {
         principal: &client,
         thread: &ct,
         stores: &stores,
+        offered: AgentSpec::of(ct.agent_type).tools,
     };
     for (tool, args) in [
         ("getEventDetails", json!({"eventId": event.id})),
@@ -147,7 +155,7 @@ async fn demo_data_contexts_and_reads() {
         assert!(o.ok, "{tool}: {o:?}");
     }
     let venue = staff.venue_id.clone().unwrap();
-    let gt = thread(&staff.user_id, "venue_general", Some(&venue), None);
+    let gt = thread(&staff.user_id, AgentType::VenueGeneral, Some(&venue), None);
     let text = build_context(&stores, &staff, &gt).await.unwrap();
     assert!(
         text.contains("Events in the next 60 days") && text.len() < 12_000,
@@ -157,6 +165,7 @@ async fn demo_data_contexts_and_reads() {
         principal: &staff,
         thread: &gt,
         stores: &stores,
+        offered: AgentSpec::of(gt.agent_type).tools,
     };
     for (tool, args) in [
         ("listEvents", json!({})),
@@ -167,7 +176,12 @@ async fn demo_data_contexts_and_reads() {
         let o = execute(&ctx, tool, &args.to_string()).await;
         assert!(o.ok, "{tool}: {o:?}");
     }
-    let et = thread(&staff.user_id, "venue_event", Some(&venue), Some(&event.id));
+    let et = thread(
+        &staff.user_id,
+        AgentType::VenueEvent,
+        Some(&venue),
+        Some(&event.id),
+    );
     let text = build_context(&stores, &staff, &et).await.unwrap();
     assert!(text.contains(&event.name) && text.len() < 12_000, "{text}");
     // The demo client may not read the other venue's events.
@@ -187,6 +201,7 @@ async fn demo_data_contexts_and_reads() {
             principal: &client,
             thread: &ct,
             stores: &stores,
+            offered: AgentSpec::of(ct.agent_type).tools,
         };
         let o = execute(
             &ctx,

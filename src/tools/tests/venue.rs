@@ -8,16 +8,26 @@ use serde_json::{Value, json};
 use super::{assert_refused, call};
 use crate::store::domain::fixture::*;
 use crate::tools::ToolOutcome;
+use crate::vocab::AgentType;
 
 async fn general(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
-    call(f, STAFF, "venue_general", Some(VENUE), None, tool, args).await
+    call(
+        f,
+        STAFF,
+        AgentType::VenueGeneral,
+        Some(VENUE),
+        None,
+        tool,
+        args,
+    )
+    .await
 }
 
 async fn staff(f: &Fixture, tool: &str, args: Value) -> ToolOutcome {
     call(
         f,
         STAFF,
-        "venue_event",
+        AgentType::VenueEvent,
         Some(VENUE),
         Some(EVENT),
         tool,
@@ -101,7 +111,7 @@ async fn general_reads() {
     let o = call(
         &f,
         STAFF,
-        "venue_general",
+        AgentType::VenueGeneral,
         Some(OTHER_VENUE),
         None,
         "listVendors",
@@ -113,7 +123,7 @@ async fn general_reads() {
     let o = call(
         &f,
         CLIENT,
-        "venue_general",
+        AgentType::VenueGeneral,
         Some(VENUE),
         None,
         "listEvents",
@@ -178,7 +188,7 @@ async fn update_element_status_transitions() {
     let o = call(
         &f,
         OTHER_STAFF,
-        "venue_event",
+        AgentType::VenueEvent,
         Some(OTHER_VENUE),
         Some(EVENT),
         "updateElementStatus",
