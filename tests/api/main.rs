@@ -17,3 +17,4 @@ mod scripted;
 mod security;
 mod store_contract;
 mod thread_lists;
+mod turns;
