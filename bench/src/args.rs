@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::Res;
 
 pub const USAGE: &str = "eventchat-bench [options]
-  --scenarios a,b,c,d,e   which scenarios to run (default a,b,c,d,e)
+  --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f)
   --server-bin PATH       eventchat binary (default target/release/eventchat)
   --python PATH           python of a venv with openai-chatkit + openai-agents; enables the reference
   --reference-script PATH default scripts/bench/reference_server.py
@@ -24,6 +24,8 @@ pub const USAGE: &str = "eventchat-bench [options]
   --mock-workers N        worker threads of the mock LLM (default 2)
   --idle LIST             idle live threads to hold in (c) (default 10000,100000)
   --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
+  --lifecycle-turns N     turns cancelled by a dropped connection in (f) (default 50)
+  --lifecycle-deltas N    text deltas of the turn replayed in (f) (default 2000)
   --pg-url URL            PostgreSQL server for (e) (default postgres://postgres@127.0.0.1:5432/postgres)
   --max-run-secs S        wall-clock bound of one load run (default 300)
   --out PATH              JSON results (default target/bench/results.json)
@@ -53,6 +55,8 @@ pub struct Args {
     pub mock_workers: usize,
     pub idle: Vec<usize>,
     pub rehydrate_threads: usize,
+    pub lifecycle_turns: usize,
+    pub lifecycle_deltas: usize,
     pub pg_url: String,
     pub max_run_secs: u64,
     pub out: PathBuf,
@@ -71,7 +75,7 @@ fn list(s: &str) -> Res<Vec<usize>> {
 
 pub fn parse_args() -> Res<Option<Args>> {
     let mut a = Args {
-        scenarios: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+        scenarios: ["a", "b", "c", "d", "e", "f"].map(String::from).to_vec(),
         server_bin: PathBuf::from("target/release/eventchat"),
         python: None,
         reference_script: PathBuf::from("scripts/bench/reference_server.py"),
@@ -88,6 +92,8 @@ pub fn parse_args() -> Res<Option<Args>> {
         mock_workers: 2,
         idle: vec![10_000, 100_000],
         rehydrate_threads: 20,
+        lifecycle_turns: 50,
+        lifecycle_deltas: 2000,
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         max_run_secs: 300,
         out: PathBuf::from("target/bench/results.json"),
@@ -123,6 +129,8 @@ pub fn parse_args() -> Res<Option<Args>> {
             "--mock-workers" => a.mock_workers = val.parse::<usize>()?.max(1),
             "--idle" => a.idle = list(&val)?,
             "--rehydrate-threads" => a.rehydrate_threads = val.parse::<usize>()?.max(1),
+            "--lifecycle-turns" => a.lifecycle_turns = val.parse::<usize>()?.max(1),
+            "--lifecycle-deltas" => a.lifecycle_deltas = val.parse::<usize>()?.max(1),
             "--pg-url" => a.pg_url = val,
             "--max-run-secs" => a.max_run_secs = val.parse()?,
             "--out" => a.out = val.into(),

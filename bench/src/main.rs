@@ -34,7 +34,7 @@ use serde_json::json;
 
 use args::{Args, parse_args};
 use report::{Report, machine, table};
-use scenarios::{scenario_idle, scenario_load, scenario_rehydrate};
+use scenarios::{scenario_idle, scenario_lifecycle, scenario_load, scenario_rehydrate};
 use servers::Setup;
 
 // The server's allocator (the root package's src/main.rs): the load generator and the mock
@@ -87,6 +87,7 @@ async fn run(args: Args) -> Res<()> {
             }
             "c" => scenario_idle(&mut report, &setup, &mock).await,
             "d" => scenario_rehydrate(&mut report, &setup, &mock).await,
+            "f" => scenario_lifecycle(&mut report, &setup, &mock).await,
             "e" => scenario_load(&mut report, &setup, &mock, "e", &args.va, None, true).await,
             other => Err(format!("unknown scenario {other}").into()),
         };
