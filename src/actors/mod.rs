@@ -11,6 +11,7 @@
 
 pub mod handle;
 pub mod live_index;
+pub mod pending;
 pub mod registry;
 pub mod row_writer;
 pub mod supervisor;
