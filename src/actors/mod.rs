@@ -9,6 +9,7 @@
 //! turn at a time and streams its events to SSE subscribers. The rules of queueing live in
 //! [`thread_state`] (plain, unit-tested); the actors only perform effects.
 
+pub mod attach;
 pub mod handle;
 pub mod live_index;
 pub mod pending;

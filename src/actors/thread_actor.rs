@@ -296,6 +296,8 @@ impl StreamHandler<TurnOutput> for ThreadActor {
     fn handle(&mut self, out: TurnOutput, ctx: &mut Self::Context) {
         match out {
             TurnOutput::Event(event) => {
+                // Applied in the same handler as the push below, so an attach's snapshot
+                // (`attach.rs`) reflects exactly the frames up to the log's newest.
                 self.pending.track(&event);
                 self.broadcast(encode_event(&event));
                 if !self.turn_streaming {
