@@ -5,6 +5,7 @@
 
 use actix::Addr;
 
+use super::attach::{Attach, Snapshot};
 use super::thread_actor::{QueuedTurn, ThreadActor};
 use super::thread_messages::{
     CancelCause, CancelTurn, Cancelled, ClientGone, CurrentTurn, InjectPanic, Inspect,
@@ -74,6 +75,12 @@ impl ThreadHandle {
         &self,
     ) -> Result<Option<std::sync::Arc<super::turn_log::TurnLog>>, ApiError> {
         self.addr.send(CurrentTurn).await.map_err(mailbox)
+    }
+
+    /// The running turn's unfinished items and the number of its newest frame, taken
+    /// together, for a page that attaches (see `attach.rs`); `None` when no turn runs.
+    pub async fn attach(&self) -> Result<Option<Snapshot>, ApiError> {
+        self.addr.send(Attach).await.map_err(mailbox)
     }
 
     /// Fault injection for tests; see `actors.fault_injection`.

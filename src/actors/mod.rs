@@ -9,8 +9,10 @@
 //! turn at a time and streams its events to SSE subscribers. The rules of queueing live in
 //! [`thread_state`] (plain, unit-tested); the actors only perform effects.
 
+pub mod attach;
 pub mod handle;
 pub mod live_index;
+pub mod pending;
 pub mod registry;
 pub mod row_writer;
 pub mod supervisor;

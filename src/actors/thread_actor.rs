@@ -24,7 +24,6 @@
 //! them while the turn ran: each has an epoch, bumped by an invalidation or a write the
 //! cache does not mirror, and compared with its value when the turn started.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -33,12 +32,13 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use tokio_util::sync::CancellationToken;
 
+use super::pending::Pending;
 use super::row_writer::RowWriter;
 use super::thread_state::ThreadState;
 use super::turn_log::TurnLog;
 use crate::auth::Principal;
+use crate::chatkit::ThreadStreamEvent;
 use crate::chatkit::sse::encode_event;
-use crate::chatkit::{ThreadItem, ThreadStreamEvent};
 use crate::config::OnDisconnect;
 use crate::conversation::{
     CachedContext, Transcript, TurnDeps, TurnInput, TurnOutput, TurnStart, TurnSummary, run_turn,
@@ -69,7 +69,8 @@ pub struct ThreadActor {
     pub(super) state: ThreadState<QueuedTurn>,
     pub(super) running: Option<Running>,
     pub(super) turn: Option<SpawnHandle>,
-    pub(super) pending: HashMap<String, ThreadItem>,
+    /// The running turn's unfinished items, as they stand (see `pending.rs`).
+    pub(super) pending: Pending,
     pub(super) context: Option<CachedContext>,
     /// Bumped whenever the cached context is dropped; a turn's context comes back only if
     /// it was not bumped while the turn ran.
@@ -111,7 +112,7 @@ impl ThreadActor {
             state: ThreadState::new(bound, Instant::now()),
             running: None,
             turn: None,
-            pending: HashMap::new(),
+            pending: Pending::default(),
             context: None,
             context_epoch: 0,
             transcript: None,
@@ -220,26 +221,6 @@ impl ThreadActor {
         self.end_turn(summary.awaiting_tool, ctx);
     }
 
-    fn track_pending(&mut self, event: &ThreadStreamEvent) {
-        match event {
-            ThreadStreamEvent::ItemAdded { item } => {
-                self.pending.insert(item.id.clone(), item.clone());
-            }
-            ThreadStreamEvent::ItemUpdated { item_id, update } => {
-                if let Some(item) = self.pending.get_mut(item_id) {
-                    item.apply_update(update);
-                }
-            }
-            ThreadStreamEvent::ItemDone { item } | ThreadStreamEvent::ItemReplaced { item } => {
-                self.pending.remove(&item.id);
-            }
-            ThreadStreamEvent::ItemRemoved { item_id } => {
-                self.pending.remove(item_id);
-            }
-            _ => {}
-        }
-    }
-
     /// Drops the item copy after a write it does not mirror.
     pub(super) fn forget_transcript(&mut self) {
         self.transcript = None;
@@ -315,7 +296,9 @@ impl StreamHandler<TurnOutput> for ThreadActor {
     fn handle(&mut self, out: TurnOutput, ctx: &mut Self::Context) {
         match out {
             TurnOutput::Event(event) => {
-                self.track_pending(&event);
+                // Applied in the same handler as the push below, so an attach's snapshot
+                // (`attach.rs`) reflects exactly the frames up to the log's newest.
+                self.pending.track(&event);
                 self.broadcast(encode_event(&event));
                 if !self.turn_streaming {
                     self.turn_streaming = true;

@@ -10,9 +10,9 @@ use actix::prelude::*;
 use super::thread_actor::{QueuedTurn, ThreadActor};
 use super::thread_state::{Activity, Admission};
 use super::turn_log::TurnLog;
+use crate::chatkit::ThreadStreamEvent;
 use crate::chatkit::sse::encode_event;
 use crate::chatkit::time::now_micros;
-use crate::chatkit::{ThreadItem, ThreadStreamEvent};
 use crate::config::OnDisconnect;
 use crate::conversation::{Transcript, notes};
 use crate::error::ApiError;
@@ -52,7 +52,8 @@ impl ThreadActor {
             + self.transcript.as_ref().map_or(0, Transcript::approx_bytes)
             + self
                 .pending
-                .values()
+                .items()
+                .iter()
                 .map(|i| serde_json::to_vec(i).map_or(0, |v| v.len()))
                 .sum::<usize>()
             + self.state.queue_depth() * std::mem::size_of::<QueuedTurn>()
@@ -161,7 +162,7 @@ impl Handler<StopThread> for ThreadActor {
             ctx.cancel_future(h);
             crate::metrics::global().record_cancel("admin");
         }
-        let pending: Vec<ThreadItem> = self.pending.drain().map(|(_, v)| v).collect();
+        let pending = self.pending.take();
         self.forget_transcript();
         let was_running = self.state.is_running();
         let deps = self.deps.clone();

@@ -11,6 +11,14 @@
 //! the turn still runs (the client aborted the fetch, closed the tab or lost the network),
 //! it tells the thread's actor, which cancels the turn or lets it run on, by the turn's
 //! disconnect policy.
+//!
+//! The body of an attach ([`attached_body`]) starts with the snapshot of the turn's
+//! unfinished items (`actors::attach`) and then reads the log after the snapshot's number.
+//! The snapshot's frames go out as they are, with no `: seq=N`: they are not in the log, so
+//! no number could resume them. The first `: seq=N` is the tail's, and a client that resumes
+//! with the last number it saw gets exactly the rest; one that lost the stream before any
+//! number attaches again. An attach's body has no [`ClientGone`] guard: the attaching page
+//! does not own the turn, and its leaving stops nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +39,8 @@ impl ClientGone {
 }
 
 struct Reader {
+    /// Sent before the log's frames (an attach's snapshot), unnumbered.
+    snapshot: Option<Bytes>,
     log: Arc<TurnLog>,
     after: u64,
     version: tokio::sync::watch::Receiver<u64>,
@@ -68,10 +78,33 @@ pub fn sse_body(
     keep_alive: Duration,
     gone: Option<ClientGone>,
 ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + 'static {
+    read(None, log, after, keep_alive, gone)
+}
+
+/// An attach's body: the `snapshot` frames, unnumbered and in one chunk, then the frames of
+/// `log` after `after` (the number the snapshot reflects) and the live tail.
+pub fn attached_body(
+    snapshot: Vec<Bytes>,
+    log: Arc<TurnLog>,
+    after: u64,
+    keep_alive: Duration,
+) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + 'static {
+    let snapshot = (!snapshot.is_empty()).then(|| snapshot.concat().into());
+    read(snapshot, log, after, keep_alive, None)
+}
+
+fn read(
+    snapshot: Option<Bytes>,
+    log: Arc<TurnLog>,
+    after: u64,
+    keep_alive: Duration,
+    gone: Option<ClientGone>,
+) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + 'static {
     let period = keep_alive.max(Duration::from_millis(100));
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let reader = Reader {
+        snapshot,
         version: log.watch(),
         _counted: log.reader(),
         log,
@@ -83,6 +116,9 @@ pub fn sse_body(
     futures::stream::unfold(reader, |mut r| async move {
         if r.done {
             return None;
+        }
+        if let Some(snapshot) = r.snapshot.take() {
+            return Some((Ok(snapshot), r));
         }
         loop {
             // Seen before the read: a push between the read and the wait wakes the wait.
@@ -184,6 +220,33 @@ mod tests {
         assert_eq!(next.as_ref(), b": seq=1\n\ndata: x\n\n");
         l.end();
         assert!(body.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_attach_sends_its_snapshot_unnumbered_then_the_tail_after_its_number() {
+        let l = log();
+        for f in ["data: 1\n\n", "data: 2\n\n"] {
+            l.push(Bytes::from_static(f.as_bytes()));
+        }
+        let snapshot = vec![
+            Bytes::from_static(b"data: a\n\n"),
+            Bytes::from_static(b"data: b\n\n"),
+        ];
+        let mut body = Box::pin(attached_body(
+            snapshot,
+            l.clone(),
+            2,
+            Duration::from_secs(60),
+        ));
+        let first = body.next().await.unwrap().unwrap();
+        assert_eq!(first.as_ref(), b"data: a\n\ndata: b\n\n");
+        l.push(Bytes::from_static(b"data: 3\n\n"));
+        l.end();
+        let rest: String = collect(body).await;
+        assert_eq!(rest, ": seq=3\n\ndata: 3\n\n");
+        // Nothing to snapshot: the body is the tail alone.
+        let body = collect(attached_body(vec![], l, 1, Duration::from_secs(60))).await;
+        assert_eq!(body, ": seq=2\n\ndata: 2\n\n: seq=3\n\ndata: 3\n\n");
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 mod actions;
 mod actors;
 mod agents;
+mod attach;
 mod chatkit_requests;
 mod chatkit_stream;
 mod cli;

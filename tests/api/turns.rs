@@ -17,7 +17,7 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, parse_sse};
 use crate::requests as req;
 
-async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
     let url = mock.base_url();
     let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
     vars.extend_from_slice(extra);
@@ -27,14 +27,19 @@ async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> T
 }
 
 /// An open SSE response read chunk by chunk.
-struct Open {
-    turn_id: String,
+pub(crate) struct Open {
+    pub(crate) turn_id: String,
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Open {
-    async fn start(app: &TestApp, token: &str, body: Value, policy: Option<&str>) -> Open {
+    pub(crate) async fn start(
+        app: &TestApp,
+        token: &str,
+        body: Value,
+        policy: Option<&str>,
+    ) -> Open {
         let mut r = app
             .http
             .post(app.url("/api/chatkit"))
@@ -57,7 +62,7 @@ impl Open {
     }
 
     /// Reads (bounded) until the body so far contains `needle`.
-    async fn until(&mut self, needle: &str) {
+    pub(crate) async fn until(&mut self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.text.contains(needle) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -70,7 +75,7 @@ impl Open {
         }
     }
 
-    async fn rest(mut self) -> String {
+    pub(crate) async fn rest(mut self) -> String {
         while let Some(chunk) = self.body.next().await {
             self.text
                 .push_str(&String::from_utf8_lossy(&chunk.unwrap()));
@@ -120,7 +125,7 @@ async fn cancel(app: &TestApp, token: &str, turn_id: &str) -> (u16, Value) {
 }
 
 /// Every stored item of the thread, hidden ones included, oldest first.
-async fn all_items(app: &TestApp, thread_id: &str) -> Vec<eventchat::store::ItemRecord> {
+pub(crate) async fn all_items(app: &TestApp, thread_id: &str) -> Vec<eventchat::store::ItemRecord> {
     let thread = app.thread_record(DEMO_CLIENT_EMAIL, thread_id).await;
     app.state.stores.items.all_items(&thread).await.unwrap()
 }

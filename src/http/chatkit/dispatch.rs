@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::streaming::SendOptions;
 use crate::actors::ThreadHandle;
+use crate::actors::attach::Snapshot;
 use crate::actors::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::chatkit::request::{Envelope, Request};
@@ -22,6 +23,8 @@ use crate::store::Order as StoreOrder;
 pub enum Reply {
     Json(Value),
     Stream(TurnStream),
+    /// `eventchat.attach` (`attach.rs`): the running turn's snapshot, or `None` (no turn).
+    Attach(Option<Snapshot>),
 }
 
 /// A streaming request's turn: the log its body reads, and the thread's actor, to tell when

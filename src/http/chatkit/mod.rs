@@ -17,6 +17,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt;
 
+mod attach;
 mod attachments;
 mod dispatch;
 mod metadata;
@@ -104,6 +105,7 @@ pub async fn chatkit(
             let gone = ClientGone::new(move || handle.client_gone(turn_id));
             Ok(event_stream(&state, log, 0, Some(gone), slot))
         }
+        Ok(Reply::Attach(snapshot)) => Ok(attach::response(&state, snapshot, slot)),
         Err(e) => Err(e),
     };
     let status = match &response {
@@ -147,12 +149,25 @@ pub(crate) fn event_stream(
 ) -> HttpResponse {
     let keep_alive = Duration::from_secs(state.settings.server.sse_keep_alive_secs);
     let turn_id = log.turn_id.clone();
-    let body = Box::pin(sse_body(log, after, keep_alive, gone));
+    let body = sse_body(log, after, keep_alive, gone);
+    stream_response(Some(&turn_id), body, slot)
+}
+
+/// A `text/event-stream` response of `body` with the streaming headers (protocol §1), naming
+/// the turn it follows, if any, in `X-Eventchat-Turn`.
+fn stream_response(
+    turn_id: Option<&str>,
+    body: impl futures::Stream<Item = Result<bytes::Bytes, std::convert::Infallible>> + 'static,
+    slot: Option<crate::limits::StreamSlot>,
+) -> HttpResponse {
+    let body = Box::pin(body);
     let mut resp = HttpResponse::Ok();
     resp.content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .insert_header((TURN_HEADER, turn_id));
+        .insert_header(("X-Accel-Buffering", "no"));
+    if let Some(turn_id) = turn_id {
+        resp.insert_header((TURN_HEADER, turn_id));
+    }
     match slot {
         Some(slot) => resp.streaming(Guarded::new(body, slot)),
         None => resp.streaming(body),

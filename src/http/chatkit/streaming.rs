@@ -267,13 +267,17 @@ pub(super) fn check_action(state: &AppState, action: &Action) -> Result<(), ApiE
 }
 
 /// `threads.custom_action`: the thread's actor stores the action as a hidden note for the
-/// model (`conversation::notes::action_text`) and runs a turn that answers it.
+/// model (`conversation::notes::action_text`) and runs a turn that answers it; the action
+/// `eventchat.attach` instead follows the running turn, if any (`attach.rs`).
 pub(super) async fn custom_action(
     state: &AppState,
     p: &Principal,
     params: CustomActionParams,
     opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
+    if params.action.kind == super::attach::ATTACH_ACTION {
+        return super::attach::attach(state, p, &params.thread_id).await;
+    }
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     check_action(state, &params.action)?;
     if let Some(item_id) = &params.item_id {

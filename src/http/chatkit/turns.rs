@@ -10,6 +10,8 @@
 //!   semantics of the `cancel` policy, whatever the turn's own policy; idempotent; answers
 //!   `{"turn_id", "cancelled": "running" | "queued" | "already_over"}`.
 //! - `GET {chatkit_path}/threads/{thread_id}/turn`: `{"running": bool, "turn_id"?, "seq"?}`.
+//!   To follow that turn in the widget, the page sends the custom action `eventchat.attach`
+//!   (`attach.rs`).
 //!
 //! Only the thread's owner may see or touch its turns: anyone else gets the 404 a foreign
 //! thread gets.
