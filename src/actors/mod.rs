@@ -13,6 +13,7 @@ pub mod handle;
 pub mod live_index;
 pub mod registry;
 pub mod row_writer;
+pub mod send_keys;
 pub mod supervisor;
 pub mod thread_actor;
 pub mod thread_messages;
