@@ -19,6 +19,7 @@ use futures::StreamExt;
 
 mod attachments;
 mod dispatch;
+mod idempotency;
 mod metadata;
 mod streaming;
 mod threads;
@@ -90,7 +91,13 @@ pub async fn chatkit(
     } else {
         None
     };
-    let opts = send_options(&req, &state)?;
+    let opts = match send_options(&req, &state) {
+        Ok(opts) => opts,
+        Err(e) => {
+            metrics.record_request(kind, 400);
+            return Err(e);
+        }
+    };
     let span = tracing::info_span!("chatkit", r#type = kind, user_id = %principal.user_id);
     let result = tracing::Instrument::instrument(
         dispatch(&state, &principal, envelope, &origin(&req, &state), &opts),
@@ -104,6 +111,7 @@ pub async fn chatkit(
             let gone = ClientGone::new(move || handle.client_gone(turn_id));
             Ok(event_stream(&state, log, 0, Some(gone), slot))
         }
+        Ok(Reply::Attach(log)) => Ok(event_stream(&state, log, 0, None, slot)),
         Err(e) => Err(e),
     };
     let status = match &response {
@@ -119,7 +127,8 @@ pub const ON_DISCONNECT_HEADER: &str = "x-eventchat-on-disconnect";
 /// The response header that names a streaming response's turn.
 pub const TURN_HEADER: &str = "x-eventchat-turn";
 
-/// The request's own disconnect policy (`X-Eventchat-On-Disconnect`), else the server's.
+/// The request's own disconnect policy (`X-Eventchat-On-Disconnect`), else the server's, and
+/// its `Idempotency-Key` (a malformed one is a 400 whatever the request).
 fn send_options(req: &HttpRequest, state: &AppState) -> Result<SendOptions, ApiError> {
     let on_disconnect = match req.headers().get(ON_DISCONNECT_HEADER) {
         None => state.settings.turns.on_disconnect,
@@ -133,7 +142,10 @@ fn send_options(req: &HttpRequest, state: &AppState) -> Result<SendOptions, ApiE
             }
         },
     };
-    Ok(SendOptions { on_disconnect })
+    Ok(SendOptions {
+        on_disconnect,
+        idempotency_key: idempotency::header_key(req)?,
+    })
 }
 
 /// A `text/event-stream` response that reads `log` after sequence number `after`, naming the

@@ -23,11 +23,14 @@ use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};
 use crate::vocab::{ItemStatus, ItemType};
 
-/// How a streaming request wants its turn handled (from its headers).
+/// How a streaming request wants its turn handled (from its headers, and for a send from its
+/// metadata).
 #[derive(Debug, Clone)]
 pub struct SendOptions {
     /// What the loss of this request's connection does to its turn.
     pub on_disconnect: OnDisconnect,
+    /// The send's idempotency key, checked (see `idempotency.rs`).
+    pub idempotency_key: Option<String>,
 }
 
 async fn submit(
