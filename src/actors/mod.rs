@@ -15,6 +15,7 @@ pub mod live_index;
 pub mod pending;
 pub mod registry;
 pub mod row_writer;
+pub mod send_keys;
 pub mod supervisor;
 pub mod thread_actor;
 pub mod thread_messages;

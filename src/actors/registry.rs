@@ -8,6 +8,9 @@
 //! the first arbiter drains into the venues' supervisors. Nothing the registry owns holds the
 //! registry itself, so [`Registry::shutdown`] (called when the application stops) stops the
 //! arbiters, and with them every supervisor, thread actor and that task.
+//!
+//! The registry also owns the turn index (turn id -> log, see `turn_log.rs`) and the
+//! idempotency keys of sends (`send_keys.rs`); one task sweeps both.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +23,7 @@ use tokio::sync::mpsc;
 
 use super::handle::ThreadHandle;
 use super::live_index::LiveIndex;
+use super::send_keys::{START_WAIT, SendKeys};
 use super::supervisor::{
     DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor,
 };
@@ -42,6 +46,7 @@ struct Inner {
     deps: TurnDeps,
     live: LiveIndex,
     turns: Turns,
+    sends: SendKeys,
 }
 
 /// Cheap to clone; lives in the application state.
@@ -64,9 +69,11 @@ impl Registry {
         let supervisors: Supervisors = Arc::default();
         let turns: Turns = Arc::default();
         let retention = Duration::from_secs(deps.settings.turns.retention_secs);
+        let window = Duration::from_secs(deps.settings.turns.idempotency_window_secs);
+        let sends = SendKeys::new(window, START_WAIT);
         if let Some(first) = arbiters.first() {
             first.spawn(forward_changes(changes, supervisors.clone()));
-            first.spawn(sweep_turns(turns.clone(), retention));
+            first.spawn(sweep_turns(turns.clone(), retention, sends.clone()));
         }
         Self {
             inner: Arc::new(Inner {
@@ -76,6 +83,7 @@ impl Registry {
                 deps,
                 live: LiveIndex::default(),
                 turns,
+                sends,
             }),
         }
     }
@@ -165,6 +173,11 @@ impl Registry {
         self.inner.turns.get(turn_id).map(|l| l.clone())
     }
 
+    /// The idempotency keys of sends (`send_keys.rs`).
+    pub fn sends(&self) -> &SendKeys {
+        &self.inner.sends
+    }
+
     /// The bus turns publish domain changes on (tests and the admin use it too).
     pub fn bus(&self) -> &DomainBus {
         &self.inner.deps.bus
@@ -225,13 +238,15 @@ impl Registry {
     }
 }
 
-/// Drops the logs of turns that ended more than `retention` ago, every few seconds.
-async fn sweep_turns(turns: Turns, retention: Duration) {
+/// Drops the logs of turns that ended more than `retention` ago, and the expired send keys,
+/// every few seconds.
+async fn sweep_turns(turns: Turns, retention: Duration, sends: SendKeys) {
     let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         turns.retain(|_, log| log.ended_at().is_none_or(|at| at.elapsed() < retention));
+        sends.sweep();
     }
 }
 

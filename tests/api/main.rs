@@ -12,6 +12,7 @@ mod cli;
 mod conversation;
 mod health;
 mod helpers;
+mod idempotency;
 mod llm_client;
 mod requests;
 mod scripted;

@@ -90,7 +90,9 @@ pub async fn scenario_lifecycle(report: &mut Report, setup: &Setup, mock: &MockL
                 break;
             }
             if Instant::now() > deadline {
-                report.note(format!("f: turn {i}: the model request was not closed within 5 s"));
+                report.note(format!(
+                    "f: turn {i}: the model request was not closed within 5 s"
+                ));
                 break;
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
@@ -113,7 +115,11 @@ pub async fn scenario_lifecycle(report: &mut Report, setup: &Setup, mock: &MockL
     // Read the live stream to the end of the answer (the last `done` is the assistant's).
     let mut buf = [0u8; 65536];
     let deadline = Instant::now() + Duration::from_secs(60);
-    while live.windows(16).filter(|w| w == b"thread.item.done").count() < 2
+    while live
+        .windows(16)
+        .filter(|w| w == b"thread.item.done")
+        .count()
+        < 2
         && Instant::now() < deadline
     {
         let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await??;

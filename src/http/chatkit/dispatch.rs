@@ -4,7 +4,7 @@
 //! before a stream starts is checked here, so a bad request gets an HTTP 4xx and changes
 //! nothing; only failures inside a turn become in-stream `error` events.
 
-use super::{attachments, streaming, threads};
+use super::{attachments, idempotency, streaming, threads};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::streaming::SendOptions;
 use crate::actors::ThreadHandle;
 use crate::actors::attach::Snapshot;
+use crate::actors::send_keys::Target;
 use crate::actors::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::chatkit::request::{Envelope, Request};
@@ -22,9 +23,13 @@ use crate::store::Order as StoreOrder;
 /// What a request produces.
 pub enum Reply {
     Json(Value),
+    /// The turn this request started (or queued).
     Stream(TurnStream),
     /// `eventchat.attach` (`attach.rs`): the running turn's snapshot, or `None` (no turn).
     Attach(Option<Snapshot>),
+    /// A repeat of a send (same idempotency key): the first send's turn, read from its start.
+    /// This request did not start the turn, so the loss of its connection cancels nothing.
+    Repeat(Arc<TurnLog>),
 }
 
 /// A streaming request's turn: the log its body reads, and the thread's actor, to tell when
@@ -93,10 +98,19 @@ pub async fn dispatch(
         Request::SyncCustomAction(p) => {
             json(threads::sync_custom_action(state, principal, p).await?)
         }
+        // The two sends may carry an idempotency key (header or metadata): a repeat attaches
+        // to the first send's turn instead of running.
         Request::CreateThread(p) => {
-            streaming::create(state, principal, p, &env.metadata, opts).await
+            let opts = idempotency::with_metadata_key(opts, &env.metadata)?;
+            let send = streaming::create(state, principal, p, &env.metadata, &opts);
+            idempotency::once(state, principal, &opts, Target::NewThread, send).await
         }
-        Request::AddUserMessage(p) => streaming::add_user_message(state, principal, p, opts).await,
+        Request::AddUserMessage(p) => {
+            let opts = idempotency::with_metadata_key(opts, &env.metadata)?;
+            let target = Target::Thread(p.thread_id.clone());
+            let send = streaming::add_user_message(state, principal, p, &opts);
+            idempotency::once(state, principal, &opts, target, send).await
+        }
         Request::AddClientToolOutput(p) => {
             streaming::add_client_tool_output(state, principal, p, opts).await
         }

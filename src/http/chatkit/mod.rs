@@ -20,6 +20,7 @@ use futures::StreamExt;
 mod attach;
 mod attachments;
 mod dispatch;
+mod idempotency;
 mod metadata;
 mod streaming;
 mod threads;
@@ -91,7 +92,13 @@ pub async fn chatkit(
     } else {
         None
     };
-    let opts = send_options(&req, &state)?;
+    let opts = match send_options(&req, &state) {
+        Ok(opts) => opts,
+        Err(e) => {
+            metrics.record_request(kind, 400);
+            return Err(e);
+        }
+    };
     let span = tracing::info_span!("chatkit", r#type = kind, user_id = %principal.user_id);
     let result = tracing::Instrument::instrument(
         dispatch(&state, &principal, envelope, &origin(&req, &state), &opts),
@@ -106,6 +113,7 @@ pub async fn chatkit(
             Ok(event_stream(&state, log, 0, Some(gone), slot))
         }
         Ok(Reply::Attach(snapshot)) => Ok(attach::response(&state, snapshot, slot)),
+        Ok(Reply::Repeat(log)) => Ok(event_stream(&state, log, 0, None, slot)),
         Err(e) => Err(e),
     };
     let status = match &response {
@@ -121,7 +129,8 @@ pub const ON_DISCONNECT_HEADER: &str = "x-eventchat-on-disconnect";
 /// The response header that names a streaming response's turn.
 pub const TURN_HEADER: &str = "x-eventchat-turn";
 
-/// The request's own disconnect policy (`X-Eventchat-On-Disconnect`), else the server's.
+/// The request's own disconnect policy (`X-Eventchat-On-Disconnect`), else the server's, and
+/// its `Idempotency-Key` (a malformed one is a 400 whatever the request).
 fn send_options(req: &HttpRequest, state: &AppState) -> Result<SendOptions, ApiError> {
     let on_disconnect = match req.headers().get(ON_DISCONNECT_HEADER) {
         None => state.settings.turns.on_disconnect,
@@ -135,7 +144,10 @@ fn send_options(req: &HttpRequest, state: &AppState) -> Result<SendOptions, ApiE
             }
         },
     };
-    Ok(SendOptions { on_disconnect })
+    Ok(SendOptions {
+        on_disconnect,
+        idempotency_key: idempotency::header_key(req)?,
+    })
 }
 
 /// A `text/event-stream` response that reads `log` after sequence number `after`, naming the

@@ -23,11 +23,14 @@ use crate::state::AppState;
 use crate::store::{StoreError, ThreadRecord};
 use crate::vocab::{ItemStatus, ItemType};
 
-/// How a streaming request wants its turn handled (from its headers).
+/// How a streaming request wants its turn handled (from its headers, and for a send from its
+/// metadata).
 #[derive(Debug, Clone)]
 pub struct SendOptions {
     /// What the loss of this request's connection does to its turn.
     pub on_disconnect: OnDisconnect,
+    /// The send's idempotency key, checked (see `idempotency.rs`).
+    pub idempotency_key: Option<String>,
 }
 
 async fn submit(
@@ -39,14 +42,19 @@ async fn submit(
 ) -> Result<Reply, ApiError> {
     let handle = state.registry.thread(thread).await?;
     let log = state.registry.new_turn(thread);
-    handle
+    let started = handle
         .start_turn(QueuedTurn {
             input,
             principal: p.clone(),
             log: log.clone(),
             on_disconnect: opts.on_disconnect,
         })
-        .await?;
+        .await;
+    if let Err(e) = started {
+        // Refused (the queue is full): no turn will write this log; ended, the sweep drops it.
+        log.end();
+        return Err(e);
+    }
     Ok(Reply::Stream(TurnStream { log, handle }))
 }
 
