@@ -25,7 +25,7 @@ pub const USAGE: &str = "eventchat-bench [options]
   --idle LIST             idle live threads to hold in (c) (default 10000,100000)
   --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
   --lifecycle-turns N     turns cancelled by a dropped connection in (f) (default 50)
-  --lifecycle-deltas N    text deltas of the turn replayed in (f) (default 2000)
+  --lifecycle-deltas N    text deltas of the turn replayed in (f) (default 1500; within turns.buffer_events)
   --pg-url URL            PostgreSQL server for (e) (default postgres://postgres@127.0.0.1:5432/postgres)
   --max-run-secs S        wall-clock bound of one load run (default 300)
   --out PATH              JSON results (default target/bench/results.json)
@@ -93,7 +93,7 @@ pub fn parse_args() -> Res<Option<Args>> {
         idle: vec![10_000, 100_000],
         rehydrate_threads: 20,
         lifecycle_turns: 50,
-        lifecycle_deltas: 2000,
+        lifecycle_deltas: 1500,
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         max_run_secs: 300,
         out: PathBuf::from("target/bench/results.json"),

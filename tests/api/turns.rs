@@ -146,10 +146,11 @@ async fn stop_on_disconnect(backend: Backend) {
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
-    // A slow reply: one token every 300 ms.
+    // A slow reply: one token a second, so that a close seen only at the server's next write
+    // (a second later) cannot pass for a close seen at once.
     mock.push(
         Reply::text(["First ", "second ", "third ", "fourth"])
-            .token_delay(Duration::from_millis(300)),
+            .token_delay(Duration::from_millis(1000)),
     );
     let mut open = Open::start(
         &app,

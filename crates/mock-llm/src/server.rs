@@ -95,6 +95,9 @@ impl MockLlm {
                             .route("/chat/completions", web::post().to(chat_completions))
                     })
                     .workers(workers)
+                    // A client that closes the model request (a cancelled turn) is seen at its
+                    // EOF, not at the next write, so `closed_early` times the close itself.
+                    .h1_allow_half_closed(false)
                     // A benchmark opens a thousand connections at once, from clients that may
                     // be too busy to send a request head or reuse a connection within actix's
                     // 5 s defaults: a deep accept queue, no request-head timeout, long keep-alive.
