@@ -25,7 +25,8 @@ use super::handle::ThreadHandle;
 use super::live_index::LiveIndex;
 use super::send_keys::{START_WAIT, SendKeys};
 use super::supervisor::{
-    DomainChanged, GetThread, InspectVenue, LiveThread, SupervisorInfo, VenueSupervisor,
+    DomainChanged, GetThread, InspectVenue, LiveThread, StopLiveThread, SupervisorInfo,
+    VenueSupervisor,
 };
 use super::turn_log::TurnLog;
 use crate::chatkit::ids::{IdPrefix, new_id};
@@ -149,6 +150,18 @@ impl Registry {
     /// `live_index.rs`); `None` when the thread is not live or not theirs.
     pub fn live_record(&self, thread_id: &str, user_id: &str) -> Option<Arc<ThreadRecord>> {
         self.inner.live.owned_by(thread_id, user_id)
+    }
+
+    /// Stops a thread's live actor (admin), cancelling its turn. The venue's supervisor forgets
+    /// it first, so a request that comes right after starts a new actor instead of reaching
+    /// the stopping one. Whether an actor was live.
+    pub async fn stop_thread(&self, thread: &ThreadRecord) -> Result<bool, ApiError> {
+        let Some(sup) = self.venue(&Self::venue_key(thread.venue_id.as_deref())) else {
+            return Ok(false);
+        };
+        sup.send(StopLiveThread(thread.id.clone()))
+            .await
+            .map_err(|e| ApiError::internal(format!("venue supervisor unavailable: {e}")))
     }
 
     /// Removes a thread from the live index (before its actor is stopped for a delete).

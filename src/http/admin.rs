@@ -116,8 +116,11 @@ async fn stop(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&p)?;
-    let handle = live(&state, &path).await?;
-    handle.stop().await?;
+    crate::http::chatkit::check_id(&path, "thread")?;
+    let thread = state.stores.threads.load_thread_unscoped(&path).await?;
+    if !state.registry.stop_thread(&thread).await? {
+        return Err(ApiError::NotFound("no live actor for this thread".into()));
+    }
     Ok(HttpResponse::Ok().json(json!({"stopped": true})))
 }
 

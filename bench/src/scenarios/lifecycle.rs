@@ -132,6 +132,8 @@ pub async fn scenario_lifecycle(report: &mut Report, setup: &Setup, mock: &MockL
     drop(s);
     let live_events = live.windows(6).filter(|w| w == b": seq=").count().max(1);
     let path = format!("/api/chatkit/turns/{turn_id}/events");
+    // An SSE body is handed out frame by frame (see `http.rs`): count the numbered ones.
+    let mut replay_events = 0usize;
     let t1 = Instant::now();
     let replay = http(
         addr,
@@ -139,16 +141,15 @@ pub async fn scenario_lifecycle(report: &mut Report, setup: &Setup, mock: &MockL
         &path,
         Some(&persona.token),
         Some(br#"{"after":0}"#),
-        |_| {},
+        |frame| {
+            if frame.starts_with(b": seq=") {
+                replay_events += 1;
+            }
+        },
     )
     .await?;
     let replay_us = t1.elapsed().as_micros() as u64;
-    let replay_events = replay
-        .body
-        .windows(6)
-        .filter(|w| w == b": seq=")
-        .count()
-        .max(1);
+    let replay_events = replay_events.max(1);
     let row = json!({
         "scenario": "f", "server": "eventchat", "db": "sqlite",
         "cancel_turns": latency.len(),
