@@ -7,7 +7,6 @@ use eventchat::conversation::convert::item_to_record;
 use eventchat::store::seed::DEMO_CLIENT_EMAIL;
 use serde_json::{Value, json};
 
-use crate::agents::app_with;
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
 use crate::scripted::Step;
@@ -26,7 +25,7 @@ fn last_message(mock: &MockLlm, back: usize) -> Value {
 
 async fn action_reaches_the_model(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     mock.push(Reply::text(["Hello Emily."]));
     let (token, thread_id, _) = app.client_thread("hi").await;
     // An action with no sender: the model's input for the turn ends with it, and the
@@ -101,7 +100,7 @@ both_backends!(
 
 async fn sync_action_reaches_the_next_turn(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     mock.push(Reply::text(["Hello Emily."]));
     // The thread's actor is live and holds its items when the sync action comes.
     let (token, thread_id, _) = app.client_thread("hi").await;

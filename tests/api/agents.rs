@@ -13,16 +13,6 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, types};
 use crate::requests as req;
 
-/// An application whose assistants talk to `mock`, over the demo data.
-pub(crate) async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
-    let url = mock.base_url();
-    let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
-    vars.extend_from_slice(extra);
-    let app = TestApp::spawn_with(backend, &vars).await;
-    app.seed().await;
-    app
-}
-
 fn call(id: &str, name: &str, args: Value) -> MockToolCall {
     MockToolCall::new(id, name, args)
 }
@@ -57,7 +47,7 @@ fn tool_results(req: &Value) -> Vec<(String, Value)> {
 
 async fn client_assistant(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let other = app.other_user("client", DEMO_CLIENT_EMAIL).await;
@@ -224,7 +214,7 @@ both_backends!(client_assistant_uses_its_tools, client_assistant);
 
 async fn venue_event_assistant(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let db = &app.state.stores.db;
     let staff = app.token_for(DEMO_STAFF_EMAIL).await;
     let (staff_user, venue_id) = app.demo_staff().await;
@@ -394,7 +384,7 @@ both_backends!(
 
 async fn venue_general_assistant(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let staff = app.token_for(DEMO_STAFF_EMAIL).await;
     let (_, venue_id) = app.demo_staff().await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
@@ -442,7 +432,7 @@ both_backends!(
 
 async fn llm_failures(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(
+    let app = TestApp::with_mock(
         backend,
         &mock,
         &[
@@ -584,7 +574,7 @@ async fn without_a_model_turns_explain_the_configuration() {
 /// refused, the refusal reaches the model as the tool's result, and nothing changes.
 async fn foreign_ids(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let db = &app.state.stores.db;
     let (_, venue_id) = app.demo_staff().await;
     let (own_event, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
@@ -772,7 +762,7 @@ async fn long_thread(backend: Backend) {
     use eventchat::conversation::transcript::MAX_ITEMS;
 
     let mock = MockLlm::start();
-    let app = app_with(
+    let app = TestApp::with_mock(
         backend,
         &mock,
         &[("EVENTCHAT_LLM__HISTORY_TOKEN_BUDGET", "10000000")],
@@ -855,7 +845,7 @@ async fn user_message_confirmed_early(backend: Backend) {
     use futures::StreamExt;
 
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     mock.push(Reply::text(["Hello."]));

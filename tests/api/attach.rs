@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, parse_sse};
 use crate::requests as req;
-use crate::turns::{Open, all_items, app_with};
+use crate::turns::{Open, all_items};
 
 const PIECES: [&str; 6] = ["One ", "two ", "three ", "four ", "five ", "six"];
 
@@ -81,7 +81,7 @@ async fn attach_mid_turn(
 
 async fn snapshot_then_tail(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (_, turn_id, started, attach_turn, attached) = attach_mid_turn(&app, &mock, &token).await;
     assert_eq!(
@@ -135,7 +135,7 @@ both_backends!(
 
 async fn each_item_once(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (thread_id, _, _, _, attached) = attach_mid_turn(&app, &mock, &token).await;
     let item_id = numbered(&attached)[0].1["item"]["id"].clone();
@@ -165,7 +165,7 @@ both_backends!(
 
 async fn attach_when_idle(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     mock.push(Reply::text(["Hello."]));
     let (_, thread_id, _) = app.client_thread("hi").await;
@@ -209,7 +209,7 @@ both_backends!(an_attach_to_an_idle_thread_ends_at_once, attach_when_idle);
 
 async fn attach_is_the_owners_and_cancels_nothing(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let other = app.token_for(DEMO_STAFF_EMAIL).await;
     let (open, thread_id) = running_turn(&app, &mock, &token).await;

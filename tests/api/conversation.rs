@@ -20,15 +20,6 @@ fn input(text: &str) -> Value {
     json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
 }
 
-async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
-    let url = mock.base_url();
-    let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
-    vars.extend_from_slice(extra);
-    let app = TestApp::spawn_with(backend, &vars).await;
-    app.seed().await;
-    app
-}
-
 /// Waits (bounded) until the mock has received `n` requests: the turn that sent the n-th
 /// is then past its context and history and waiting for the model.
 async fn until_requests(mock: &MockLlm, n: usize) {
@@ -79,19 +70,9 @@ async fn titles(app: &TestApp, token: &str, thread_id: &str) -> (Value, Value) {
     (got["title"].clone(), listed)
 }
 
-async fn newest_thread(app: &TestApp, token: &str) -> String {
-    let (_, list) = app
-        .chatkit(
-            token,
-            json!({"type":"threads.list","params":{"order":"desc"}}),
-        )
-        .await;
-    list["data"][0]["id"].as_str().unwrap().to_owned()
-}
-
 async fn rename_during_a_turn(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[("EVENTCHAT_LLM__TITLE_ENABLED", "true")]).await;
+    let app = TestApp::with_mock(backend, &mock, &[("EVENTCHAT_LLM__TITLE_ENABLED", "true")]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
@@ -101,7 +82,7 @@ async fn rename_during_a_turn(backend: Backend) {
     let streaming = app.stream(&token, create(&meta, "hello"));
     let renaming = async {
         until_requests(&mock, 1).await;
-        let id = newest_thread(&app, &token).await;
+        let id = app.newest_thread(&token).await;
         rename(&app, &token, &id, "My own title").await;
         id
     };
@@ -166,7 +147,7 @@ async fn settle_tokens(app: &TestApp, thread_id: &str, want: (i64, i64)) {
 
 async fn token_totals(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
@@ -226,7 +207,7 @@ both_backends!(token_totals_are_exact, token_totals);
 
 async fn domain_change_during_a_turn(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, venue_id) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
@@ -255,7 +236,7 @@ async fn domain_change_during_a_turn(backend: Backend) {
             .publish(&venue_id, &event_id, "Guest count changed to 4321", None);
         // Bounded wait for the change to reach the live thread (its hidden note is stored);
         // the held reply is still pending then.
-        let id = newest_thread(&app, &token).await;
+        let id = app.newest_thread(&token).await;
         let thread = app.thread_record(DEMO_CLIENT_EMAIL, &id).await;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

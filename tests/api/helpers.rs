@@ -153,6 +153,31 @@ impl TestApp {
         }
     }
 
+    /// A seeded application whose model is the mock LLM at `mock` (plus `extra` overrides).
+    pub async fn with_mock(
+        backend: Backend,
+        mock: &mock_llm::MockLlm,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        let url = mock.base_url();
+        let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
+        vars.extend_from_slice(extra);
+        let app = Self::spawn_with(backend, &vars).await;
+        app.seed().await;
+        app
+    }
+
+    /// The id of the user's newest thread.
+    pub async fn newest_thread(&self, token: &str) -> String {
+        let (_, list) = self
+            .chatkit(
+                token,
+                serde_json::json!({"type":"threads.list","params":{"order":"desc"}}),
+            )
+            .await;
+        list["data"][0]["id"].as_str().unwrap().to_owned()
+    }
+
     /// Loads the demo data set.
     pub async fn seed(&self) {
         seed::seed_demo(&self.state.stores.db, chrono::Utc::now().date_naive())

@@ -15,15 +15,6 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, parse_sse};
 use crate::requests as req;
 
-async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
-    let url = mock.base_url();
-    let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
-    vars.extend_from_slice(extra);
-    let app = TestApp::spawn_with(backend, &vars).await;
-    app.seed().await;
-    app
-}
-
 /// A finished streaming response.
 #[derive(Debug)]
 struct Sent {
@@ -157,7 +148,7 @@ fn same_turn(a: &Sent, b: &Sent) {
 
 async fn repeated_one_after_the_other(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     let duplicates = || eventchat::metrics::global().duplicate_sends.get();
@@ -194,7 +185,7 @@ both_backends!(
 
 async fn repeated_at_once(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     let slow = |pieces: &[&'static str]| {
@@ -229,7 +220,7 @@ both_backends!(concurrent_duplicates_run_once, repeated_at_once);
 
 async fn client_message_id(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     mock.push(Reply::text(["Welcome."]));
@@ -259,7 +250,7 @@ both_backends!(
 
 async fn keys_per_user(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let client = app.token_for(DEMO_CLIENT_EMAIL).await;
     let staff = app.token_for(DEMO_STAFF_EMAIL).await;
     let (_, venue_id) = app.demo_staff().await;
@@ -289,7 +280,7 @@ both_backends!(keys_are_scoped_per_user, keys_per_user);
 
 async fn malformed_keys(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     let create = req::create_thread("hi", meta.clone());
@@ -337,7 +328,7 @@ both_backends!(a_malformed_key_is_a_400, malformed_keys);
 
 async fn released_and_reused(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     // A first send refused before its turn (no agentType) does not hold the key.
@@ -375,7 +366,7 @@ both_backends!(
 
 async fn repeat_after_retention(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[("EVENTCHAT_TURNS__RETENTION_SECS", "1")]).await;
+    let app = TestApp::with_mock(backend, &mock, &[("EVENTCHAT_TURNS__RETENTION_SECS", "1")]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     mock.push(Reply::text(["Once."]));
@@ -419,7 +410,7 @@ both_backends!(
 
 async fn cancelled_while_queued(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let meta = client_meta(&app).await;
     mock.push(Reply::text(["Hi."]));

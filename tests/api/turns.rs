@@ -17,15 +17,6 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, parse_sse};
 use crate::requests as req;
 
-pub(crate) async fn app_with(backend: Backend, mock: &MockLlm, extra: &[(&str, &str)]) -> TestApp {
-    let url = mock.base_url();
-    let mut vars = vec![("EVENTCHAT_LLM__BASE_URL", url.as_str())];
-    vars.extend_from_slice(extra);
-    let app = TestApp::spawn_with(backend, &vars).await;
-    app.seed().await;
-    app
-}
-
 /// An open SSE response read chunk by chunk.
 pub(crate) struct Open {
     pub(crate) turn_id: String,
@@ -130,19 +121,9 @@ pub(crate) async fn all_items(app: &TestApp, thread_id: &str) -> Vec<eventchat::
     app.state.stores.items.all_items(&thread).await.unwrap()
 }
 
-async fn newest_thread(app: &TestApp, token: &str) -> String {
-    let (_, list) = app
-        .chatkit(
-            token,
-            json!({"type":"threads.list","params":{"order":"desc"}}),
-        )
-        .await;
-    list["data"][0]["id"].as_str().unwrap().to_owned()
-}
-
 async fn stop_on_disconnect(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
@@ -179,7 +160,7 @@ async fn stop_on_disconnect(backend: Backend) {
         latency < Duration::from_secs(1),
         "closed {latency:?} after the drop"
     );
-    let thread_id = newest_thread(&app, &token).await;
+    let thread_id = app.newest_thread(&token).await;
     // The partial answer holds exactly the text streamed, and the hidden note follows it.
     let deadline = Instant::now() + Duration::from_secs(5);
     let items = loop {
@@ -220,7 +201,7 @@ both_backends!(a_dropped_connection_stops_the_turn, stop_on_disconnect);
 
 async fn stop_before_the_second_tool(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
@@ -246,7 +227,7 @@ async fn stop_before_the_second_tool(backend: Backend) {
     .await;
     open.until("workflow.task.added").await;
     drop(open);
-    let thread_id = newest_thread(&app, &token).await;
+    let thread_id = app.newest_thread(&token).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !all_items(&app, &thread_id)
         .await
@@ -284,7 +265,7 @@ both_backends!(a_cancel_starts_no_later_tool, stop_before_the_second_tool);
 
 async fn resume_after_a_drop(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[("EVENTCHAT_TURNS__RETENTION_SECS", "2")]).await;
+    let app = TestApp::with_mock(backend, &mock, &[("EVENTCHAT_TURNS__RETENTION_SECS", "2")]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let other = app.token_for(DEMO_STAFF_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
@@ -355,7 +336,7 @@ both_backends!(
 
 async fn explicit_cancel(backend: Backend) {
     let mock = MockLlm::start();
-    let app = app_with(backend, &mock, &[]).await;
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
@@ -384,7 +365,7 @@ async fn explicit_cancel(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(body["cancelled"], "already_over");
     // The thread's running turn is reported, then none.
-    let thread_id = newest_thread(&app, &token).await;
+    let thread_id = app.newest_thread(&token).await;
     let r = app
         .http
         .get(app.url(&format!("/api/chatkit/threads/{thread_id}/turn")))
