@@ -25,8 +25,7 @@ use super::handle::ThreadHandle;
 use super::live_index::LiveIndex;
 use super::send_keys::{START_WAIT, SendKeys};
 use super::supervisor::{
-    DomainChanged, GetThread, InspectVenue, LiveThread, StopLiveThread, SupervisorInfo,
-    VenueSupervisor,
+    DomainChanged, GetThread, InspectVenue, StopLiveThread, SupervisorInfo, VenueSupervisor,
 };
 use super::turn_log::TurnLog;
 use crate::chatkit::ids::{IdPrefix, new_id};
@@ -135,15 +134,10 @@ impl Registry {
         Ok(ThreadHandle::new(addr))
     }
 
-    /// The live actor of a thread, without starting one.
-    pub async fn live_thread(&self, thread: &ThreadRecord) -> Option<ThreadHandle> {
-        let key = Self::venue_key(thread.venue_id.as_deref());
-        let sup = self.inner.supervisors.get(&key)?.clone();
-        sup.send(LiveThread(thread.id.clone()))
-            .await
-            .ok()
-            .flatten()
-            .map(ThreadHandle::new)
+    /// The live actor of a thread, without starting one (from the live index, which the
+    /// supervisors keep in step with their own maps).
+    pub fn live_thread(&self, thread_id: &str) -> Option<ThreadHandle> {
+        self.inner.live.addr(thread_id).map(ThreadHandle::new)
     }
 
     /// The record a running actor of `user_id`'s thread was started from (see
@@ -206,8 +200,8 @@ impl Registry {
     /// them (the next turn reads the store). Returns once the actor has done so; a thread
     /// with no running actor has no copy.
     pub async fn items_written(&self, thread_id: &str) -> Result<(), ApiError> {
-        match self.inner.live.addr(thread_id) {
-            Some(addr) => ThreadHandle::new(addr).items_written().await,
+        match self.live_thread(thread_id) {
+            Some(handle) => handle.items_written().await,
             None => Ok(()),
         }
     }

@@ -107,22 +107,6 @@ impl Handler<GetThread> for VenueSupervisor {
     }
 }
 
-/// The actor of a thread if it is live; never starts one.
-#[derive(Message)]
-#[rtype(result = "Option<Addr<ThreadActor>>")]
-pub struct LiveThread(pub String);
-
-impl Handler<LiveThread> for VenueSupervisor {
-    type Result = Option<Addr<ThreadActor>>;
-
-    fn handle(&mut self, msg: LiveThread, _: &mut Self::Context) -> Self::Result {
-        self.threads
-            .get(&msg.0)
-            .filter(|e| e.addr.connected())
-            .map(|e| e.addr.clone())
-    }
-}
-
 /// Stop every thread idle past the configured ttl at `now`; replies how many stopped.
 #[derive(Message)]
 #[rtype(result = "usize")]

@@ -92,11 +92,11 @@ async fn list(
 
 async fn live(state: &AppState, thread_id: &str) -> Result<crate::actors::ThreadHandle, ApiError> {
     crate::http::chatkit::check_id(thread_id, "thread")?;
-    let thread = state.stores.threads.load_thread_unscoped(thread_id).await?;
+    // A 404 that says which: no such thread, or no live actor for it.
+    state.stores.threads.load_thread_unscoped(thread_id).await?;
     state
         .registry
-        .live_thread(&thread)
-        .await
+        .live_thread(thread_id)
         .ok_or_else(|| ApiError::NotFound("no live actor for this thread".into()))
 }
 

@@ -41,7 +41,7 @@ pub(super) async fn attach(
     // A live actor's record answers ownership without a query; a thread with no live
     // actor runs no turn, and is only checked to be the principal's.
     let snapshot = match state.registry.live_record(thread_id, &p.user_id) {
-        Some(live) => match state.registry.live_thread(&live).await {
+        Some(_) => match state.registry.live_thread(thread_id) {
             Some(handle) => handle.attach().await?,
             None => None,
         },

@@ -163,7 +163,7 @@ pub(super) async fn update(
         )));
     }
     // A live thread's row has one writer, its actor; otherwise the store is written here.
-    let thread = match state.registry.live_thread(&thread).await {
+    let thread = match state.registry.live_thread(&thread.id) {
         Some(live) => live.rename(title).await?,
         None => {
             let patch = ThreadPatch::rename(title, now_micros());
@@ -184,9 +184,12 @@ pub(super) async fn delete(
     p: &Principal,
     thread_id: &str,
 ) -> Result<(), ApiError> {
-    let thread = load(state, p, thread_id).await?;
+    load(state, p, thread_id).await?;
+    // Taken before the thread leaves the live index, so that no new request reaches the
+    // actor that is being stopped.
+    let live = state.registry.live_thread(thread_id);
     state.registry.forget(thread_id);
-    if let Some(live) = state.registry.live_thread(&thread).await {
+    if let Some(live) = live {
         live.stop().await?;
     }
     state

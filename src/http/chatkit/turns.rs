@@ -75,12 +75,13 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let turn_id = path.into_inner();
     let log = owned_turn(&state, &principal, &turn_id)?;
-    let thread = state
+    // Still the owner's thread (a deleted one is a 404).
+    state
         .stores
         .threads
         .load_thread(&principal.user_id, &log.thread_id)
         .await?;
-    let cancelled = match state.registry.live_thread(&thread).await {
+    let cancelled = match state.registry.live_thread(&log.thread_id) {
         Some(handle) => {
             handle
                 .cancel_turn(turn_id.clone(), CancelCause::Explicit)
@@ -99,12 +100,12 @@ pub async fn current(
 ) -> Result<HttpResponse, ApiError> {
     let thread_id = path.into_inner();
     check_id(&thread_id, "thread")?;
-    let thread = state
+    state
         .stores
         .threads
         .load_thread(&principal.user_id, &thread_id)
         .await?;
-    let running = match state.registry.live_thread(&thread).await {
+    let running = match state.registry.live_thread(&thread_id) {
         Some(handle) => handle.current_turn().await?,
         None => None,
     };
