@@ -244,8 +244,27 @@ impl Actor for ThreadActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.close_logs();
         let _e = self.span.enter();
-        // Waiting requests get an error event and an end rather than a hang or an empty body.
+        tracing::debug!("thread actor stopped");
+    }
+}
+
+/// Runs on every way out; `stopped` has normally closed the logs already (actix runs it
+/// while a panic unwinds too), so this only catches what an abort left behind.
+impl Drop for ThreadActor {
+    fn drop(&mut self) {
+        crate::metrics::global().live_thread_actors.dec();
+        self.close_logs();
+    }
+}
+
+impl ThreadActor {
+    /// Ends the logs the actor still holds as it goes: each waiting request gets a `custom`
+    /// error event (send it again) instead of a hang or an empty body; a turn still running
+    /// did not end by itself (a panic; an admin stop ends its turn's log first), so its
+    /// readers get the generic error event.
+    fn close_logs(&mut self) {
         let gone = encode_event(&ThreadStreamEvent::error_custom(
             "This conversation was stopped before your message was answered; send it again."
                 .to_owned(),
@@ -255,8 +274,6 @@ impl Actor for ThreadActor {
             q.log.push(gone.clone());
             q.log.end();
         }
-        // A turn still running here did not end by itself (a panic unwinds into here, and
-        // an admin stop ends its turn's log first): its readers get the generic error event.
         if let Some(r) = self.running.take()
             && r.log.ended_at().is_none()
         {
@@ -264,30 +281,6 @@ impl Actor for ThreadActor {
                 crate::chatkit::STREAM_ERROR_FRAME,
             ));
             r.log.end();
-        }
-        tracing::debug!("thread actor stopped");
-    }
-}
-
-/// Runs on every way out, including a panic that skips `stopped`.
-impl Drop for ThreadActor {
-    fn drop(&mut self) {
-        crate::metrics::global().live_thread_actors.dec();
-        // A panic skips `stopped`: the readers of the running and the waiting turns get one
-        // error event and an end instead of waiting forever.
-        let logs = self
-            .running
-            .take()
-            .map(|r| r.log)
-            .into_iter()
-            .chain(self.state.drain_queue().into_iter().map(|q| q.log));
-        for log in logs {
-            if log.ended_at().is_none() {
-                log.push(bytes::Bytes::from_static(
-                    crate::chatkit::STREAM_ERROR_FRAME,
-                ));
-                log.end();
-            }
         }
     }
 }

@@ -61,14 +61,12 @@ impl Drop for Reader {
     }
 }
 
-/// `: seq=N` and the frame, as one chunk.
-fn numbered(seq: u64, frame: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(frame.len() + 16);
+/// Appends `: seq=N`, then the frame, to `out`.
+fn put_numbered(out: &mut BytesMut, seq: u64, frame: &[u8]) {
     out.put_slice(b": seq=");
     out.put_slice(seq.to_string().as_bytes());
     out.put_slice(b"\n\n");
     out.put_slice(frame);
-    out.freeze()
 }
 
 /// The frames of `log` after sequence number `after`, then the live tail, as an HTTP body.
@@ -125,9 +123,10 @@ fn read(
             r.version.borrow_and_update();
             match r.log.read_after(r.after) {
                 Read::Frames(frames) => {
-                    let mut chunk = BytesMut::new();
+                    let len = frames.iter().map(|(_, f)| f.len() + 24).sum();
+                    let mut chunk = BytesMut::with_capacity(len);
                     for (seq, frame) in frames {
-                        chunk.put_slice(&numbered(seq, &frame));
+                        put_numbered(&mut chunk, seq, &frame);
                         r.after = seq;
                     }
                     r.keep_alive.reset();
@@ -142,13 +141,9 @@ fn read(
                 Read::Waiting => {}
             }
             tokio::select! {
-                changed = r.version.changed() => {
-                    if changed.is_err() {
-                        // The log is gone without its end: the actor died mid-turn.
-                        r.done = true;
-                        return Some((Ok(Bytes::from_static(STREAM_ERROR_FRAME)), r));
-                    }
-                }
+                // The sender lives in the log this reader holds, so the wait cannot fail; an
+                // actor that dies ends the log itself (`ThreadActor::close_logs`).
+                _ = r.version.changed() => {}
                 _ = r.keep_alive.tick() => {
                     return Some((Ok(Bytes::from_static(KEEP_ALIVE)), r));
                 }
