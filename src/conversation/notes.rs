@@ -11,8 +11,7 @@ use crate::chatkit::ids::{IdPrefix, new_id};
 use crate::chatkit::time::now_micros;
 use crate::chatkit::{Action, ItemBody, ThreadItem};
 use crate::error::ApiError;
-use crate::store::{ItemRecord, ThreadRecord};
-use crate::vocab::ItemType;
+use crate::store::ThreadRecord;
 
 /// The text the reference stores when a stream is cancelled (protocol §5).
 pub const CANCELLED_NOTE: &str =
@@ -35,55 +34,46 @@ pub async fn persist_cancelled(deps: &TurnDeps, thread: &ThreadRecord, pending: 
             Err(e) => tracing::error!(error = %e, "cannot encode partial assistant message"),
         }
     }
-    let note = hidden_record(
-        thread,
-        ItemType::SdkHiddenContext,
-        IdPrefix::SdkHiddenContext,
-        Value::String(CANCELLED_NOTE.into()),
-    );
-    if let Err(e) = stores.items.upsert_item(thread, &note).await {
+    if let Err(e) = store_note(deps, thread, &cancelled_note(&thread.id)).await {
         tracing::error!(error = ?e, "cannot store cancellation note");
     }
 }
 
+/// The hidden note a cancelled turn leaves for the model (`sdk_hidden_context`).
+pub fn cancelled_note(thread_id: &str) -> ThreadItem {
+    ThreadItem::new(
+        new_id(IdPrefix::SdkHiddenContext),
+        thread_id,
+        now_micros(),
+        ItemBody::SdkHiddenContext {
+            content: CANCELLED_NOTE.to_owned(),
+        },
+    )
+}
+
 /// Leaves a hidden note in the thread that the next turn's history includes.
 pub async fn record_context_change(deps: &TurnDeps, thread: &ThreadRecord, summary: &str) {
-    let text = format!("Update since the last message: {summary}");
-    let note = hidden_record(
-        thread,
-        ItemType::HiddenContextItem,
-        IdPrefix::Message,
-        Value::String(text),
+    let note = ThreadItem::new(
+        new_id(IdPrefix::Message),
+        &*thread.id,
+        now_micros(),
+        ItemBody::HiddenContextItem {
+            content: Value::String(format!("Update since the last message: {summary}")),
+        },
     );
-    if let Err(e) = deps.stores.items.upsert_item(thread, &note).await {
+    if let Err(e) = store_note(deps, thread, &note).await {
         tracing::error!(error = ?e, "cannot record context change");
     }
 }
 
-fn hidden_record(
+/// Stores a hidden note written outside a turn (no server metadata).
+async fn store_note(
+    deps: &TurnDeps,
     thread: &ThreadRecord,
-    item_type: ItemType,
-    prefix: IdPrefix,
-    content: Value,
-) -> ItemRecord {
-    let id = new_id(prefix);
-    let created_at = now_micros();
-    ItemRecord {
-        content: json!({
-            "id": id,
-            "thread_id": thread.id,
-            "created_at": crate::chatkit::time::format(&created_at),
-            "type": item_type.as_str(),
-            "content": content,
-        }),
-        id,
-        thread_id: thread.id.clone(),
-        item_type,
-        role: None,
-        status: None,
-        metadata: json!({}),
-        created_at,
-    }
+    note: &ThreadItem,
+) -> Result<(), ApiError> {
+    let record = item_to_record(note, json!({})).map_err(ApiError::internal)?;
+    Ok(deps.stores.items.upsert_item(thread, &record).await?)
 }
 
 /// The text form of a widget action, as the model reads it (inside `<HiddenContext>`):
@@ -135,9 +125,7 @@ pub async fn record_action(
     action: &Action,
     sender: Option<&ThreadItem>,
 ) -> Result<(), ApiError> {
-    let note = action_note(&thread.id, action, sender);
-    let record = item_to_record(&note, json!({})).map_err(ApiError::internal)?;
-    Ok(deps.stores.items.upsert_item(thread, &record).await?)
+    store_note(deps, thread, &action_note(&thread.id, action, sender)).await
 }
 
 fn xml_attr(s: &str) -> String {

@@ -111,14 +111,7 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
 
 /// Leaves the hidden note that tells the model the user stopped the previous answer.
 async fn cancelled(turn: &mut TurnContext) -> Result<(), TurnError> {
-    let note = ThreadItem::new(
-        new_id(IdPrefix::SdkHiddenContext),
-        turn.thread().id.clone(),
-        now_micros(),
-        crate::chatkit::ItemBody::SdkHiddenContext {
-            content: notes::CANCELLED_NOTE.to_owned(),
-        },
-    );
+    let note = notes::cancelled_note(&turn.thread().id);
     turn.emit(ThreadStreamEvent::ItemDone { item: note })
         .await?;
     turn.announce_thread_change().await
