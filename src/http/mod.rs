@@ -5,7 +5,8 @@
 //! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
 //! (`POST {chatkit_path}/turns/{id}/events|cancel`, `GET {chatkit_path}/threads/{id}/turn`), `GET /health`,
-//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` (dev login only).
+//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` and `GET /dev/users`
+//! (dev login only), and the web pages and their assets (`crate::web`).
 
 pub mod admin;
 pub mod agents;
@@ -71,9 +72,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         web::get().to(chatkit::turns::current),
     )
     .service(agents::starter_prompts_route)
-    .configure(admin::configure);
+    .configure(admin::configure)
+    .configure(|c| crate::web::configure(c, state));
     if settings.auth.dev_login {
-        cfg.service(dev::dev_token);
+        cfg.service(dev::dev_token).service(dev::dev_users);
     }
     cfg.default_service(web::to(not_found));
 }
