@@ -37,6 +37,16 @@ pub static ASSETS: &[Asset] = &[
     asset!("session.js", JS),
     asset!("chatkit-fetch.js", JS),
     asset!("sign-in.js", JS),
+    asset!("markdown.js", JS),
+    asset!("chat-panel.js", JS),
+    asset!("chat-builtin.js", JS),
+    asset!("chat-client.js", JS),
+    asset!("chat-sse.js", JS),
+    asset!("chat-items.js", JS),
+    asset!("chat-history.js", JS),
+    asset!("chat-composer.js", JS),
+    asset!("chat-icons.js", JS),
+    asset!("chatkit-widget.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 
@@ -99,5 +109,24 @@ mod tests {
             );
         }
         assert!(find("../Cargo.toml").is_none());
+    }
+
+    /// The README shows the fetch wrapper for ChatKit.js integrations; it must be the code
+    /// our pages run (the asset without its header comment), byte for byte.
+    #[test]
+    fn the_fetch_wrapper_is_the_readme_example() {
+        let readme = include_str!("../../README.md");
+        let asset = find("chatkit-fetch.js").map_or(&[][..], |(a, _)| a.bytes);
+        let code: String = std::str::from_utf8(asset)
+            .unwrap_or_default()
+            .lines()
+            .skip_while(|l| l.starts_with("//"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(code.len() > 1000, "the wrapper asset is missing its code");
+        assert!(
+            readme.contains(&code),
+            "README.md's eventchatFetch block differs from src/web/assets/chatkit-fetch.js"
+        );
     }
 }

@@ -35,30 +35,39 @@ export function eventchatFetch({ url, token, metadata, retries = 5 }) {
     const turnId = first.headers.get("X-Eventchat-Turn");
     if (!first.ok || !turnId) return first;
     let lastSeq = 0, stopped = false;
-    init.signal?.addEventListener("abort", () => {
+    const stop = () => {
       stopped = true;
       conn.abort();
       fetch(`${url}/turns/${turnId}/cancel`, { method: "POST", headers: auth() });
-    });
-    const decoder = new TextDecoder();
-    let pending = "";
-    const track = (chunk) => { // remembers the newest `: seq=N` that went by
+    };
+    if (init.signal?.aborted) stop(); // Stop came before the response did
+    else init.signal?.addEventListener("abort", stop);
+    const encoder = new TextEncoder();
+    let decoder, pending, seq;
+    // Passes on whole frames only (a frame cut by a drop comes again, whole, in the replay)
+    // and remembers the `: seq=N` of the newest event passed on.
+    const track = (chunk) => {
       pending += decoder.decode(chunk, { stream: true });
       const frames = pending.split("\n\n");
       pending = frames.pop();
-      for (const f of frames) if (f.startsWith(": seq=")) lastSeq = Number(f.slice(6));
+      for (const f of frames) {
+        if (f.startsWith(": seq=")) seq = Number(f.slice(6));
+        else if (f.startsWith("data:")) lastSeq = seq;
+      }
+      return frames.length ? encoder.encode(frames.join("\n\n") + "\n\n") : null;
     };
     const stream = new ReadableStream({
       async start(out) {
         let res = first, attempt = 0;
         for (;;) {
           try {
+            decoder = new TextDecoder(), pending = "", seq = lastSeq;
             const reader = res.body.getReader();
             for (;;) {
               const { done, value } = await reader.read();
               if (done) return out.close();
-              track(value);
-              out.enqueue(value);
+              const frames = track(value);
+              if (frames) out.enqueue(frames);
             }
           } catch (err) {
             if (stopped) return out.close();
@@ -77,6 +86,7 @@ export function eventchatFetch({ url, token, metadata, retries = 5 }) {
           }
         }
       },
+      cancel() { stopped = true; conn.abort(); }, // the reader went away: the turn goes on
     });
     return new Response(stream, { status: 200, headers: first.headers });
   };
