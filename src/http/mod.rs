@@ -5,10 +5,12 @@
 //! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
 //! (`POST {chatkit_path}/turns/{id}/events|cancel`, `GET {chatkit_path}/threads/{id}/turn`), `GET /health`,
-//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` (dev login only).
+//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` (dev login only),
+//! `/api/v1/...` (the REST API of the web pages, `api`).
 
 pub mod admin;
 pub mod agents;
+pub mod api;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
@@ -71,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         web::get().to(chatkit::turns::current),
     )
     .service(agents::starter_prompts_route)
-    .configure(admin::configure);
+    .configure(admin::configure)
+    .configure(api::configure);
     if settings.auth.dev_login {
         cfg.service(dev::dev_token);
     }
