@@ -6,7 +6,7 @@
 //! the result to a snake_case DTO with nulls omitted. Lists are keyset-paged
 //! (`paging.rs`). Errors are `ApiError` (`{"error":{"code","message"}}`).
 //!
-//! The routes are declared once, in the [`api_routes!`] table below, which generates the
+//! The routes are declared once, in the `api_routes!` table below, which generates the
 //! registration ([`configure`]), the OpenAPI document ([`ApiDoc`], served by
 //! `openapi.rs`) and [`ROUTES`], the list the tests compare the document with. A handler
 //! added to the table without `#[utoipa::path]` does not compile; one whose documented path
