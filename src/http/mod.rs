@@ -6,10 +6,12 @@
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
 //! (`POST {chatkit_path}/turns/{id}/events|cancel`, `GET {chatkit_path}/threads/{id}/turn`), `GET /health`,
 //! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` and `GET /dev/users`
-//! (dev login only), and the web pages and their assets (`crate::web`).
+//! (dev login only), the live change feeds `GET /api/v1/{venues,events}/{id}/changes`, and
+//! the web pages and their assets (`crate::web`).
 
 pub mod admin;
 pub mod agents;
+pub mod changes;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
@@ -73,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     )
     .service(agents::starter_prompts_route)
     .configure(admin::configure)
+    .configure(changes::configure)
     .configure(|c| crate::web::configure(c, state));
     if settings.auth.dev_login {
         cfg.service(dev::dev_token).service(dev::dev_users);
