@@ -37,6 +37,9 @@ pub static ASSETS: &[Asset] = &[
     asset!("session.js", JS),
     asset!("chatkit-fetch.js", JS),
     asset!("sign-in.js", JS),
+    asset!("dashboard.js", JS),
+    asset!("event-page.js", JS),
+    asset!("admin.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 
