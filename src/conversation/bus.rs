@@ -79,7 +79,11 @@ mod tests {
         let mut a = bus.subscribe();
         let mut b = bus.subscribe();
         bus.publish("v1", "e1", "Element confirmed", Some("thr_1"));
-        for got in [registry.recv().await, a.recv().await.ok(), b.recv().await.ok()] {
+        for got in [
+            registry.recv().await,
+            a.recv().await.ok(),
+            b.recv().await.ok(),
+        ] {
             let got = got.unwrap();
             assert_eq!((got.venue_id.as_str(), got.event_id.as_str()), ("v1", "e1"));
             assert_eq!(got.summary, "Element confirmed");
