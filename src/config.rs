@@ -35,6 +35,7 @@ pub struct Settings {
     pub actors: ActorSettings,
     pub turns: TurnSettings,
     pub limits: LimitSettings,
+    pub ui: UiSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +183,31 @@ pub struct TurnSettings {
     pub retention_secs: u64,
     /// How long an idempotency key of a send is remembered (seconds).
     pub idempotency_window_secs: u64,
+}
+
+/// Which chat renderer the pages use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatRenderer {
+    /// Our own renderer of the ChatKit protocol: works offline, no CDN.
+    Builtin,
+    /// OpenAI's ChatKit.js web component, loaded from `ui.chatkit_js_url`.
+    Chatkit,
+}
+
+/// The web pages served by eventchat itself (`src/web`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSettings {
+    /// Serve the pages at all (`/`, `/venues/{id}`, `/events/{id}`, `/admin`, `/assets/...`).
+    pub enabled: bool,
+    pub chat: ChatRenderer,
+    /// Where the `chatkit` renderer loads ChatKit.js from.
+    pub chatkit_js_url: String,
+    /// The domain key ChatKit.js is given (`api.domainKey`).
+    pub chatkit_domain_key: String,
+    /// The accent colour of the pages and of the ChatKit theme.
+    pub accent_color: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -177,8 +177,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A domain refusal keeps its message (it is written to be shown); a storage failure
-/// stays internal.
+/// A domain refusal as the REST API answers it: the domain's message, safe to show.
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
@@ -186,7 +185,7 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(msg) => Self::Forbidden(msg),
             DomainError::Invalid(..) => Self::BadRequest(e.to_string()),
             DomainError::Conflict(msg) => Self::Conflict(msg),
-            DomainError::Store(s) => s.into(),
+            DomainError::Store(inner) => inner.into(),
         }
     }
 }

@@ -9,7 +9,8 @@
 //! the wire protocol (types, ids, SSE framing; no I/O); `auth` turns a bearer token into a
 //! `Principal` and holds the access rules; `llm` speaks to any OpenAI-compatible endpoint;
 //! `error` is the one place an error becomes bytes; `vocab` the closed sets of string
-//! values (agent types, ...), parsed once where a string enters and imported by every layer.
+//! values (agent types, ...), parsed once where a string enters and imported by every layer;
+//! `web` the pages and their compiled-in assets (routes registered by `http`).
 //!
 //! Imports run one way: `http -> actors -> conversation <- agents -> tools -> domain ->
 //! store`, and `chatkit` imports none of them.
@@ -36,3 +37,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tools;
 pub mod vocab;
+pub mod web;

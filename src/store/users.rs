@@ -1,7 +1,7 @@
 //! User lookups for authentication and the CLI.
 
 use entity::users::{self, Column, Entity};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::error::StoreResult;
 
@@ -47,5 +47,18 @@ impl UserStore {
             .one(&self.db)
             .await?
             .map(from_model))
+    }
+
+    /// Up to `limit` users by type and name (the dev sign-in page's list).
+    pub async fn list(&self, limit: u64) -> StoreResult<Vec<UserRecord>> {
+        Ok(Entity::find()
+            .order_by_asc(Column::UserType)
+            .order_by_asc(Column::Name)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(from_model)
+            .collect())
     }
 }

@@ -25,3 +25,4 @@ mod security;
 mod store_contract;
 mod thread_lists;
 mod turns;
+mod web;
