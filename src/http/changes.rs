@@ -13,6 +13,9 @@
 //! bus (`conversation::bus`): the assistants' write tools and the REST API's reviews. The
 //! stream is read with `fetch` (it needs the `Authorization` header, which `EventSource`
 //! cannot send) and ends when the client goes away.
+//!
+//! Both routes are registered by the REST API's route table (`http::api`), so they are in
+//! its OpenAPI document like every other `/api/v1` route.
 
 use std::time::Duration;
 
@@ -30,11 +33,6 @@ use crate::domain::{self, venues};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/venues/{venue_id}/changes", web::get().to(venue))
-        .route("/api/v1/events/{event_id}/changes", web::get().to(event));
-}
-
 /// Which changes a stream carries.
 #[derive(Clone)]
 enum Scope {
@@ -51,18 +49,38 @@ impl Scope {
     }
 }
 
-async fn venue(
+/// The live changes of the venue's events (server-sent events).
+#[utoipa::path(get, path = "/api/v1/venues/{venue_id}/changes", operation_id = "venueChanges",
+    tag = "changes",
+    params(("venue_id" = String, Path, description = "The venue id")),
+    responses(
+        (status = 200, description = "`ready`, then one `change` per change (`venue_id`, `event_id`, `summary`), `resync` after a lag", content_type = "text/event-stream"),
+        (status = 401, body = super::api::openapi::ErrorBody),
+        (status = 403, body = super::api::openapi::ErrorBody),
+        (status = 404, body = super::api::openapi::ErrorBody),
+    ))]
+pub async fn venue(
     state: web::Data<AppState>,
     p: Principal,
     venue_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = venue_id.into_inner();
-    domain::require_venue(&p, &venue_id)?;
-    venues::venue_record(&state.stores.domain, &venue_id).await?;
+    // Unknown venue 404, someone else's 403: the rule of every `/api/v1` venue route.
+    venues::staff_venue(&state.stores.domain, &p, &venue_id).await?;
     Ok(stream(&state, Scope::Venue(venue_id)))
 }
 
-async fn event(
+/// The live changes of one event (server-sent events).
+#[utoipa::path(get, path = "/api/v1/events/{event_id}/changes", operation_id = "eventChanges",
+    tag = "changes",
+    params(("event_id" = String, Path, description = "The event id")),
+    responses(
+        (status = 200, description = "`ready`, then one `change` per change of the event, `resync` after a lag", content_type = "text/event-stream"),
+        (status = 401, body = super::api::openapi::ErrorBody),
+        (status = 403, body = super::api::openapi::ErrorBody),
+        (status = 404, body = super::api::openapi::ErrorBody),
+    ))]
+pub async fn event(
     state: web::Data<AppState>,
     p: Principal,
     event_id: web::Path<String>,

@@ -77,7 +77,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     )
     .service(agents::starter_prompts_route)
     .configure(admin::configure)
-    .configure(changes::configure)
     .configure(api::configure)
     .configure(|c| crate::web::configure(c, state));
     if settings.auth.dev_login {

@@ -8,7 +8,7 @@ use eventchat::http::api::ROUTES;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::rest_support::*;
+use crate::rest_support::{MAYA, event, get, probe, venue};
 
 async fn document(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -27,11 +27,7 @@ async fn document(backend: Backend) {
                 .replace("{venue_id}", &venue(1))
                 .replace("{event_id}", &event(1))
                 .replace("{request_id}", "no-such-request");
-            let (status, body) = match method.as_str() {
-                "get" => get(&app, Some(&token), &concrete).await,
-                "post" => post(&app, Some(&token), &concrete, "").await,
-                other => panic!("unexpected method {other}"),
-            };
+            let (status, body) = probe(&app, method, &token, &concrete).await;
             let no_route = status == 404 && body["error"]["message"] == "no such route";
             assert!(!no_route, "{method} {path} is documented but not routed");
             assert_ne!(status, 401, "{method} {path}: the token passes");

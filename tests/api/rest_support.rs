@@ -128,3 +128,32 @@ pub fn ts(v: &Value) -> chrono::DateTime<chrono::Utc> {
         .expect("RFC 3339")
         .with_timezone(&chrono::Utc)
 }
+
+/// The status and (unless it is an endless event stream) the JSON body of one request.
+pub async fn probe(
+    app: &TestApp,
+    method: &str,
+    token: &str,
+    path: &str,
+) -> (u16, serde_json::Value) {
+    let req = match method {
+        "get" => app.http.get(app.url(path)),
+        "post" => app.http.post(app.url(path)),
+        other => panic!("unexpected method {other}"),
+    };
+    let r = req.bearer_auth(token).send().await.expect("request");
+    let status = r.status().as_u16();
+    let stream = r
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if stream {
+        // A live feed answers 200 and never ends; its headers are the answer.
+        return (status, serde_json::Value::Null);
+    }
+    let text = r.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}

@@ -24,6 +24,7 @@ pub mod venues;
 
 use actix_web::web;
 
+use super::changes;
 use openapi::BearerAuth;
 
 /// One line per route: `method "path" => module::handler`. Paths use the `{name}` syntax
@@ -63,5 +64,7 @@ api_routes! {
     get "/api/v1/venues/{venue_id}/change-requests" => change_requests::list,
     post "/api/v1/venues/{venue_id}/change-requests/{request_id}/approve" => change_requests::approve,
     post "/api/v1/venues/{venue_id}/change-requests/{request_id}/decline" => change_requests::decline,
+    get "/api/v1/venues/{venue_id}/changes" => changes::venue,
+    get "/api/v1/events/{event_id}/changes" => changes::event,
     get "/api/v1/openapi.json" => openapi::document,
 }
