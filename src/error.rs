@@ -19,6 +19,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::chatkit::ThreadStreamEvent;
+use crate::domain::DomainError;
 use crate::store::StoreError;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -172,6 +173,19 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             StoreError::Conflict(msg) => Self::Conflict(msg),
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+/// A domain refusal as the REST API answers it: the domain's message, safe to show.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound(_) => Self::NotFound(e.to_string()),
+            DomainError::Forbidden(msg) => Self::Forbidden(msg),
+            DomainError::Invalid(..) => Self::BadRequest(e.to_string()),
+            DomainError::Conflict(msg) => Self::Conflict(msg),
+            DomainError::Store(inner) => inner.into(),
         }
     }
 }

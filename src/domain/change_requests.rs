@@ -248,6 +248,21 @@ async fn plan(
     }
 }
 
+/// The one line a review is announced with (a tool's title, the domain bus):
+/// "Approved the modify request: Increase vegetarian meals ...".
+pub fn review_summary(out: &ReviewOutcome) -> String {
+    let verb = if out.request.status == "approved" {
+        "Approved"
+    } else {
+        "Declined"
+    };
+    format!(
+        "{verb} the {} request: {}",
+        out.request.request_type,
+        out.request.description.chars().take(60).collect::<String>()
+    )
+}
+
 pub async fn review_change_request(
     store: &DomainStore,
     p: &Principal,

@@ -1,6 +1,7 @@
 //! Contract view: the event's contract with amounts in cents and formatted as dollars.
 //! Readable by the event's client and its venue's staff; never written by the assistants.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -19,6 +20,8 @@ pub struct ContractView {
     pub total_cents: i64,
     pub deposit_cents: i64,
     pub deposit_paid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<DateTime<Utc>>,
     /// Total minus the deposit when paid.
     pub balance_due_cents: i64,
     /// `subtotal`, `tax`, `total`, `deposit`, `balance_due` as `$1,234.56`.
@@ -70,6 +73,7 @@ pub async fn view_contract(
         total_cents: c.total_cents,
         deposit_cents: c.deposit_cents,
         deposit_paid: c.deposit_paid,
+        signed_at: c.signed_at,
         balance_due_cents: balance,
     })
 }

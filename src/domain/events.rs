@@ -40,7 +40,7 @@ pub fn event_transition_allowed(from: &str, to: &str) -> bool {
         .any(|(f, tos)| *f == from && tos.contains(&to))
 }
 
-fn is_known_status(s: &str) -> bool {
+pub fn is_known_status(s: &str) -> bool {
     EVENT_TRANSITIONS.iter().any(|(f, _)| *f == s)
 }
 

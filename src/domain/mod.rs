@@ -12,9 +12,12 @@ pub mod contracts;
 pub mod elements;
 pub mod events;
 pub mod guests;
+pub mod listings;
 pub mod messages;
+pub mod paging;
 pub mod tasks;
 pub mod venues;
+pub mod views;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 

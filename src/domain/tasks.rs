@@ -15,6 +15,8 @@ use crate::auth::principal::Principal;
 use crate::store::domain::{DomainStore, TaskQuery, TaskRecord};
 
 pub const PRIORITIES: &[&str] = &["low", "medium", "high"];
+/// Every task status, in workflow order.
+pub const TASK_STATUSES: &[&str] = &["pending", "in_progress", "done", "cancelled"];
 /// Statuses of tasks that still need doing.
 pub const OPEN_STATUSES: &[&str] = &["pending", "in_progress"];
 

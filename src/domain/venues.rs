@@ -14,6 +14,19 @@ pub async fn venue(
     venue_record(store, venue_id).await
 }
 
+/// The venue for its staff, looked up first: an unknown venue is `NotFound` for everyone,
+/// one that exists but is not the caller's is `Forbidden` (the REST API's rule, the same
+/// order as [`super::authorized_event`]).
+pub async fn staff_venue(
+    store: &DomainStore,
+    p: &Principal,
+    venue_id: &str,
+) -> DomainResult<VenueRecord> {
+    let venue = venue_record(store, venue_id).await?;
+    require_venue(p, venue_id)?;
+    Ok(venue)
+}
+
 /// The venue row, or `NotFound`; the caller has already authorized the access (for example
 /// through the event it belongs to).
 pub async fn venue_record(store: &DomainStore, venue_id: &str) -> DomainResult<VenueRecord> {

@@ -6,10 +6,14 @@
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
 //! (`POST {chatkit_path}/turns/{id}/events|cancel`, `GET {chatkit_path}/threads/{id}/turn`), `GET /health`,
 //! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` and `GET /dev/users`
-//! (dev login only), and the web pages and their assets (`crate::web`).
+//! (dev login only), the live change feeds `GET /api/v1/{venues,events}/{id}/changes`, and
+//! the web pages and their assets (`crate::web`), the REST API `/api/v1/...` of the
+//! pages (`api`).
 
 pub mod admin;
 pub mod agents;
+pub mod api;
+pub mod changes;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
@@ -73,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     )
     .service(agents::starter_prompts_route)
     .configure(admin::configure)
+    .configure(api::configure)
     .configure(|c| crate::web::configure(c, state));
     if settings.auth.dev_login {
         cfg.service(dev::dev_token).service(dev::dev_users);

@@ -210,12 +210,7 @@ pub(super) async fn review_change(ctx: &ToolContext<'_>, args: Value) -> Handler
         a.note.as_deref(),
     )
     .await?;
-    let verb = if approve { "Approved" } else { "Declined" };
-    let summary = format!(
-        "{verb} the {} request: {}",
-        out.request.request_type,
-        out.request.description.chars().take(60).collect::<String>()
-    );
+    let summary = cr::review_summary(&out);
     Ok(Handled {
         result: json!({"changeRequest": {"id": out.request.id, "status": out.request.status,
             "requestType": out.request.request_type, "resolutionNote": out.request.resolution_note},

@@ -47,6 +47,9 @@ pub static ASSETS: &[Asset] = &[
     asset!("chat-composer.js", JS),
     asset!("chat-icons.js", JS),
     asset!("chatkit-widget.js", JS),
+    asset!("dashboard.js", JS),
+    asset!("event-page.js", JS),
+    asset!("admin.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 

@@ -14,7 +14,7 @@
 pub mod assets;
 pub mod pages;
 
-use actix_web::web;
+use actix_web::{Route, guard, web};
 
 use crate::state::AppState;
 
@@ -23,9 +23,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     if !state.settings.ui.enabled {
         return;
     }
-    cfg.route("/", web::get().to(pages::sign_in))
-        .route("/venues/{venue_id}", web::get().to(pages::venue_dashboard))
-        .route("/events/{event_id}", web::get().to(pages::event_page))
-        .route("/admin", web::get().to(pages::admin))
-        .route("/assets/{name}", web::get().to(assets::serve));
+    cfg.route("/", get().to(pages::sign_in))
+        .route("/venues/{venue_id}", get().to(pages::venue_dashboard))
+        .route("/events/{event_id}", get().to(pages::event_page))
+        .route("/admin", get().to(pages::admin))
+        .route("/assets/{name}", get().to(assets::serve));
+}
+
+/// GET, and HEAD answered the same way (actix leaves the body out).
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }

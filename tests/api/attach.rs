@@ -71,6 +71,21 @@ async fn attach_mid_turn(
 ) -> (String, String, String, String, String) {
     let (open, thread_id) = running_turn(app, mock, token).await;
     let turn_id = open.turn_id.clone();
+    // The pages' live indicator sees the turn running.
+    let now: Value = app
+        .request_as(
+            reqwest::Method::GET,
+            token,
+            &format!("/api/chatkit/threads/{thread_id}/turn"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&now["running"], &now["state"], &now["turn_id"]),
+        (&json!(true), &json!("running"), &json!(turn_id))
+    );
     let attach = async {
         let a = Open::start(app, token, attach_request(&thread_id), None).await;
         (a.turn_id.clone(), a.rest().await)
@@ -195,7 +210,10 @@ async fn attach_when_idle(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"running": false}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"running": false, "state": "idle"})
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(mock.request_count(), count);
     let after = all_items(&app, &thread_id).await;

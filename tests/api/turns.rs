@@ -373,7 +373,10 @@ async fn explicit_cancel(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"running": false}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"running": false, "state": "idle"})
+    );
     app.finish().await;
 }
 both_backends!(an_explicit_cancel_stops_a_continue_turn, explicit_cancel);

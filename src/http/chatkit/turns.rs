@@ -23,6 +23,7 @@ use serde_json::json;
 use super::dispatch::check_id;
 use super::event_stream;
 use crate::actors::thread_messages::{CancelCause, Cancelled};
+use crate::actors::thread_state::Activity;
 use crate::actors::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -105,12 +106,27 @@ pub async fn current(
         .threads
         .load_thread(&principal.user_id, &thread_id)
         .await?;
-    let running = match state.registry.live_thread(&thread_id) {
-        Some(handle) => handle.current_turn().await?,
-        None => None,
+    let (running, activity) = match state.registry.live_thread(&thread_id) {
+        Some(handle) => (
+            handle.current_turn().await?,
+            Some(handle.inspect().await?.state),
+        ),
+        None => (None, None),
+    };
+    // `state` is the live indicator of the pages: running, idle, or idle but waiting for
+    // the client's answer to a client tool call (a thread with no live actor is idle).
+    let activity = match (&running, activity) {
+        (Some(_), _) => Activity::Running,
+        (None, Some(Activity::AwaitingTool)) => Activity::AwaitingTool,
+        (None, _) => Activity::Idle,
     };
     Ok(HttpResponse::Ok().json(match running {
-        Some(log) => json!({"running": true, "turn_id": log.turn_id, "seq": log.last_seq()}),
-        None => json!({"running": false}),
+        Some(log) => json!({
+            "running": true,
+            "state": activity,
+            "turn_id": log.turn_id,
+            "seq": log.last_seq(),
+        }),
+        None => json!({"running": false, "state": activity}),
     }))
 }

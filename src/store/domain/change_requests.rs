@@ -60,7 +60,7 @@ pub struct Resolution {
     pub apply: ChangeApplication,
 }
 
-fn from_model(m: change_requests::Model) -> ChangeRequestRecord {
+pub(super) fn from_model(m: change_requests::Model) -> ChangeRequestRecord {
     ChangeRequestRecord {
         id: m.id,
         event_id: m.event_id,

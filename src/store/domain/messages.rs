@@ -25,7 +25,7 @@ pub struct MessageRecord {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-fn from_model(m: messages::Model) -> MessageRecord {
+pub(super) fn from_model(m: messages::Model) -> MessageRecord {
     MessageRecord {
         id: m.id,
         venue_id: m.venue_id,

@@ -9,7 +9,9 @@ mod contracts;
 mod elements;
 mod events;
 mod guests;
+mod listings;
 mod messages;
+mod names;
 mod tasks;
 mod venues;
 
@@ -22,6 +24,7 @@ pub use contracts::ContractRecord;
 pub use elements::{ElementChanges, ElementRecord, NewElement};
 pub use events::{EventChanges, EventQuery, EventRecord, EventRefRow};
 pub use guests::GuestRecord;
+pub use listings::{EventListFilter, MessageScope};
 pub use messages::MessageRecord;
 pub use tasks::{TaskQuery, TaskRecord};
 pub use venues::{OfferingRecord, UserProfile, VendorRecord, VenueRecord, VenueVendorRecord};

@@ -35,7 +35,7 @@ pub struct TaskQuery {
     pub limit: u64,
 }
 
-fn from_model(m: tasks::Model) -> TaskRecord {
+pub(super) fn from_model(m: tasks::Model) -> TaskRecord {
     TaskRecord {
         id: m.id,
         venue_id: m.venue_id,

@@ -154,3 +154,114 @@ export function formatDateTime(iso) {
 export function money(cents) {
   return (cents / 100).toLocaleString(undefined, { style: "currency", currency: "USD" });
 }
+
+// Follows one of the live change feeds (`/api/v1/.../changes`, SSE read with fetch since
+// EventSource cannot send the Authorization header). `onEvent` gets each parsed frame
+// (`ready`, `change`, `resync`); after a drop it reconnects with a growing pause (at most
+// 10 s), and the server's `ready` on reconnect tells the page to reload what it shows.
+// Stops for good on 401/403/404 or when `signal` aborts.
+export function follow(path, onEvent, signal) {
+  (async () => {
+    let pause = 500;
+    while (!signal.aborted) {
+      try {
+        const res = await fetch(path, { headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" }, signal });
+        if ([401, 403, 404].includes(res.status)) return;
+        if (res.ok) {
+          pause = 500;
+          const reader = res.body.getReader();
+          const decoder = new TextDecoder();
+          let buf = "";
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            buf += decoder.decode(value, { stream: true });
+            const frames = buf.split("\n\n");
+            buf = frames.pop();
+            for (const f of frames) {
+              if (!f.startsWith("data: ")) continue;
+              try { onEvent(JSON.parse(f.slice(6))); } catch (e) { console.error("live feed", e); }
+            }
+          }
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+      }
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 10000);
+    }
+  })();
+}
+
+// Announces a short text to screen readers and shows it briefly (live updates, actions).
+export function announce(text) {
+  let el = document.getElementById("ec-toast");
+  if (!el) {
+    el = h("div", { id: "ec-toast", class: "toast", role: "status", "aria-live": "polite" });
+    document.body.append(el);
+  }
+  el.textContent = text;
+  el.classList.add("show");
+  clearTimeout(el._t);
+  el._t = setTimeout(() => el.classList.remove("show"), 4000);
+}
+
+// Calls `fn` at most once per `ms`, after the last call (several changes -> one reload).
+export function debounce(fn, ms) {
+  let t = null;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// A search hit's snippet as DOM: the server escapes the text and marks matches with
+// <mark>; anything else that could be markup is kept as text only.
+export function snippet(html) {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = html;
+  const out = document.createDocumentFragment();
+  for (const node of tpl.content.childNodes) {
+    if (node.nodeName === "MARK") out.append(h("mark", {}, node.textContent));
+    else out.append(document.createTextNode(node.textContent));
+  }
+  return out;
+}
+
+// Loads the chat panel module lazily, so a page still shows its data if it fails to load.
+export async function mountChat(container, options) {
+  try {
+    const { ChatPanel } = await import("./chat-panel.js");
+    return new ChatPanel(container, options);
+  } catch (e) {
+    container.replaceChildren(h("p", { class: "error", role: "alert" }, `The assistant cannot be loaded: ${e.message}`));
+    return null;
+  }
+}
+
+// The search box of the dashboard and the event page (`GET /api/v1/search`).
+export function searchBox({ label, eventId }) {
+  const results = h("div", { class: "search-results", "aria-live": "polite" });
+  const input = h("input", { type: "search", name: "q", "aria-label": label, placeholder: label, autocomplete: "off" });
+  const form = h("form", { class: "search-box", role: "search", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const q = input.value.trim();
+    if (!q) { results.replaceChildren(); return; }
+    results.replaceChildren(h("p", { class: "muted" }, "Searching…"));
+    try {
+      const params = new URLSearchParams({ q, limit: "20" });
+      if (eventId) params.set("event_id", eventId);
+      const out = await api(`/api/v1/search?${params}`);
+      results.replaceChildren(out.data.length
+        ? h("ul", { class: "plain" }, out.data.map((hit) => h("li", { class: "search-hit" },
+          h("div", { class: "spread" },
+            h("strong", {}, hit.title || (hit.kind === "message" ? "Message" : "Chat")),
+            h("span", { class: "muted" }, `${hit.kind === "message" ? "message" : "chat"} · ${formatDateTime(hit.created_at)}`)),
+          h("p", { class: "snippet" }, snippet(hit.snippet || "")))))
+        : h("p", { class: "muted" }, `Nothing found for “${q}”.`));
+    } catch (e) {
+      results.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+    }
+  } }, input, h("button", { type: "submit" }, "Search"));
+  return h("div", { class: "search" }, form, results);
+}

@@ -1,0 +1,118 @@
+// The admin page (`/admin`, admins): the venue supervisors and the live thread actors with
+// their state, queue, readers, running turn, tokens, restarts and memory; a few `/metrics`
+// figures on top. It refreshes itself every 2 s (paused while the tab is hidden); an admin
+// can stop a thread's turn (its partial answer is kept) and evict a venue's idle threads.
+import { announce, api, h, main, showMessage, signedIn } from "./session.js";
+
+const REFRESH_MS = 2000;
+const FIGURES = [
+  ["eventchat_live_thread_actors", "Live thread actors"],
+  ["eventchat_turns_total", "Turns run"],
+  ["eventchat_turn_errors_total", "Turn errors"],
+  ["eventchat_turn_cancels_total", "Turns cancelled"],
+  ["eventchat_llm_completion_tokens_total", "Completion tokens"],
+  ["eventchat_actor_restarts_total", "Actor restarts"],
+];
+
+// Sums each metric's samples (all label sets) from the Prometheus text format.
+function parseMetrics(text) {
+  const sums = {};
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const m = line.match(/^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$/);
+    if (m) sums[m[1]] = (sums[m[1]] || 0) + Number(m[3]);
+  }
+  return sums;
+}
+
+function kib(bytes) {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+async function stopThread(id, button) {
+  button.disabled = true;
+  try {
+    await api(`/admin/actors/${encodeURIComponent(id)}/stop`, { method: "POST" });
+    announce(`Stopped ${id}`);
+  } catch (e) {
+    announce(`Could not stop ${id}: ${e.message}`);
+  }
+  refresh();
+}
+
+async function evictVenue(id, button) {
+  button.disabled = true;
+  try {
+    const out = await api(`/admin/venues/${encodeURIComponent(id)}/evict`, { method: "POST" });
+    announce(`Evicted ${out.evicted} idle thread actor(s) of ${id}`);
+  } catch (e) {
+    announce(`Could not evict ${id}: ${e.message}`);
+  }
+  refresh();
+}
+
+let timer = null;
+
+async function refresh() {
+  clearTimeout(timer);
+  const view = document.getElementById("admin-view");
+  try {
+    const [actors, metricsText] = await Promise.all([
+      api("/admin/actors?per_page=500"),
+      fetch("/metrics").then((r) => (r.ok ? r.text() : "")).catch(() => ""),
+    ]);
+    const m = parseMetrics(metricsText);
+    const stats = h("div", { class: "stats" }, FIGURES.map(([key, label]) => h("div", { class: "stat" },
+      h("div", { class: "value" }, key in m ? Math.round(m[key]).toLocaleString() : "–"),
+      h("div", { class: "label" }, label))));
+    const supervisors = h("section", { class: "card", "aria-labelledby": "sup-title" },
+      h("h2", { id: "sup-title" }, "Venue supervisors"),
+      actors.supervisors.length ? h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {}, ["Venue", "Live threads", "Restarts", "Evicted", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, actors.supervisors.map((s) => h("tr", { "data-venue-id": s.venue_id },
+          h("td", {}, s.venue_id), h("td", {}, String(s.live_threads)), h("td", {}, String(s.restarts)), h("td", {}, String(s.evicted)),
+          h("td", {}, h("button", { type: "button", "aria-label": `Evict idle threads of ${s.venue_id}`, onclick: (ev) => evictVenue(s.venue_id, ev.currentTarget) }, "Evict idle")))))))
+        : h("p", { class: "muted" }, "No venue supervisor is running."));
+    const threads = h("section", { class: "card", "aria-labelledby": "thr-title" },
+      h("h2", { id: "thr-title" }, `Live thread actors (${actors.total})`),
+      actors.threads.length ? h("div", { class: "table-wrap" }, h("table", { id: "actors" },
+        h("thead", {}, h("tr", {}, ["Thread", "User", "Assistant", "State", "Queue", "Readers", "Turn", "Tokens in / out", "Turns", "Restarts", "Memory", "Idle", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, actors.threads.map((t) => h("tr", { "data-thread-id": t.thread_id, "data-state": t.state },
+          h("td", {}, h("code", {}, t.thread_id)),
+          h("td", {}, t.user_id),
+          h("td", {}, t.agent_type),
+          h("td", {}, h("span", { class: `badge ${t.state === "running" ? "warn" : ""}` }, t.state.replace(/_/g, " "))),
+          h("td", {}, String(t.queue_depth)),
+          h("td", {}, String(t.subscribers)),
+          h("td", {}, t.turn_id ? h("code", {}, `${t.turn_id} #${t.turn_seq ?? 0}`) : "–"),
+          h("td", {}, `${t.tokens_in} / ${t.tokens_out}`),
+          h("td", {}, String(t.turns)),
+          h("td", {}, String(t.restarts)),
+          h("td", {}, kib(t.approx_memory_bytes)),
+          h("td", {}, `${t.idle_secs}s`),
+          h("td", {}, h("button", { type: "button", class: "danger stop", "aria-label": `Stop thread ${t.thread_id}`, onclick: (ev) => stopThread(t.thread_id, ev.currentTarget) }, "Stop")))))))
+        : h("p", { class: "muted" }, "No live thread actor."),
+      actors.has_more ? h("p", { class: "muted" }, `Showing the first ${actors.threads.length}.`) : null);
+    view.replaceChildren(stats, h("div", { class: "grid" }, supervisors, threads),
+      h("p", { class: "muted" }, `Updated ${new Date().toLocaleTimeString()}`));
+  } catch (e) {
+    if (e.status === 403 || e.status === 401) {
+      showMessage("This page is for admins", e.message);
+      return;
+    }
+    view.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+  }
+  if (!document.hidden) timer = setTimeout(refresh, REFRESH_MS);
+}
+
+(async function start() {
+  const user = await signedIn();
+  if (!user) return;
+  if (user.user_type !== "admin") {
+    showMessage("This page is for admins", "Your account cannot see the live actors.");
+    return;
+  }
+  main().replaceChildren(h("h1", {}, "Live actors"), h("div", { id: "admin-view" }, h("p", { class: "loading" }, "Loading…")));
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  refresh();
+})();
