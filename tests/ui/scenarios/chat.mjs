@@ -318,4 +318,41 @@ export const scenarios = [
       assertEq(JSON.stringify(fit.out), "[]", "elements sticking out of the panel");
     },
   },
+  {
+    name: "chat-history-live-indicator",
+    async run({ page }) {
+      const p = await openEvent(page, d.event_id_2);
+      await ask(p, "a slow story for the indicator");
+      await streamedWords(p, 3);
+      // New chat only closes the connection: the turn goes on on the server.
+      await p.locator(".chat-new").click();
+      await p.locator(sel.history).click();
+      const row = p.locator(sel.historyRow).first();
+      const state = () => row.locator(".chat-live").getAttribute("data-state");
+      await waitUntil(async () => (await state()) === "running", "the history to show the thread running", { timeout: 6000 });
+      await waitUntil(async () => (await state()) === "idle", "the history to show the thread idle once its reply ended", { timeout: 15000 });
+      // The reply that ran on without the page is stored whole.
+      await row.locator("button").click();
+      await p.locator(sel.user).filter({ hasText: "a slow story for the indicator" }).waitFor({ timeout: 5000 });
+      assertEq(await answer(p), script.slow, "the stored reply");
+    },
+  },
+  {
+    name: "chat-chatkit-renderer-unavailable",
+    async run({ page }) {
+      // The page as served with ui.chat = "chatkit"; the CDN cannot be reached from here.
+      await page.route("https://cdn.platform.openai.com/**", (r) => r.abort());
+      await page.route(/\/events\/[^/]+$/, async (r) => {
+        const res = await r.fetch();
+        const body = (await res.text()).replace('"chat":"builtin"', '"chat":"chatkit"');
+        await r.fulfill({ response: res, body });
+      });
+      await signIn(page, d.client_email, `/events/${d.event_id}`);
+      const error = page.locator(".chat-panel.chatkit .chat-error");
+      await error.waitFor({ timeout: 20000 });
+      const text = await error.textContent();
+      assert(text.includes('ui.chat = "builtin"'), `the message does not say how to switch: ${text}`);
+    },
+  },
 ];
+
