@@ -46,6 +46,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("chat-history.js", JS),
     asset!("chat-composer.js", JS),
     asset!("chat-icons.js", JS),
+    asset!("chat-thread-bar.js", JS),
     asset!("chatkit-widget.js", JS),
     asset!("dashboard.js", JS),
     asset!("event-page.js", JS),

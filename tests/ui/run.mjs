@@ -1,10 +1,11 @@
 // The browser scenarios' runner (started by tests/ui.rs, which passes the server's base URL
 // and the scripted replies in the environment; see lib.mjs).
 //
-// Every file in scenarios/ exports `scenarios`: a list of `{ name, viewport?, run }`. Each
-// scenario runs in a fresh browser context (its own sessionStorage, so its own sign-in) and
-// page; `run({ page, context, browser, data, base })` throws to fail. Whatever the outcome,
-// a screenshot of the page goes to `$EVENTCHAT_UI_SHOTS/<name>.png`. A scenario is bounded
+// Every file in scenarios/ exports `scenarios`: a list of `{ name, viewport?, focus?, run }`.
+// Each scenario runs in a fresh browser context (its own sessionStorage, so its own sign-in)
+// and page; `run({ page, context, browser, data, base })` throws to fail. Whatever the
+// outcome, a screenshot of the page goes to `$EVENTCHAT_UI_SHOTS/<name>.png` (and one of the
+// element `focus` names, if any, to `<name>.focus.png`). A scenario is bounded
 // by SCENARIO_TIMEOUT_MS, the whole run by RUN_TIMEOUT_MS. `node run.mjs <filter>` runs the
 // scenarios whose name contains <filter>. The last line is `ui: N passed, M failed`; the
 // exit code is 0 only when nothing failed.
@@ -71,6 +72,9 @@ async function main() {
         error = e;
       }
       await page.screenshot({ path: join(env.shots, `${s.name}.png`), fullPage: true }).catch((e) => console.error(`screenshot of ${s.name}: ${e.message}`));
+      if (s.focus) {
+        await page.locator(s.focus).first().screenshot({ path: join(env.shots, `${s.name}.focus.png`), timeout: 3000 }).catch(() => {});
+      }
       const ms = Date.now() - started;
       if (error) {
         failed++;

@@ -21,6 +21,7 @@ import { applyUpdate, readEvents } from "./chat-sse.js";
 import { renderError, renderItem, renderNotice } from "./chat-items.js";
 import { HistoryList } from "./chat-history.js";
 import { Composer } from "./chat-composer.js";
+import { ThreadBar } from "./chat-thread-bar.js";
 
 let panels = 0;
 const ITEMS_PAGE = 50;
@@ -60,29 +61,11 @@ export class BuiltinChat {
 
   build() {
     const id = this.id;
-    this.threadTitle = h("p", { class: "chat-thread-title", id: `${id}-thread` });
-    this.historyButton = h("button", {
-      type: "button", class: "chat-history-toggle", "aria-expanded": "false", "aria-controls": `${id}-history`,
-      onclick: () => this.historyButton.setAttribute("aria-expanded", String(this.history.toggle())),
-    }, "History");
-    this.renameButton = h("button", { type: "button", onclick: () => this.showRename() }, "Rename");
-    this.deleteButton = h("button", { type: "button", class: "danger", onclick: () => this.showDelete() }, "Delete");
-    this.renameInput = h("input", { type: "text", id: `${id}-rename`, maxlength: 200, class: "chat-rename-input" });
-    this.renameForm = h("form", {
-      class: "chat-inline-form", hidden: true,
-      onsubmit: (ev) => { ev.preventDefault(); this.rename(this.renameInput.value); },
-      onkeydown: (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); this.hideForms(true); } },
-    },
-    h("label", { for: `${id}-rename` }, "Title"), this.renameInput,
-    h("button", { type: "submit", class: "primary" }, "Save"),
-    h("button", { type: "button", onclick: () => this.hideForms(true) }, "Cancel"));
-    this.deleteForm = h("div", {
-      class: "chat-inline-form chat-confirm", role: "alertdialog", "aria-label": "Delete this conversation?", hidden: true,
-      onkeydown: (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); this.hideForms(true); } },
-    },
-    h("span", {}, "Delete this conversation? This cannot be undone."),
-    h("button", { type: "button", class: "danger chat-confirm-delete", onclick: () => this.remove() }, "Delete"),
-    h("button", { type: "button", class: "chat-confirm-cancel", onclick: () => this.hideForms(true) }, "Cancel"));
+    this.bar = new ThreadBar({
+      id, title: this.title, historyId: `${id}-history`,
+      onHistory: () => this.history.toggle(), onNew: () => this.newChat(),
+      onRename: (t) => this.rename(t), onDelete: () => this.remove(),
+    });
     this.history = new HistoryList({ client: this.client, idPrefix: id, onOpen: (t) => this.openThread(t) });
     this.earlierButton = h("button", { type: "button", class: "link chat-earlier", hidden: true, onclick: () => this.loadEarlier() }, "Load earlier messages");
     this.itemsEl = h("div", { class: "chat-items" });
@@ -98,13 +81,7 @@ export class BuiltinChat {
       class: "chat-panel", "aria-labelledby": `${id}-title`, "data-agent": this.metadata.agentType || "",
       onkeydown: (ev) => { if (ev.key === "Escape" && this.stream && !this.stream.detach.signal.aborted) { ev.preventDefault(); this.stop(); } },
     },
-    h("header", { class: "chat-head" },
-      h("div", { class: "chat-head-text" }, h("h2", { id: `${id}-title` }, this.title), this.threadTitle),
-      h("div", { class: "chat-head-actions", role: "toolbar", "aria-label": "Conversation" },
-        this.historyButton,
-        h("button", { type: "button", class: "chat-new", onclick: () => this.newChat() }, "New chat"),
-        this.renameButton, this.deleteButton)),
-    this.renameForm, this.deleteForm, this.history.el, this.log, this.progress, this.composer.el);
+    ...this.bar.elements, this.history.el, this.log, this.progress, this.composer.el);
   }
 
   setStatus(status) {
@@ -130,16 +107,7 @@ export class BuiltinChat {
 
   showThreadTitle() {
     const title = this.threadId ? this.history.titleOf(this.threadId) || this.threadTitleText : null;
-    this.threadTitle.textContent = this.threadId ? title || "Untitled conversation" : "New conversation";
-    this.renameButton.disabled = !this.threadId;
-    this.deleteButton.disabled = !this.threadId;
-  }
-
-  hideForms(focusBack) {
-    const wasRename = !this.renameForm.hidden;
-    this.renameForm.hidden = true;
-    this.deleteForm.hidden = true;
-    if (focusBack) (wasRename ? this.renameButton : this.deleteButton).focus();
+    this.bar.setThread(this.threadId, title);
   }
 
   // ---- items ----
@@ -361,7 +329,7 @@ export class BuiltinChat {
     if (this.destroyed || this.stream) return false;
     text = String(text ?? "").trim();
     if (!text && !attachments.length) return false;
-    this.hideForms(false);
+    this.bar.hideForms(false);
     const input = {
       content: text ? [{ type: "input_text", text }] : [],
       attachments: attachments.map((a) => a.id),
@@ -403,7 +371,7 @@ export class BuiltinChat {
 
   async openThread(threadId, { quiet = false } = {}) {
     this.detachStream();
-    this.hideForms(false);
+    this.bar.hideForms(false);
     this.clearView();
     this.threadId = threadId;
     this.threadTitleText = undefined;
@@ -461,7 +429,7 @@ export class BuiltinChat {
 
   newChat({ focus = true } = {}) {
     this.detachStream();
-    this.hideForms(false);
+    this.bar.hideForms(false);
     this.clearView();
     this.threadId = null;
     this.threadTitleText = undefined;
@@ -485,33 +453,17 @@ export class BuiltinChat {
         h("button", { type: "button", class: "chat-starter", onclick: () => this.send(p) }, p)))));
   }
 
-  showRename() {
-    if (!this.threadId) return;
-    this.deleteForm.hidden = true;
-    this.renameForm.hidden = false;
-    this.renameInput.value = this.history.titleOf(this.threadId) || this.threadTitleText || "";
-    this.renameInput.focus();
-    this.renameInput.select();
-  }
-
   async rename(title) {
     if (!this.threadId) return;
     try {
       const thread = await this.client.request("threads.update", { thread_id: this.threadId, title });
       this.threadTitleText = thread.title;
       this.history.upsert(thread);
-      this.hideForms(true);
+      this.bar.hideForms(true);
       this.showThreadTitle();
     } catch (e) {
       this.banner(renderError({ message: `Cannot rename: ${e.message}`, allowRetry: false }));
     }
-  }
-
-  showDelete() {
-    if (!this.threadId) return;
-    this.renameForm.hidden = true;
-    this.deleteForm.hidden = false;
-    this.deleteForm.querySelector(".chat-confirm-cancel").focus();
   }
 
   async remove() {

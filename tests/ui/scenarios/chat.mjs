@@ -42,7 +42,7 @@ async function sendButtonSays(p, label) {
   await waitUntil(async () => (await p.locator(sel.send).textContent()) === label, `the composer button to say ${label}`);
 }
 
-export const scenarios = [
+const chat = [
   {
     name: "chat-client-question-and-tool",
     async run({ page }) {
@@ -356,3 +356,5 @@ export const scenarios = [
   },
 ];
 
+// Each scenario's second screenshot is the chat panel itself.
+export const scenarios = chat.map((s) => ({ focus: ".chat-panel", ...s }));
