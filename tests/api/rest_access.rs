@@ -196,6 +196,16 @@ async fn contents(backend: Backend) {
     assert_eq!(page["event"]["budget_cents"], 3_000_000);
     assert_eq!(page["event"]["budget"], "$30,000.00");
     assert_eq!(page["elements"].as_array().unwrap().len(), 9);
+    // The total counts each active element's price once (the price is the line's price).
+    let active: i64 = page["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !["declined", "cancelled"].contains(&e["status"].as_str().unwrap()))
+        .map(|e| e["price_cents"].as_i64().unwrap())
+        .sum();
+    assert_eq!(page["active_total_cents"], active);
+    assert!(page["active_total"].as_str().unwrap().starts_with('$'));
     assert_eq!(page["guests"].as_array().unwrap().len(), 12);
     assert_eq!(page["guest_counts"]["total"], 12);
     assert!(

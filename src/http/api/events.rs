@@ -234,6 +234,9 @@ pub struct Contract {
 pub struct EventPage {
     pub event: EventInfo,
     pub elements: Vec<Element>,
+    /// The price of the elements not declined or cancelled, in cents and formatted.
+    pub active_total_cents: i64,
+    pub active_total: String,
     pub guests: Vec<Guest>,
     pub guest_counts: GuestCounts,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -271,7 +274,10 @@ pub async fn show(
         signed_at: c.signed_at,
         line_items: c.line_items,
     });
+    let active_total_cents = d.elements_total_cents;
     Ok(web::Json(EventPage {
+        active_total_cents,
+        active_total: format_cents(active_total_cents),
         event: EventInfo {
             id: e.id,
             venue_id: e.venue_id,

@@ -16,7 +16,7 @@ function isoDate(d) {
 }
 
 function statusBadge(status) {
-  const kind = { confirmed: "ok", completed: "ok", approved: "ok", cancelled: "bad", declined: "bad", inquiry: "warn", pending: "warn", open: "warn", planning: "warn" }[status] || "";
+  const kind = { high: "bad", medium: "warn", confirmed: "ok", completed: "ok", approved: "ok", cancelled: "bad", declined: "bad", inquiry: "warn", pending: "warn", open: "warn", planning: "warn" }[status] || "";
   return h("span", { class: `badge ${kind}` }, status.replace(/_/g, " "));
 }
 
@@ -24,36 +24,40 @@ function section(id, title, ...body) {
   return h("section", { class: "card", id, "aria-labelledby": `${id}-title` }, h("h2", { id: `${id}-title` }, title), ...body);
 }
 
+// One query for the next 30 days; "this week" is the first 7 of them, so both tab counts
+// come from the same page.
 async function loadEvents() {
   const today = new Date();
-  const to = new Date(today.getTime() + (range === "week" ? 7 : 30) * 86400000);
-  const params = new URLSearchParams({ from: isoDate(today), to: isoDate(to), limit: "50" });
+  const weekEnd = isoDate(new Date(today.getTime() + 7 * 86400000));
+  const params = new URLSearchParams({ from: isoDate(today), to: isoDate(new Date(today.getTime() + 30 * 86400000)), limit: "100" });
   const page = await api(`/api/v1/venues/${encodeURIComponent(venueId)}/events?${params}`);
+  const week = page.data.filter((e) => e.event_date.slice(0, 10) <= weekEnd);
+  const shown = range === "week" ? week : page.data;
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Date range" },
-    [["week", "This week"], ["month", "Next 30 days"]].map(([key, label]) => h("button", {
-      type: "button", role: "tab", "aria-selected": String(range === key),
-      onclick: () => { range = key; refresh(); },
+    [["week", `This week (${week.length})`], ["month", `Next 30 days (${page.data.length}${page.has_more ? "+" : ""})`]].map(([key, label]) => h("button", {
+      type: "button", role: "tab", "aria-selected": String(range === key), "aria-controls": "events-table",
+      onclick: () => { range = key; fill("events", loadEvents); },
     }, label)));
-  const rows = page.data.map((e) => h("tr", { "data-event-id": e.id },
+  const rows = shown.map((e) => h("tr", { "data-event-id": e.id },
     h("td", {}, formatDate(e.event_date)),
     h("td", {}, h("a", { href: `/events/${encodeURIComponent(e.id)}` }, e.name), h("div", { class: "muted" }, e.client_name || "")),
     h("td", {}, statusBadge(e.status)),
     h("td", {}, `${e.confirmed_guests ?? "?"} / ${e.guest_count}`),
     h("td", {}, String(e.pending_elements ?? 0)),
     h("td", {}, h("button", { type: "button", class: "open-panel", "aria-label": `Open the assistant for ${e.name}`, onclick: () => openPanel(e) }, "Assistant"))));
-  return [tabs, page.data.length
-    ? h("div", { class: "table-wrap" }, h("table", {},
+  return [tabs, shown.length
+    ? h("div", { class: "table-wrap", id: "events-table", role: "tabpanel" }, h("table", {},
       h("thead", {}, h("tr", {}, ["Date", "Event", "Status", "Guests (confirmed / expected)", "Pending items", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows)))
-    : h("p", { class: "muted" }, range === "week" ? "No events this week." : "No events in the next 30 days."),
-  page.has_more ? h("p", { class: "muted" }, "More events exist; narrow the range.") : null];
+    : h("p", { class: "muted", id: "events-table", role: "tabpanel" }, range === "week" ? "No events this week." : "No events in the next 30 days.")];
 }
 
 async function loadTasks() {
   const page = await api(`/api/v1/venues/${encodeURIComponent(venueId)}/tasks?limit=20`);
   if (!page.data.length) return [h("p", { class: "muted" }, "No open tasks.")];
   return [h("ul", { class: "plain" }, page.data.map((t) => h("li", { "data-task-id": t.id },
-    h("div", { class: "spread" }, h("strong", {}, t.title), statusBadge(t.priority)),
+    h("div", { class: "spread" }, h("strong", {}, t.title),
+      h("span", { class: "row" }, t.due_at && new Date(t.due_at) < new Date() ? h("span", { class: "badge bad" }, "overdue") : null, statusBadge(t.priority))),
     h("div", { class: "muted" }, [t.event_name, t.due_at ? `due ${formatDateTime(t.due_at)}` : "no due date", t.status.replace(/_/g, " ")].filter(Boolean).join(" · ")))))];
 }
 

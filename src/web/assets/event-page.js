@@ -36,7 +36,6 @@ function details(d) {
 }
 
 function elements(d) {
-  const total = d.elements.filter((x) => x.status !== "cancelled").reduce((s, x) => s + x.price_cents * (x.quantity || 1), 0);
   return h("section", { class: "card", id: "elements", "aria-labelledby": "elements-title" },
     h("h2", { id: "elements-title" }, "Elements"),
     d.elements.length ? table("Event elements", ["Item", "Category", "Qty", "Price", "Status"], d.elements.map((x) => h("tr", { "data-element-id": x.id },
@@ -45,7 +44,7 @@ function elements(d) {
       h("td", {}, String(x.quantity)),
       h("td", {}, x.price || money(x.price_cents)),
       h("td", {}, badge(x.status))))) : h("p", { class: "muted" }, "No elements yet."),
-    h("p", { class: "total" }, `Active total: ${money(total)}`));
+    h("p", { class: "total" }, `Total of active elements: ${d.active_total}`));
 }
 
 function guests(d) {
