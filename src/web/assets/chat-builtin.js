@@ -17,7 +17,7 @@
 // round) is unfinished, "error" after an `error` event or a failed request, else "idle".
 import { h } from "./session.js";
 import { ChatClient, ChatError, agentOf } from "./chat-client.js";
-import { applyUpdate, readEvents } from "./chat-sse.js";
+import { applyUpdate, readEvents, userText } from "./chat-sse.js";
 import { renderError, renderItem, renderNotice } from "./chat-items.js";
 import { HistoryList } from "./chat-history.js";
 import { Composer } from "./chat-composer.js";
@@ -300,8 +300,27 @@ export class BuiltinChat {
     for (const id of unfinished) { const it = this.items.get(id); if (it) this.draw(it); }
     if (s.threadId && s.threadId === this.threadId) this.history.setState(s.threadId, "idle", false);
     this.setStatus(s.error ? "error" : "idle");
+    if (s.detach.signal.aborted) return;
     // Over before a resume reached it (410), or cut off: the stored items are the truth.
-    if (unfinished.length && !s.stopped && !s.error && !s.detach.signal.aborted && this.threadId) this.reload();
+    if (unfinished.length && !s.stopped && !s.error && this.threadId) this.reload();
+    // Stopped before the server's copy of the message came back: the turn was cancelled,
+    // maybe before it stored the message. Show what is stored, and if the message is not
+    // there, give its text back to the composer. (A first message's new thread, if it was
+    // created, is in the history.)
+    else if (s.stopped && s.local) {
+      const text = this.items.get(s.local)?._text || "";
+      if (this.threadId) {
+        this.reload().then(() => {
+          const last = this.lastUserMessage();
+          if (text && (!last || userText(last) !== text) && !this.composer.input.value) this.composer.setText(text);
+        });
+      } else {
+        const local = this.elementOf(s.local);
+        if (local) local.dataset.pending = "false";
+        this.banner(renderNotice({ level: "info", message: "Stopped before the reply started. The message is in a new conversation in History." }));
+        if (this.history.open) this.history.refresh();
+      }
+    }
   }
 
   // A send refused before its stream started: the message goes back to the composer.

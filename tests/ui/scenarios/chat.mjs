@@ -38,8 +38,8 @@ function assertStreamedPrefixes(seen, full, min) {
   assert(partial >= min, `only ${partial} partial texts were seen while streaming (expected ${min} or more)`);
 }
 
-async function sendButtonSays(p, label) {
-  await waitUntil(async () => (await p.locator(sel.send).textContent()) === label, `the composer button to say ${label}`);
+async function sendButtonSays(p, label, timeout = 10000) {
+  await waitUntil(async () => (await p.locator(sel.send).textContent()) === label, `the composer button to say ${label}`, { timeout });
 }
 
 const chat = [
@@ -352,6 +352,58 @@ const chat = [
       await error.waitFor({ timeout: 20000 });
       const text = await error.textContent();
       assert(text.includes('ui.chat = "builtin"'), `the message does not say how to switch: ${text}`);
+    },
+  },
+  {
+    name: "chat-stop-before-the-response",
+    async run({ page }) {
+      const p = await openEvent(page);
+      await ask(p, "hello first");
+      assertEq(await answer(p), echo("first"), "the first reply");
+      // The next send reaches the server only 700 ms after Stop was pressed.
+      let released = false, answered = false;
+      await page.route("**/api/chatkit", async (r) => {
+        const body = r.request().postData() || "";
+        if (!body.includes("threads.add_user_message")) return r.continue();
+        await new Promise((ok) => setTimeout(ok, 700));
+        released = true;
+        return r.continue();
+      });
+      page.on("response", (res) => { if (released && res.url().endsWith("/api/chatkit")) answered = true; });
+      await ask(p, "slow reply I will stop at once");
+      await sendButtonSays(p, "Stop");
+      await p.locator(sel.send).click();
+      // The composer is back once the response came and was cancelled (700 ms), not after
+      // the whole reply (3.2 s more).
+      await sendButtonSays(p, "Send", 2500);
+      assert(answered, "the composer came back before the delayed request was answered");
+      // The wrapper cancelled the turn as soon as it learnt its id: it ends long before the
+      // 3.2 s the reply would take.
+      const threads = await chatkit(page, { type: "threads.list", params: { limit: 1 }, metadata: { agentType: "client", eventId: d.event_id } });
+      const threadId = threads.body.data[0].id;
+      const turn = () => page.evaluate(async (id) => (await fetch(`/api/chatkit/threads/${id}/turn`, {
+        headers: { Authorization: `Bearer ${sessionStorage.getItem("eventchat.token")}` } })).json(), threadId);
+      await waitUntil(async () => (await turn()).running === false, "the turn to be cancelled", { timeout: 1500 });
+      // The page shows what is stored: the message if the turn stored it before the cancel
+      // (else its text is back in the composer), and no whole reply.
+      const items = await chatkit(page, { type: "items.list", params: { thread_id: threadId, order: "asc" } });
+      const replies = items.body.data.filter((i) => i.type === "assistant_message").map((i) => i.content.map((c) => c.text).join(""));
+      assert(!replies.includes(script.slow), "the stopped reply ran to its end");
+      const stored = items.body.data.some((i) => i.type === "user_message" && i.content.some((c) => c.text === "slow reply I will stop at once"));
+      const state = async () => ({
+        pending: await p.locator('.chat-msg.user[data-pending="true"]').count(),
+        shown: await p.locator(sel.user).filter({ hasText: "slow reply I will stop at once" }).count(),
+        composer: await p.locator(sel.input).inputValue(),
+      });
+      const { shown, composer } = await waitUntil(async () => {
+        const st = await state();
+        return st.pending === 0 && (stored ? st.shown === 1 : st.composer !== "") ? st : null;
+      }, "the panel to show the stored thread");
+      if (stored) assertEq(shown, 1, "the stored message shown");
+      else {
+        assertEq(shown, 0, "a message the server does not have, shown");
+        assertEq(composer, "slow reply I will stop at once", "the unsent text back in the composer");
+      }
     },
   },
 ];
