@@ -44,7 +44,13 @@ function feedbackButtons(item, ctx) {
 function assistantMessage(item, ctx) {
   const body = h("div", { class: "chat-bubble markdown" });
   body.append(renderMarkdown(messageText(item)));
-  if (ctx.pending) body.append(h("span", { class: "chat-caret", "aria-hidden": "true" }));
+  if (ctx.pending) {
+    // The caret goes at the end of the text: inside the last paragraph or list item.
+    let at = body.lastElementChild;
+    if (at && (at.tagName === "UL" || at.tagName === "OL")) at = at.lastElementChild;
+    if (!at || at.tagName === "PRE" || at.tagName === "BLOCKQUOTE") at = body;
+    at.append(h("span", { class: "chat-caret", "aria-hidden": "true" }));
+  }
   return h("div", {
     class: "chat-msg assistant", "data-item-id": item.id, "data-streaming": ctx.pending ? "true" : "false",
   },
