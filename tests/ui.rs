@@ -123,8 +123,9 @@ fn event_of(messages: &[Value], fallback: &str) -> String {
         .map_or_else(|| fallback.to_owned(), str::to_owned)
 }
 
-/// The rules: the reply depends on the last user message ("flaky" fails the first time) (and on whether the request
-/// carries a tool result, which is the second request of a tool round).
+/// The rules: the reply depends on the last user message ("what changed" before "change";
+/// "flaky" fails the first time) and on whether the request carries a tool result, which is
+/// the second request of a tool round.
 fn responder(script: Script, event_id: String) -> impl Fn(&Value) -> Option<Reply> + Send + Sync {
     let flaky = AtomicUsize::new(0);
     move |request: &Value| {
@@ -141,6 +142,22 @@ fn responder(script: Script, event_id: String) -> impl Fn(&Value) -> Option<Repl
             return Some(Reply::text(answer.clone()).token_delay(Duration::from_millis(80)));
         }
         let event = event_of(messages, &event_id);
+        if text.contains("what changed") {
+            // What the thread was told outside its turns: the newest hidden note (e.g. the
+            // venue's review of a change request, from the domain bus).
+            let note = messages
+                .iter()
+                .rev()
+                .filter_map(|m| m["content"].as_str())
+                .find(|t| t.contains("<HiddenContext>"))
+                .map_or("nothing".to_owned(), |t| {
+                    t.replace("<HiddenContext>", "")
+                        .replace("</HiddenContext>", "")
+                        .trim()
+                        .to_owned()
+                });
+            return Some(Reply::text(vec!["Latest update: ".to_owned(), note]).token_delay(delay));
+        }
         if text.contains("slow") {
             return Some(Reply::text(script.slow.clone()).token_delay(Duration::from_millis(40)));
         }

@@ -25,6 +25,12 @@ function parseMetrics(text) {
   return sums;
 }
 
+// Long ids (UUIDs) as their last 12 characters; the whole id is the title (hover, screen
+// readers) and stays in the row's data attribute.
+function shortId(id) {
+  return h("code", { title: id }, id && id.length > 14 ? `…${id.slice(-12)}` : id);
+}
+
 function kib(bytes) {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
@@ -63,23 +69,24 @@ async function refresh() {
     ]);
     const m = parseMetrics(metricsText);
     const stats = h("div", { class: "stats" }, FIGURES.map(([key, label]) => h("div", { class: "stat" },
-      h("div", { class: "value" }, key in m ? Math.round(m[key]).toLocaleString() : "–"),
+      // A counter with no sample yet (no cancel so far) is 0; "–" only when /metrics failed.
+      h("div", { class: "value" }, metricsText ? Math.round(m[key] || 0).toLocaleString() : "–"),
       h("div", { class: "label" }, label))));
     const supervisors = h("section", { class: "card", "aria-labelledby": "sup-title" },
       h("h2", { id: "sup-title" }, "Venue supervisors"),
       actors.supervisors.length ? h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, ["Venue", "Live threads", "Restarts", "Evicted", ""].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, actors.supervisors.map((s) => h("tr", { "data-venue-id": s.venue_id },
-          h("td", {}, s.venue_id), h("td", {}, String(s.live_threads)), h("td", {}, String(s.restarts)), h("td", {}, String(s.evicted)),
+          h("td", {}, shortId(s.venue_id)), h("td", {}, String(s.live_threads)), h("td", {}, String(s.restarts)), h("td", {}, String(s.evicted)),
           h("td", {}, h("button", { type: "button", "aria-label": `Evict idle threads of ${s.venue_id}`, onclick: (ev) => evictVenue(s.venue_id, ev.currentTarget) }, "Evict idle")))))))
         : h("p", { class: "muted" }, "No venue supervisor is running."));
     const threads = h("section", { class: "card", "aria-labelledby": "thr-title" },
       h("h2", { id: "thr-title" }, `Live thread actors (${actors.total})`),
-      actors.threads.length ? h("div", { class: "table-wrap" }, h("table", { id: "actors" },
+      actors.threads.length ? h("div", { class: "table-wrap" }, h("table", { id: "actors", class: "compact" },
         h("thead", {}, h("tr", {}, ["Thread", "User", "Assistant", "State", "Queue", "Readers", "Turn", "Tokens in / out", "Turns", "Restarts", "Memory", "Idle", ""].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, actors.threads.map((t) => h("tr", { "data-thread-id": t.thread_id, "data-state": t.state },
           h("td", {}, h("code", {}, t.thread_id)),
-          h("td", {}, t.user_id),
+          h("td", {}, shortId(t.user_id)),
           h("td", {}, t.agent_type),
           h("td", {}, h("span", { class: `badge ${t.state === "running" ? "warn" : ""}` }, t.state.replace(/_/g, " "))),
           h("td", {}, String(t.queue_depth)),

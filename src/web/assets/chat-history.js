@@ -6,8 +6,8 @@
 // panel is streaming comes from its events (`setState`); the others are polled with
 // `GET {chatkit_path}/threads/{id}/turn` every POLL_MS, only while the list is open and the
 // tab is visible, one request per listed thread and round, with the interval doubled after
-// a failed round (up to MAX_POLL_MS); `destroy()` stops it. That endpoint knows only
-// running or not, so a polled thread shows "running" or "idle".
+// a failed round (up to MAX_POLL_MS); `destroy()` stops it. That endpoint's `state` is
+// `running`, `idle` or `awaiting_tool` (the last turn ended with a client tool call).
 import { h } from "./session.js";
 
 const PAGE = 20;
@@ -134,7 +134,7 @@ export class HistoryList {
       try {
         const turn = await this.client.turn(id);
         if (this.destroyed || this.local.has(id)) return;
-        this.states.set(id, turn.running ? "running" : "idle");
+        this.states.set(id, turn.running ? "running" : turn.state === "awaiting_tool" ? "tool" : "idle");
         this.renderState(id);
       } catch (e) {
         if (e.status !== 404) failed = true; // 404: deleted meanwhile

@@ -24,18 +24,20 @@ function section(id, title, ...body) {
   return h("section", { class: "card", id, "aria-labelledby": `${id}-title` }, h("h2", { id: `${id}-title` }, title), ...body);
 }
 
-// One query for the next 30 days; "this week" is the first 7 of them, so both tab counts
-// come from the same page.
+// One query for the upcoming events (the first 100 from today); "this week" and "next 30
+// days" are its first 7 and 30 days, so every tab's count comes from the same page.
 async function loadEvents() {
   const today = new Date();
-  const weekEnd = isoDate(new Date(today.getTime() + 7 * 86400000));
-  const params = new URLSearchParams({ from: isoDate(today), to: isoDate(new Date(today.getTime() + 30 * 86400000)), limit: "100" });
+  const day = (n) => isoDate(new Date(today.getTime() + n * 86400000));
+  const params = new URLSearchParams({ from: isoDate(today), limit: "100" });
   const page = await api(`/api/v1/venues/${encodeURIComponent(venueId)}/events?${params}`);
-  const week = page.data.filter((e) => e.event_date.slice(0, 10) <= weekEnd);
-  const shown = range === "week" ? week : page.data;
+  const within = (n) => page.data.filter((e) => e.event_date.slice(0, 10) <= day(n));
+  const lists = { week: within(7), month: within(30), all: page.data };
+  const more = page.has_more ? "+" : "";
+  const shown = lists[range];
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Date range" },
-    [["week", `This week (${week.length})`], ["month", `Next 30 days (${page.data.length}${page.has_more ? "+" : ""})`]].map(([key, label]) => h("button", {
-      type: "button", role: "tab", "aria-selected": String(range === key), "aria-controls": "events-table",
+    [["week", `This week (${lists.week.length})`], ["month", `Next 30 days (${lists.month.length})`], ["all", `All upcoming (${lists.all.length}${more})`]].map(([key, label]) => h("button", {
+      type: "button", role: "tab", "data-range": key, "aria-selected": String(range === key), "aria-controls": "events-table",
       onclick: () => { range = key; fill("events", loadEvents); },
     }, label)));
   const rows = shown.map((e) => h("tr", { "data-event-id": e.id },
@@ -49,7 +51,7 @@ async function loadEvents() {
     ? h("div", { class: "table-wrap", id: "events-table", role: "tabpanel" }, h("table", {},
       h("thead", {}, h("tr", {}, ["Date", "Event", "Status", "Guests (confirmed / expected)", "Pending items", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows)))
-    : h("p", { class: "muted", id: "events-table", role: "tabpanel" }, range === "week" ? "No events this week." : "No events in the next 30 days.")];
+    : h("p", { class: "muted", id: "events-table", role: "tabpanel" }, { week: "No events this week.", month: "No events in the next 30 days.", all: "No upcoming events." }[range])];
 }
 
 async function loadTasks() {
@@ -128,8 +130,9 @@ async function openPanel(e) {
     return;
   }
   const body = h("div", { class: "panel-body" });
+  // The panel's own header names the event; the card adds only its Close button.
   const el = h("section", { class: "card event-panel", "data-event-id": e.id, "aria-label": `Assistant for ${e.name}` },
-    h("div", { class: "spread" }, h("h3", {}, e.name),
+    h("div", { class: "panel-close" },
       h("button", { type: "button", class: "link close-panel", "aria-label": `Close the assistant for ${e.name}`, onclick: () => closePanel(e.id) }, "Close")),
     body);
   document.getElementById("panels").append(el);
@@ -171,8 +174,7 @@ function closePanel(eventId) {
       section("tasks", "Tasks needing attention"),
       section("change-requests", "Change requests"),
       section("messages", "Recent messages"),
-      h("section", { class: "card", id: "venue-assistant", "aria-labelledby": "venue-assistant-title" },
-        h("h2", { id: "venue-assistant-title" }, "Venue assistant"), general)),
+      h("section", { class: "card", id: "venue-assistant", "aria-label": "Venue assistant" }, general)),
     h("h2", { class: "panels-title" }, "Event assistants"),
     h("p", { class: "muted", id: "panels-hint" }, "Open an event's assistant from the list; several can run at once."),
     h("div", { id: "panels", class: "panels" }));

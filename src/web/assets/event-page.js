@@ -11,7 +11,7 @@ import {
 const eventId = config.id;
 
 function badge(status) {
-  const kind = { confirmed: "ok", approved: "ok", attending: "ok", signed: "ok", paid: "ok", cancelled: "bad", declined: "bad", pending: "warn", open: "warn", draft: "warn", invited: "warn", no_response: "warn" }[status] || "";
+  const kind = { pending_approval: "warn", proposed: "warn", confirmed: "ok", approved: "ok", attending: "ok", signed: "ok", paid: "ok", cancelled: "bad", declined: "bad", pending: "warn", open: "warn", draft: "warn", invited: "warn", no_response: "warn" }[status] || "";
   return h("span", { class: `badge ${kind}` }, String(status).replace(/_/g, " "));
 }
 
@@ -113,8 +113,7 @@ async function refresh() {
     searchBox({ label: "Search this event's chats and messages", eventId }),
     h("div", { class: "grid event-grid" },
       h("div", { id: "event-data", class: "grid" }),
-      h("section", { class: "card assistant", id: "assistant", "aria-labelledby": "assistant-title" },
-        h("h2", { id: "assistant-title" }, "Assistant"), chat)));
+      h("section", { class: "card assistant", id: "assistant", "aria-label": "Assistant" }, chat)));
   await refresh();
   const staff = user.user_type === "venue";
   mountChat(chat, {
