@@ -13,6 +13,7 @@ pub mod elements;
 pub mod events;
 pub mod guests;
 pub mod messages;
+pub mod search;
 pub mod tasks;
 pub mod venues;
 

@@ -5,13 +5,15 @@
 //! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
 //! (`POST {chatkit_path}/turns/{id}/events|cancel`, `GET {chatkit_path}/threads/{id}/turn`), `GET /health`,
-//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` (dev login only).
+//! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `GET /api/v1/search`, `POST /dev/token`
+//! (dev login only).
 
 pub mod admin;
 pub mod agents;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
+pub mod search;
 pub mod sse_body;
 
 use actix_web::{HttpResponse, web};
@@ -71,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         web::get().to(chatkit::turns::current),
     )
     .service(agents::starter_prompts_route)
-    .configure(admin::configure);
+    .configure(admin::configure)
+    .configure(search::configure);
     if settings.auth.dev_login {
         cfg.service(dev::dev_token);
     }
