@@ -209,7 +209,7 @@ fn row(r: &QueryResult, snippet_raw: &str, score: f64) -> StoreResult<SearchRow>
         event_id: r.try_get("", "event_id")?,
         subject: r.try_get("", "title")?,
         sender_name: r.try_get("", "sender_name")?,
-        snippet: snippet::to_html(snippet_raw),
+        snippet: snippet::to_html(snippet_raw.trim()),
         score,
         created_at: r.try_get("", "created_at")?,
     })
@@ -226,11 +226,12 @@ const HIT_JOINS: &str = "LEFT JOIN chatkit_threads t ON t.id = d.thread_id \
     LEFT JOIN messages m ON m.id = d.message_id";
 const LIVE_THREAD: &str = "(d.thread_id IS NULL OR t.deleted_at IS NULL)";
 
-/// `ts_headline` options: the sentinels, about two dozen words in up to two fragments.
+/// `ts_headline` options: the sentinels, one excerpt of at most 24 words around the best
+/// match (like the SQLite snippet). Its parser drops what looks like an HTML tag from the
+/// excerpt; the escaping afterwards is what makes the rest safe.
 fn headline_options() -> String {
     format!(
-        "StartSel={}, StopSel={}, MaxWords=24, MinWords=10, MaxFragments=2, \
-         FragmentDelimiter=\" … \"",
+        "StartSel={}, StopSel={}, MaxWords=24, MinWords=12",
         snippet::START,
         snippet::STOP
     )

@@ -16,6 +16,7 @@ mod idempotency;
 mod llm_client;
 mod requests;
 mod scripted;
+mod search;
 mod security;
 mod store_contract;
 mod thread_lists;
