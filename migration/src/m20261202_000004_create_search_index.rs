@@ -12,8 +12,9 @@
 //!
 //! How it stays current: triggers on `chatkit_thread_items`, `messages` and
 //! `chatkit_threads` rewrite the documents in the same statement as the row write (an
-//! insert or update of an item or message replaces its document, a delete removes it, a
-//! thread's soft delete removes its items' documents). Any writer is covered, whether the
+//! insert, or an update of a column the document is made of, replaces the document; a
+//! delete removes it; a thread's soft delete removes its items' documents). Marking a
+//! message read or an item's status change alone leaves the index alone. Any writer is covered, whether the
 //! store, the demo seed or a bulk load, and a reader never sees a row whose document is
 //! missing.
 //!
@@ -221,7 +222,7 @@ mod sqlite {
             ),
             trigger(
                 "search_items_au",
-                "AFTER UPDATE ON chatkit_thread_items",
+                "AFTER UPDATE OF thread_id, item_type, content ON chatkit_thread_items",
                 &[drop_item.clone(), insert_items("(SELECT 1)", "new")],
             ),
             trigger(
@@ -236,7 +237,8 @@ mod sqlite {
             ),
             trigger(
                 "search_messages_au",
-                "AFTER UPDATE ON messages",
+                "AFTER UPDATE OF venue_id, event_id, sender_id, recipient_type, recipient_id, \
+                 subject, body ON messages",
                 &[drop_message.clone(), insert_messages("(SELECT 1)", "new")],
             ),
             trigger(
@@ -374,11 +376,11 @@ mod postgres {
                RETURN NULL; \
              END $$"
                 .to_owned(),
-            "CREATE TRIGGER search_items AFTER INSERT OR UPDATE OR DELETE ON chatkit_thread_items \
-             FOR EACH ROW EXECUTE FUNCTION search_index_item()"
+            "CREATE TRIGGER search_items AFTER INSERT OR UPDATE OF thread_id, item_type, content \
+             OR DELETE ON chatkit_thread_items FOR EACH ROW EXECUTE FUNCTION search_index_item()"
                 .to_owned(),
-            "CREATE TRIGGER search_messages AFTER INSERT OR UPDATE OR DELETE ON messages \
-             FOR EACH ROW EXECUTE FUNCTION search_index_message()"
+            "CREATE TRIGGER search_messages AFTER INSERT OR UPDATE OF venue_id, event_id, sender_id, \
+             recipient_type, recipient_id, subject, body OR DELETE ON messages FOR EACH ROW EXECUTE FUNCTION search_index_message()"
                 .to_owned(),
             "CREATE TRIGGER search_threads_deleted AFTER UPDATE OF deleted_at ON chatkit_threads \
              FOR EACH ROW WHEN (NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL) \

@@ -202,6 +202,25 @@ async fn ranking(backend: Backend) {
         ids(&hits(&app, &staff, "platypus").await),
         ["tie_new", "tie_old"]
     );
+    // A message edited in place is found by its new text only; marking it read changes
+    // nothing.
+    let db = &app.state.stores.db;
+    let backend = db.get_database_backend();
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE messages SET body = $1 WHERE id = $2",
+            _ => "UPDATE messages SET body = ? WHERE id = ?",
+        },
+        ["A candle by the door.".into(), "lantern_only".into()],
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared("UPDATE messages SET read_at = created_at")
+        .await
+        .unwrap();
+    assert_eq!(ids(&hits(&app, &staff, "candle").await), ["lantern_only"]);
+    assert_eq!(ids(&hits(&app, &staff, "lantern").await), ["lantern"]);
     // limit and kind.
     let (status, body) = search_with(&app, &staff, &[("q", "quokka"), ("limit", "1")]).await;
     assert_eq!(status, 200);
