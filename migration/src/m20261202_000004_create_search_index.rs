@@ -97,13 +97,17 @@ mod sqlite {
     }
 
     /// The searchable text of the item row `r` (NULL when it has none). `CASE` guards
-    /// `json_extract`, which fails on a part that is not an object.
+    /// `json_extract`, which fails on a part that is not an object. The parts are ordered
+    /// in a subquery rather than with `group_concat(... ORDER BY ...)`, which SQLite
+    /// tools older than 3.44 cannot parse: a schema they cannot parse is a database they
+    /// cannot open.
     fn item_text(r: &str) -> String {
         let text = format!(
-            "(SELECT group_concat(json_extract(p.value, '$.text'), char(10) ORDER BY p.key) \
-             FROM json_each({r}.content, '$.content') AS p \
-             WHERE (CASE WHEN p.type = 'object' THEN json_extract(p.value, '$.type') END) \
-             IN {TEXT_PART_TYPES})"
+            "(SELECT group_concat(parts.text, char(10)) FROM \
+               (SELECT json_extract(p.value, '$.text') AS text \
+                FROM json_each({r}.content, '$.content') AS p \
+                WHERE (CASE WHEN p.type = 'object' THEN json_extract(p.value, '$.type') END) \
+                IN {TEXT_PART_TYPES} ORDER BY p.key) AS parts)"
         );
         clean(&text)
     }
