@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::Res;
 
 pub const USAGE: &str = "eventchat-bench [options]
-  --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f)
+  --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f; s, search, only when named)
   --server-bin PATH       eventchat binary (default target/release/eventchat)
   --python PATH           python of a venv with openai-chatkit + openai-agents; enables the reference
   --reference-script PATH default scripts/bench/reference_server.py
@@ -26,7 +26,10 @@ pub const USAGE: &str = "eventchat-bench [options]
   --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
   --lifecycle-turns N     turns cancelled by a dropped connection in (f) (default 50)
   --lifecycle-deltas N    text deltas of the turn replayed in (f) (default 1500; within turns.buffer_events)
-  --pg-url URL            PostgreSQL server for (e) (default postgres://postgres@127.0.0.1:5432/postgres)
+  --search-docs N         documents written for (s) (default 1000000)
+  --search-queries Q      timed queries per class in (s) (default 100)
+  --search-db LIST        backends of (s) (default sqlite,postgres)
+  --pg-url URL            PostgreSQL server for (e) and (s) (default postgres://postgres@127.0.0.1:5432/postgres)
   --max-run-secs S        wall-clock bound of one load run (default 300)
   --out PATH              JSON results (default target/bench/results.json)
 environment:
@@ -57,6 +60,10 @@ pub struct Args {
     pub rehydrate_threads: usize,
     pub lifecycle_turns: usize,
     pub lifecycle_deltas: usize,
+    /// Scenario (s): documents to write, timed queries per class, backends.
+    pub search_docs: usize,
+    pub search_queries: usize,
+    pub search_backends: Vec<String>,
     pub pg_url: String,
     pub max_run_secs: u64,
     pub out: PathBuf,
@@ -94,6 +101,9 @@ pub fn parse_args() -> Res<Option<Args>> {
         rehydrate_threads: 20,
         lifecycle_turns: 50,
         lifecycle_deltas: 1500,
+        search_docs: 1_000_000,
+        search_queries: 100,
+        search_backends: vec!["sqlite".into(), "postgres".into()],
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         max_run_secs: 300,
         out: PathBuf::from("target/bench/results.json"),
@@ -131,6 +141,18 @@ pub fn parse_args() -> Res<Option<Args>> {
             "--rehydrate-threads" => a.rehydrate_threads = val.parse::<usize>()?.max(1),
             "--lifecycle-turns" => a.lifecycle_turns = val.parse::<usize>()?.max(1),
             "--lifecycle-deltas" => a.lifecycle_deltas = val.parse::<usize>()?.max(1),
+            "--search-docs" => a.search_docs = val.parse::<usize>()?.max(10),
+            "--search-queries" => a.search_queries = val.parse::<usize>()?.max(1),
+            "--search-db" => {
+                a.search_backends = val.split(',').map(|s| s.trim().to_owned()).collect();
+                if let Some(bad) = a
+                    .search_backends
+                    .iter()
+                    .find(|b| *b != "sqlite" && *b != "postgres")
+                {
+                    return Err(format!("--search-db: unknown backend {bad}").into());
+                }
+            }
             "--pg-url" => a.pg_url = val,
             "--max-run-secs" => a.max_run_secs = val.parse()?,
             "--out" => a.out = val.into(),

@@ -34,7 +34,9 @@ use serde_json::json;
 
 use args::{Args, parse_args};
 use report::{Report, machine, table};
-use scenarios::{scenario_idle, scenario_lifecycle, scenario_load, scenario_rehydrate};
+use scenarios::{
+    scenario_idle, scenario_lifecycle, scenario_load, scenario_rehydrate, scenario_search,
+};
 use servers::Setup;
 
 // The server's allocator (the root package's src/main.rs): the load generator and the mock
@@ -89,6 +91,7 @@ async fn run(args: Args) -> Res<()> {
             "d" => scenario_rehydrate(&mut report, &setup, &mock).await,
             "f" => scenario_lifecycle(&mut report, &setup, &mock).await,
             "e" => scenario_load(&mut report, &setup, &mock, "e", &args.va, None, true).await,
+            "s" => scenario_search(&mut report, &setup).await,
             other => Err(format!("unknown scenario {other}").into()),
         };
         if let Err(e) = result {
@@ -121,6 +124,7 @@ async fn run(args: Args) -> Res<()> {
             "first_token_delay_ms": args.first_token_delay_ms, "va": args.va, "vb": args.vb,
             "idle": args.idle, "rehydrate_threads": args.rehydrate_threads,
             "scenarios": args.scenarios, "tool_call_first": args.tool_call_first,
+            "search_docs": args.search_docs, "search_queries": args.search_queries,
             "mock_workers": args.mock_workers,
         },
         "results": report.rows, "notes": report.notes, "table_markdown": t,

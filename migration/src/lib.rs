@@ -11,6 +11,7 @@ pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 mod m20261125_000001_create_directory_tables;
 mod m20261125_000002_create_event_tables;
 mod m20261125_000003_create_chatkit_tables;
+mod m20261202_000004_create_search_index;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_directory_tables::Migration),
             Box::new(m20261125_000002_create_event_tables::Migration),
             Box::new(m20261125_000003_create_chatkit_tables::Migration),
+            Box::new(m20261202_000004_create_search_index::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ const TABLES: &[&str] = &[
     "chatkit_attachments",
     "chatkit_item_feedback",
     "tool_calls",
+    "search_docs",
 ];
 
 async fn tables_present(db: &DatabaseConnection) -> Vec<&'static str> {
@@ -113,6 +114,9 @@ async fn round_trip(db: &DatabaseConnection) {
     Migrator::up(db, None).await.unwrap();
     assert_eq!(tables_present(db).await, TABLES);
     // One step down removes only the last migration's tables.
+    Migrator::down(db, Some(1)).await.unwrap();
+    assert!(!tables_present(db).await.contains(&"search_docs"));
+    assert!(tables_present(db).await.contains(&"chatkit_threads"));
     Migrator::down(db, Some(1)).await.unwrap();
     assert!(!tables_present(db).await.contains(&"chatkit_threads"));
     assert!(tables_present(db).await.contains(&"events"));

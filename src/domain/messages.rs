@@ -3,19 +3,19 @@
 //! Rules: only staff of the event's venue send; body 1..=5000 characters, subject ≤ 200;
 //! a client message goes to the event's client; a vendor message only to a vendor that is
 //! assigned to one of the event's elements or approved at the venue (a pending or unknown
-//! vendor is refused). Search covers only the staff member's venue.
+//! vendor is refused). Search covers only the staff member's venue, through the full-text
+//! index.
 
-use std::cmp::Reverse;
+use std::collections::HashMap;
 
 use chrono::Utc;
 use serde::Serialize;
 
+use super::search::parse_query;
 use super::{DomainError, DomainResult, new_id, require_venue, required_text, staff_event};
 use crate::auth::principal::Principal;
 use crate::store::domain::{DomainStore, EventRecord, MessageRecord, VendorRecord};
-
-/// How many recent messages a search looks at; older ones are out of reach.
-const SEARCH_WINDOW: u64 = 500;
+use crate::store::search::{DocKind, Match, MessageScope, SearchScope, SearchStore};
 
 fn build(
     p: &Principal,
@@ -94,82 +94,47 @@ pub async fn send_to_vendor(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScoredMessage {
-    pub score: u32,
+    /// Relevance from the search index, higher is better.
+    pub score: f64,
     pub message: MessageRecord,
 }
 
-/// Lower-cased search terms of at least two characters, deduplicated.
-fn terms(query: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in query
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-    {
-        if t.chars().count() >= 2 && !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    out
-}
-
-/// Relevance: per term, 3 if it occurs in the subject plus 1 per occurrence in the body
-/// (at most 3), so a subject hit outweighs a passing mention.
-pub fn score(terms: &[String], subject: Option<&str>, body: &str) -> u32 {
-    let subject = subject.unwrap_or_default().to_lowercase();
-    let body = body.to_lowercase();
-    terms
-        .iter()
-        .map(|t| {
-            let s = if subject.contains(t.as_str()) { 3 } else { 0 };
-            let b = u32::try_from(body.matches(t.as_str()).count().min(3)).unwrap_or(3);
-            s + b
-        })
-        .sum()
-}
-
-/// The venue's messages matching `query`, best first, newest first on ties.
+/// The venue's messages matching any word of `query` (messages matching more words, and
+/// matching in the subject, rank higher), best first, newest first on ties. Uses the
+/// full-text index (`store::search`), so every message of the venue is in reach.
 pub async fn search_messages(
     store: &DomainStore,
+    index: &SearchStore,
     p: &Principal,
     venue_id: &str,
     query: &str,
     limit: usize,
 ) -> DomainResult<Vec<ScoredMessage>> {
     require_venue(p, venue_id)?;
-    let terms = terms(query);
-    if terms.is_empty() {
-        return Err(DomainError::invalid(
-            "query",
-            "needs at least one word of two or more characters",
-        ));
-    }
-    let mut hits: Vec<ScoredMessage> = store
-        .recent_messages(venue_id, None, SEARCH_WINDOW)
+    let parsed = parse_query("query", query, Match::Any)?;
+    let scope = SearchScope {
+        items_of: None,
+        messages: MessageScope::Venue(venue_id),
+        event_id: None,
+    };
+    let limit = limit.clamp(1, 50) as u64;
+    let rows = index
+        .search(&parsed, &scope, &[DocKind::Message], limit)
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut found: HashMap<String, MessageRecord> = store
+        .venue_messages_by_ids(venue_id, &ids)
         .await?
         .into_iter()
-        .map(|m| ScoredMessage {
-            score: score(&terms, m.subject.as_deref(), &m.body),
-            message: m,
-        })
-        .filter(|s| s.score > 0)
+        .map(|m| (m.id.clone(), m))
         .collect();
-    hits.sort_by_key(|s| (Reverse(s.score), Reverse(s.message.created_at)));
-    hits.truncate(limit.clamp(1, 50));
-    Ok(hits)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scoring() {
-        let t = terms("Vegetarian MENU, a");
-        assert_eq!(t, vec!["vegetarian", "menu"]);
-        assert_eq!(
-            score(&t, Some("Menu tasting"), "vegetarian menu"),
-            1 + 3 + 1
-        );
-        assert_eq!(score(&t, None, "nothing here"), 0);
-    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            found.remove(&r.id).map(|message| ScoredMessage {
+                score: r.score,
+                message,
+            })
+        })
+        .collect())
 }

@@ -15,6 +15,7 @@ pub mod guests;
 pub mod listings;
 pub mod messages;
 pub mod paging;
+pub mod search;
 pub mod tasks;
 pub mod venues;
 pub mod views;

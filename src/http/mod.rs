@@ -8,7 +8,7 @@
 //! `GET /ready`, `GET /metrics`, `/admin/...` (admins), `POST /dev/token` and `GET /dev/users`
 //! (dev login only), the live change feeds `GET /api/v1/{venues,events}/{id}/changes`, and
 //! the web pages and their assets (`crate::web`), the REST API `/api/v1/...` of the
-//! pages (`api`).
+//! pages, search included (`api`).
 
 pub mod admin;
 pub mod agents;

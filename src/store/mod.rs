@@ -11,6 +11,7 @@ pub mod error;
 pub mod feedback;
 pub mod items;
 pub mod paging;
+pub mod search;
 pub mod seed;
 mod sqlite_tuning;
 pub mod thread_patch;
@@ -23,6 +24,7 @@ pub use error::{StoreError, StoreResult};
 pub use feedback::FeedbackStore;
 pub use items::{ItemRecord, ItemStore, Visibility};
 pub use paging::{Order, PageOf};
+pub use search::SearchStore;
 pub use thread_patch::{ThreadPatch, TitleChange};
 pub use threads::{ThreadFilter, ThreadRecord, ThreadStore};
 pub use users::{UserRecord, UserStore};
@@ -39,6 +41,7 @@ pub struct Stores {
     pub feedback: FeedbackStore,
     pub users: UserStore,
     pub domain: DomainStore,
+    pub search: SearchStore,
 }
 
 impl Stores {
@@ -50,6 +53,7 @@ impl Stores {
             feedback: FeedbackStore::new(db.clone()),
             users: UserStore::new(db.clone()),
             domain: DomainStore::new(db.clone()),
+            search: SearchStore::new(db.clone()),
             db,
         }
     }

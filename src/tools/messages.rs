@@ -65,8 +65,15 @@ pub(super) async fn search(ctx: &ToolContext<'_>, args: Value) -> HandlerResult 
     let a: SearchArgs = parse(args)?;
     let venue = thread_venue(ctx)?;
     let limit = usize::try_from(a.limit.unwrap_or(10)).unwrap_or(10);
-    let hits =
-        svc::search_messages(&ctx.stores.domain, ctx.principal, &venue, &a.query, limit).await?;
+    let hits = svc::search_messages(
+        &ctx.stores.domain,
+        &ctx.stores.search,
+        ctx.principal,
+        &venue,
+        &a.query,
+        limit,
+    )
+    .await?;
     let results: Vec<Value> = hits
         .iter()
         .map(|h| {

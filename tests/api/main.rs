@@ -21,6 +21,7 @@ mod rest_paging;
 mod rest_review;
 mod rest_support;
 mod scripted;
+mod search;
 mod security;
 mod store_contract;
 mod thread_lists;

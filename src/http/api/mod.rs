@@ -19,6 +19,7 @@ pub mod me;
 pub mod messages;
 pub mod openapi;
 pub mod paging;
+pub mod search;
 pub mod tasks;
 pub mod venues;
 
@@ -66,5 +67,6 @@ api_routes! {
     post "/api/v1/venues/{venue_id}/change-requests/{request_id}/decline" => change_requests::decline,
     get "/api/v1/venues/{venue_id}/changes" => changes::venue,
     get "/api/v1/events/{event_id}/changes" => changes::event,
+    get "/api/v1/search" => search::search_route,
     get "/api/v1/openapi.json" => openapi::document,
 }

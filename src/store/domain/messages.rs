@@ -68,6 +68,24 @@ impl DomainStore {
             .map(from_model))
     }
 
+    /// The messages of the venue with these ids, in no particular order (ids of other
+    /// venues, or of no message, are left out).
+    pub async fn venue_messages_by_ids(
+        &self,
+        venue_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<MessageRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = Entity::find()
+            .filter(Column::VenueId.eq(venue_id))
+            .filter(Column::Id.is_in(ids.iter().map(String::as_str)))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(from_model).collect())
+    }
+
     /// The newest `limit` messages of a venue, or of one of its events, newest first.
     pub async fn recent_messages(
         &self,
