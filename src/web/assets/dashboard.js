@@ -9,7 +9,7 @@ import {
 
 const venueId = config.id;
 const panels = new Map(); // event id -> { el, chat }
-let range = "week";
+let range = null; // chosen on the first load: the first range with an event in it
 
 function isoDate(d) {
   return d.toISOString().slice(0, 10);
@@ -34,6 +34,7 @@ async function loadEvents() {
   const within = (n) => page.data.filter((e) => e.event_date.slice(0, 10) <= day(n));
   const lists = { week: within(7), month: within(30), all: page.data };
   const more = page.has_more ? "+" : "";
+  range ??= ["week", "month"].find((k) => lists[k].length) || "all";
   const shown = lists[range];
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Date range" },
     [["week", `This week (${lists.week.length})`], ["month", `Next 30 days (${lists.month.length})`], ["all", `All upcoming (${lists.all.length}${more})`]].map(([key, label]) => h("button", {

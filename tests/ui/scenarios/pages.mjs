@@ -158,6 +158,22 @@ export const scenarios = [
     },
   },
   {
+    name: "page-dashboard-search",
+    async run({ page }) {
+      await signIn(page, d.staff_email, dashboard);
+      const box = page.getByRole("searchbox", { name: "Search chats and messages" });
+      await box.fill("vegetarian tasting");
+      await box.press("Enter");
+      const hit = page.locator(".search-results li.search-hit").first();
+      await hit.waitFor({ timeout: 10000 });
+      const marks = await page.locator(".search-results mark").allTextContents();
+      assert(marks.some((m) => /vegetarian|tasting/i.test(m)), `highlighted matches: ${JSON.stringify(marks)}`);
+      // The snippet is text with <mark> only: no other element came from the server's HTML.
+      const other = await page.locator(".search-results .snippet *:not(mark)").count();
+      assertEq(other, 0, "elements other than <mark> inside snippets");
+    },
+  },
+  {
     name: "page-client-refused-dashboard",
     async run({ page }) {
       await signIn(page, d.client_email, `/events/${d.event_id}`);
