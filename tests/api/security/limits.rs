@@ -142,3 +142,106 @@ async fn stream_cap(backend: Backend) {
     app.finish().await;
 }
 both_backends!(stream_cap_is_hit_and_recovers, stream_cap);
+
+/// The shipped limits fit the venue dashboard: one staff user streams in 8 event panels at
+/// once while the page loads every panel's history (about 3 requests each for 12 panels),
+/// and nothing is refused. The limits are the compiled-in defaults, not the test config's.
+#[actix_web::test]
+async fn a_dashboard_load_fits_the_default_limits() {
+    use std::collections::HashMap;
+
+    use mock_llm::{MockLlm, Reply};
+
+    let shipped = eventchat::config::Settings::load_from(
+        std::path::Path::new("/nonexistent"),
+        "local",
+        &HashMap::new(),
+    )
+    .unwrap()
+    .limits;
+    assert!(shipped.max_concurrent_streams >= 8, "{shipped:?}");
+    let (per_minute, burst, streams) = (
+        shipped.rate_limit_per_minute.to_string(),
+        shipped.rate_limit_burst.to_string(),
+        shipped.max_concurrent_streams.to_string(),
+    );
+    let mock = MockLlm::start();
+    // Slow enough that all eight streams are open at the same time.
+    mock.set_fallback(
+        Reply::text(["One ", "moment ", "please."]).token_delay(Duration::from_millis(150)),
+    );
+    let app = TestApp::with_mock(
+        Backend::Sqlite,
+        &mock,
+        &[
+            (
+                "EVENTCHAT_LIMITS__RATE_LIMIT_PER_MINUTE",
+                per_minute.as_str(),
+            ),
+            ("EVENTCHAT_LIMITS__RATE_LIMIT_BURST", burst.as_str()),
+            ("EVENTCHAT_LIMITS__MAX_CONCURRENT_STREAMS", streams.as_str()),
+        ],
+    )
+    .await;
+    let token = app.token_for(DEMO_STAFF_EMAIL).await;
+    let venue_id = app.venue_of(DEMO_STAFF_EMAIL).await;
+    let uid = user_id(&app, DEMO_STAFF_EMAIL).await;
+    let events: Vec<String> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::events::Entity::find()
+            .filter(entity::events::Column::VenueId.eq(venue_id.as_str()))
+            .all(&app.state.stores.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    let panel = |i: usize| json!({"agentType": "venue_event", "venueId": venue_id, "eventId": events[i % events.len()]});
+    let streams = (0..8).map(|i| {
+        let body = req::create_thread(&format!("panel {i}"), panel(i));
+        let r = app
+            .http
+            .post(app.url("/api/chatkit"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    });
+    let loads = (0..36).map(|i| {
+        let body = if i % 2 == 0 {
+            req::list_threads(json!({"limit": 20}))
+        } else {
+            json!({"type": "threads.list", "params": {"limit": 20}, "metadata": panel(i)})
+        };
+        let r = app.chatkit(&token, body);
+        async move { r.await.0 }
+    });
+    let watch = async {
+        // While the streams run, all eight hold a slot at once.
+        let mut most = 0;
+        for _ in 0..100 {
+            most = most.max(app.state.limits.streams.open_for(&uid));
+            if most == 8 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        most
+    };
+    let (streamed, loaded, most) = tokio::join!(
+        futures::future::join_all(streams),
+        futures::future::join_all(loads),
+        watch
+    );
+    for (status, body) in &streamed {
+        assert_eq!(*status, 200, "{body}");
+        assert!(body.contains("\"type\":\"thread.item.done\""), "{body}");
+    }
+    assert!(loaded.iter().all(|s| *s == 200), "{loaded:?}");
+    assert_eq!(most, 8, "the eight panels streamed at the same time");
+    app.finish().await;
+}
