@@ -110,6 +110,12 @@ async function refresh() {
   }
   const chat = h("div", { class: "panel-body" });
   main().replaceChildren(
+    // On a phone the assistant comes after the event's data: one tap takes the user there.
+    h("a", { class: "jump-to-assistant", href: "#assistant", onclick: (ev) => {
+      ev.preventDefault();
+      document.getElementById("assistant").scrollIntoView({ behavior: "smooth" });
+      document.querySelector("#assistant textarea")?.focus({ preventScroll: true });
+    } }, "Ask the assistant ↓"),
     searchBox({ label: "Search this event's chats and messages", eventId }),
     h("div", { class: "grid event-grid" },
       h("div", { id: "event-data", class: "grid" }),
