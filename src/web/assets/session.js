@@ -169,20 +169,11 @@ export function follow(path, onEvent, signal) {
         if ([401, 403, 404].includes(res.status)) return;
         if (res.ok) {
           pause = 500;
-          const reader = res.body.getReader();
-          const decoder = new TextDecoder();
-          let buf = "";
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            buf += decoder.decode(value, { stream: true });
-            const frames = buf.split("\n\n");
-            buf = frames.pop();
-            for (const f of frames) {
-              if (!f.startsWith("data: ")) continue;
-              try { onEvent(JSON.parse(f.slice(6))); } catch (e) { console.error("live feed", e); }
-            }
-          }
+          // The same SSE reader as the chat panel's; a page's handler failing must not end the feed.
+          const { readEvents } = await import("./chat-sse.js");
+          await readEvents(res, (ev) => {
+            try { onEvent(ev); } catch (e) { console.error("live feed", e); }
+          }, { signal, onBadFrame: (f) => console.error("live feed: bad frame", f) });
         }
       } catch (e) {
         if (signal.aborted) return;
