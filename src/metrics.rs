@@ -30,6 +30,9 @@ impl Counter {
 pub struct Gauge(AtomicI64);
 
 impl Gauge {
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
     pub fn inc(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
@@ -114,6 +117,18 @@ pub struct Metrics {
     pub llm_errors: Counter,
     pub db_errors: Counter,
     pub tool_calls: Counter,
+    /// The local model (issue #16): prompt tokens evaluated, prompt tokens found in a
+    /// thread's KV cache instead, tokens generated and the time spent generating them.
+    pub local_prompt_evaluated: Counter,
+    pub local_prompt_reused: Counter,
+    pub local_generated: Counter,
+    pub local_generation_micros: Counter,
+    pub local_prompt_micros: Counter,
+    /// From a turn's request to its first evaluated token.
+    pub local_queue_wait: Histogram,
+    pub local_queued: Gauge,
+    pub local_active: Gauge,
+    pub local_cached_threads: Gauge,
 }
 
 static GLOBAL: OnceLock<Metrics> = OnceLock::new();
@@ -175,15 +190,37 @@ impl Metrics {
             "Time from request to the first SSE event.",
             &mut out,
         );
-        let gauges: [(&str, &str, i64); 1] = [(
-            "eventchat_live_thread_actors",
-            "Thread actors currently alive.",
-            self.live_thread_actors.get(),
-        )];
+        self.local_queue_wait.render(
+            "eventchat_local_queue_wait_seconds",
+            "Local model: time a turn waited for a free sequence.",
+            &mut out,
+        );
+        let gauges: [(&str, &str, i64); 4] = [
+            (
+                "eventchat_live_thread_actors",
+                "Thread actors currently alive.",
+                self.live_thread_actors.get(),
+            ),
+            (
+                "eventchat_local_queued",
+                "Local model: turns waiting for a sequence.",
+                self.local_queued.get(),
+            ),
+            (
+                "eventchat_local_active",
+                "Local model: turns being decoded.",
+                self.local_active.get(),
+            ),
+            (
+                "eventchat_local_cached_threads",
+                "Local model: idle threads whose KV cache is kept.",
+                self.local_cached_threads.get(),
+            ),
+        ];
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
-        let counters: [(&str, &str, &Counter); 11] = [
+        let counters: [(&str, &str, &Counter); 16] = [
             (
                 "eventchat_turn_resumes_total",
                 "Reads of a turn's events resumed after a sequence number.",
@@ -234,6 +271,31 @@ impl Metrics {
                 "eventchat_tool_calls_total",
                 "Tool calls executed.",
                 &self.tool_calls,
+            ),
+            (
+                "eventchat_local_prompt_tokens_evaluated_total",
+                "Local model: prompt tokens evaluated.",
+                &self.local_prompt_evaluated,
+            ),
+            (
+                "eventchat_local_prompt_tokens_reused_total",
+                "Local model: prompt tokens taken from a thread's KV cache instead.",
+                &self.local_prompt_reused,
+            ),
+            (
+                "eventchat_local_generated_tokens_total",
+                "Local model: tokens generated.",
+                &self.local_generated,
+            ),
+            (
+                "eventchat_local_generation_microseconds_total",
+                "Local model: time spent in decode steps that generated tokens.",
+                &self.local_generation_micros,
+            ),
+            (
+                "eventchat_local_prompt_microseconds_total",
+                "Local model: time spent in decode steps that evaluated prompts only.",
+                &self.local_prompt_micros,
             ),
         ];
         for (name, help, c) in counters {

@@ -108,6 +108,7 @@ impl AgentResponder {
             req.max_tokens = Some(agent.max_tokens);
             req.messages = messages.clone();
             req.tools = tools.clone();
+            req.cache_key = Some(turn.thread().id.to_string());
             let (text, calls) = self.stream_round(turn, req).await?;
             answer.push_str(&text);
             if calls.is_empty() {

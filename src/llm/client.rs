@@ -1,4 +1,4 @@
-//! [`LlmClient`]: the one way the crate talks to a model.
+//! [`HostedClient`]: the hosted provider, api.openai.com or any OpenAI-compatible server.
 //!
 //! Built once from [`LlmSettings`] and cheap to clone (what it holds is reference counted).
 //! It works with api.openai.com (empty `base_url`, an `api_key`) or any OpenAI-compatible
@@ -41,7 +41,7 @@ use crate::config::LlmSettings;
 pub type LlmStream = Pin<Box<dyn Stream<Item = Result<LlmEvent, LlmError>> + Send + 'static>>;
 
 #[derive(Debug, Clone)]
-pub struct LlmClient {
+pub struct HostedClient {
     config: OpenAIConfig,
     connect_timeout: Duration,
     /// One async-openai client per calling thread (see the module docs).
@@ -57,7 +57,7 @@ fn header_safe(value: &str) -> bool {
     value.chars().all(|c| c.is_ascii_graphic())
 }
 
-impl LlmClient {
+impl HostedClient {
     pub fn new(settings: &LlmSettings) -> Result<Self, LlmError> {
         let base_url = settings.base_url.trim().trim_end_matches('/');
         let scheme_ok = base_url.starts_with("http://") || base_url.starts_with("https://");

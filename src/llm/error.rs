@@ -50,6 +50,8 @@ pub enum LlmError {
     InvalidResponse(String),
     #[error("invalid request to the model: {0}")]
     InvalidRequest(String),
+    #[error(transparent)]
+    Local(#[from] super::local::LocalError),
 }
 
 impl LlmError {
@@ -59,6 +61,7 @@ impl LlmError {
         match self {
             Self::RateLimited { .. } | Self::Connection(_) => true,
             Self::Upstream { status, .. } => *status >= 500 || *status == 408,
+            Self::Local(error) => error.is_retryable(),
             _ => false,
         }
     }
@@ -93,6 +96,7 @@ impl LlmError {
             Self::InvalidResponse(_) => {
                 "The AI service sent an answer we could not read. Please try again.".to_owned()
             }
+            Self::Local(error) => error.user_message(),
         }
     }
 

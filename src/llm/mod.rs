@@ -3,7 +3,10 @@
 //!
 //! - `types`: [`ChatRequest`], [`ChatMessage`], [`ToolSpec`], [`ToolCall`], [`LlmEvent`];
 //!   callers never see an async-openai type.
-//! - `client`: [`LlmClient`] (`stream_chat`, `complete`), built from `LlmSettings`.
+//! - `provider`: [`LlmClient`] (`stream_chat`, `complete`), built from `LlmSettings`: the
+//!   hosted endpoint or the local model.
+//! - `client`: [`HostedClient`], api.openai.com or any OpenAI-compatible server.
+//! - `local`: the in-process llama.cpp model ([`LocalClient`]).
 //! - `stream`: one streamed answer as a state machine (tool-call assembly, clocks, retries
 //!   before the first event, `Interrupted` after it).
 //! - `retry`: backoff with jitter, and the split of retries between async-openai and us.
@@ -14,11 +17,15 @@ mod client;
 mod convert;
 mod error;
 mod http_retry;
+pub mod local;
+mod provider;
 mod retry;
 mod stream;
 pub mod types;
 
-pub use client::{LlmClient, LlmStream};
+pub use client::{HostedClient, LlmStream};
+pub use local::LocalClient;
+pub use provider::LlmClient;
 pub use error::{LlmError, TimeoutStage};
 pub use retry::RetryPolicy;
 pub use types::{ChatMessage, ChatRequest, LlmEvent, ToolCall, ToolSpec};

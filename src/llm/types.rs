@@ -16,6 +16,10 @@ pub struct ChatRequest {
     /// Function tools offered to the model; empty means no tools.
     /// Shared: an agent's tool list is built once and offered on every request.
     pub tools: std::sync::Arc<[ToolSpec]>,
+    /// The conversation this request continues (a thread id): the local model keeps its
+    /// evaluated prompt under this key, so the next turn only reads what is new. Hosted
+    /// endpoints ignore it.
+    pub cache_key: Option<String>,
 }
 
 impl ChatRequest {
@@ -27,6 +31,7 @@ impl ChatRequest {
             max_tokens: None,
             messages: Vec::new(),
             tools: std::sync::Arc::from([]),
+            cache_key: None,
         }
     }
 }

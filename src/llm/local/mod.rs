@@ -1,0 +1,182 @@
+//! The local model: llama.cpp in this process, behind the same [`LlmStream`] as the hosted
+//! endpoint, so a turn streams, calls tools and is audited the same way whichever answers.
+//!
+//! - `handle`: [`LocalEngine`], the process-wide handle on the decode thread and its state.
+//! - `start`: the thread's first steps (find or fetch the model file, then load it).
+//! - `engine`: the decode loop (batched sequences, KV cache reuse per thread, LRU eviction);
+//!   only with the `local-model` cargo feature.
+//! - `seqs`: which sequence of the KV cache holds which thread's tokens.
+//! - `template`: the model's Jinja chat template, with the tools block.
+//! - `utf8`: token bytes to whole characters.
+//!
+//! The model writes tool calls as text (`<tool_call>{...}</tool_call>`, as its template
+//! teaches); the runner's lenient text tool-call parser turns them into calls, exactly as for
+//! a small model behind an OpenAI-compatible server.
+
+#[cfg(feature = "local-model")]
+mod engine;
+mod error;
+mod handle;
+mod seqs;
+mod start;
+mod template;
+mod utf8;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::time::Instant;
+
+pub use error::LocalError;
+pub use handle::{EngineState, LocalEngine, ModelInfo};
+pub use template::{ChatTemplate, TemplateError};
+
+use self::handle::{Finish, Job, JobEvent};
+use super::client::LlmStream;
+use super::error::{LlmError, TimeoutStage};
+use super::types::{ChatRequest, LlmEvent};
+use crate::config::LlmSettings;
+
+/// The local provider as the LLM client uses it.
+#[derive(Debug, Clone)]
+pub struct LocalClient {
+    engine: Arc<LocalEngine>,
+    turn_timeout: Duration,
+    greedy: bool,
+}
+
+impl LocalClient {
+    /// Starts (or joins) the engine for `settings.local`; returns at once.
+    pub fn new(settings: &LlmSettings) -> Self {
+        Self {
+            engine: LocalEngine::shared(&settings.local),
+            turn_timeout: Duration::from_secs(settings.turn_timeout_secs.max(1)),
+            greedy: settings.local.greedy,
+        }
+    }
+
+    pub fn engine(&self) -> &LocalEngine {
+        &self.engine
+    }
+
+    /// Renders and queues `req`; its events arrive on the returned receiver.
+    fn submit(&self, req: &ChatRequest) -> Result<UnboundedReceiver<JobEvent>, LlmError> {
+        let template = match self.engine.state() {
+            EngineState::Ready { template, .. } => template,
+            EngineState::Starting { what } => return Err(LocalError::Starting { what }.into()),
+            EngineState::Failed { error } => return Err(error.into()),
+        };
+        let prompt = template
+            .render(&req.messages, &req.tools)
+            .map_err(|e| LlmError::InvalidRequest(e.to_string()))?;
+        let (events, receiver) = unbounded_channel();
+        self.engine.submit(Job {
+            key: req.cache_key.clone(),
+            prompt,
+            max_tokens: req.max_tokens.unwrap_or(1024),
+            temperature: if self.greedy { None } else { req.temperature },
+            events,
+            queued_at: std::time::Instant::now(),
+        })?;
+        Ok(receiver)
+    }
+
+    /// Streams the answer to `req` (see [`LlmEvent`] for the order).
+    pub fn stream_chat(&self, req: ChatRequest) -> LlmStream {
+        let receiver = match self.submit(&req) {
+            Ok(receiver) => receiver,
+            Err(error) => return Box::pin(futures::stream::once(async move { Err(error) })),
+        };
+        let span = tracing::info_span!("llm.local", tools = req.tools.len());
+        let state = Answer {
+            receiver,
+            deadline: Instant::now() + self.turn_timeout,
+            timeout: self.turn_timeout,
+            pending: Vec::new(),
+            produced: false,
+            done: false,
+        };
+        Box::pin(futures::stream::unfold(state, move |mut state| {
+            let span = span.clone();
+            async move {
+                let _entered = span.enter();
+                let event = state.next().await?;
+                Some((event, state))
+            }
+        }))
+    }
+
+    /// The whole answer to `req` as text (thread titles).
+    pub async fn complete(&self, req: ChatRequest) -> Result<String, LlmError> {
+        use futures::StreamExt;
+        let mut stream = self.stream_chat(req);
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            if let LlmEvent::TextDelta(delta) = event? {
+                text.push_str(&delta);
+            }
+        }
+        Ok(text)
+    }
+}
+
+/// One answer being read from the engine.
+struct Answer {
+    receiver: UnboundedReceiver<JobEvent>,
+    deadline: Instant,
+    timeout: Duration,
+    /// Events to hand out before reading more (Usage, then Finished).
+    pending: Vec<LlmEvent>,
+    produced: bool,
+    done: bool,
+}
+
+impl Answer {
+    async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
+        if !self.pending.is_empty() {
+            return Some(Ok(self.pending.remove(0)));
+        }
+        if self.done {
+            return None;
+        }
+        let event = tokio::time::timeout_at(self.deadline, self.receiver.recv()).await;
+        let error = match event {
+            Ok(Some(JobEvent::Text(text))) => {
+                self.produced = true;
+                return Some(Ok(LlmEvent::TextDelta(text)));
+            }
+            Ok(Some(JobEvent::Done {
+                prompt_tokens,
+                completion_tokens,
+                finish,
+                ..
+            })) => {
+                self.done = true;
+                let finish_reason = match finish {
+                    Finish::Stop => "stop",
+                    Finish::Length => "length",
+                };
+                self.pending.push(LlmEvent::Finished {
+                    finish_reason: Some(finish_reason.to_owned()),
+                });
+                return Some(Ok(LlmEvent::Usage {
+                    prompt_tokens,
+                    completion_tokens,
+                }));
+            }
+            Ok(Some(JobEvent::Failed(error))) => LlmError::from(error),
+            Ok(None) => LocalError::Engine("the model thread stopped mid-answer".into()).into(),
+            Err(_) => LlmError::Timeout {
+                stage: TimeoutStage::Turn,
+                after: self.timeout,
+            },
+        };
+        self.done = true;
+        Some(Err(if self.produced {
+            error.interrupted()
+        } else {
+            error
+        }))
+    }
+}
