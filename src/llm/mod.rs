@@ -9,6 +9,9 @@
 //! - `retry`: backoff with jitter, and the split of retries between async-openai and us.
 //! - `convert`: the translation to and from async-openai's types.
 //! - `error`: [`LlmError`] with `is_retryable` and `user_message`.
+//! - `text_calls`: tool calls a model wrote as text, recovered from the stream before the
+//!   text reaches the user ([`recover_tool_calls`]; on for OpenAI-compatible servers, see
+//!   `llm.text_tool_calls`).
 
 mod client;
 mod convert;
@@ -16,9 +19,11 @@ mod error;
 mod http_retry;
 mod retry;
 mod stream;
+pub mod text_calls;
 pub mod types;
 
 pub use client::{LlmClient, LlmStream};
 pub use error::{LlmError, TimeoutStage};
 pub use retry::RetryPolicy;
+pub use text_calls::recover_tool_calls;
 pub use types::{ChatMessage, ChatRequest, LlmEvent, ToolCall, ToolSpec};
