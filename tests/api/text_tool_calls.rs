@@ -225,7 +225,7 @@ async fn turned_off(backend: Backend) {
     let raw = format!(
         "```json\n{{\"name\": \"getEventDetails\", \"arguments\": {{\"eventId\": \"{event_id}\"}}}}\n```"
     );
-    assert_eq!(messages(&ev), [raw.clone()]);
+    assert_eq!(messages(&ev), std::slice::from_ref(&raw));
     assert_eq!(streamed(&ev), raw);
     let deltas = ev
         .iter()
