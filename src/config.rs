@@ -122,7 +122,20 @@ pub struct LlmSettings {
     pub provider: LlmProvider,
     /// The in-process model (`provider = "local"`, or `auto` with no endpoint configured).
     pub local: LocalModelSettings,
+    /// Recover tool calls that a model writes as text (`llm::text_calls`).
+    pub text_tool_calls: TextToolCalls,
     pub agents: AgentSettingsTable,
+}
+
+/// Whether tool calls written as text are recovered from the model's answers
+/// (`llm.text_tool_calls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextToolCalls {
+    /// On for any model but OpenAI's own API, whose models use real `tool_calls`.
+    Auto,
+    On,
+    Off,
 }
 
 /// `llm.provider`.
@@ -182,6 +195,37 @@ impl LlmSettings {
             other => other,
         }
     }
+    /// Whether the turn runner recovers tool calls written as text. `auto` turns it on for
+    /// any OpenAI-compatible server (a `base_url` whose host is not `api.openai.com`): small
+    /// local models behind llama.cpp, Ollama or vLLM often write calls as text.
+    ///
+    /// `auto` is also on for the in-process llama.cpp provider: it runs exactly the small
+    /// models this exists for, and its chat template teaches `<tool_call>` tags as text.
+    pub fn text_tool_calls_enabled(&self) -> bool {
+        match self.text_tool_calls {
+            TextToolCalls::On => true,
+            TextToolCalls::Off => false,
+            TextToolCalls::Auto if self.resolved_provider() == LlmProvider::Local => true,
+            TextToolCalls::Auto => {
+                url_host(&self.base_url).is_some_and(|host| host != "api.openai.com")
+            }
+        }
+    }
+}
+
+/// The lowercase host of an `http(s)://` URL, without user info or port; `None` when empty.
+fn url_host(url: &str) -> Option<String> {
+    let url = url.trim();
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -406,6 +450,47 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn text_tool_calls_auto_is_on_for_compatible_servers_only() {
+        let with = |pairs: &[(&str, &str)]| {
+            Settings::load_from(Path::new("/nonexistent"), "local", &vars(pairs))
+                .unwrap()
+                .llm
+        };
+        let defaults = with(&[]);
+        assert_eq!(defaults.text_tool_calls, TextToolCalls::Auto);
+        assert!(
+            !defaults.text_tool_calls_enabled(),
+            "no base_url: OpenAI itself"
+        );
+        for (url, on) in [
+            ("http://127.0.0.1:8080/v1", true),
+            ("http://localhost:11434/v1/", true),
+            ("https://user:pw@llm.internal:443/v1", true),
+            ("http://[::1]:8080/v1", true),
+            ("https://api.openai.com/v1", false),
+            ("https://API.OpenAI.com./v1", false),
+            ("https://api.openai.com:443", false),
+        ] {
+            let llm = with(&[("EVENTCHAT_LLM__BASE_URL", url)]);
+            assert_eq!(llm.text_tool_calls_enabled(), on, "{url}");
+        }
+        let local = "http://127.0.0.1:8080/v1";
+        let off = with(&[
+            ("EVENTCHAT_LLM__BASE_URL", local),
+            ("EVENTCHAT_LLM__TEXT_TOOL_CALLS", "off"),
+        ]);
+        assert!(!off.text_tool_calls_enabled());
+        let on = with(&[("EVENTCHAT_LLM__TEXT_TOOL_CALLS", "on")]);
+        assert!(on.text_tool_calls_enabled());
+        let bad = Settings::load_from(
+            Path::new("/nonexistent"),
+            "local",
+            &vars(&[("EVENTCHAT_LLM__TEXT_TOOL_CALLS", "sometimes")]),
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod context;
 pub mod history;
 pub mod message;
 pub mod prompts;
+pub mod repeat_guard;
 pub mod runner;
 pub mod spec;
 pub mod tool_round;

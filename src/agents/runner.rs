@@ -10,6 +10,10 @@
 //! 3. Loop: stream the model; text deltas become an assistant message as they arrive; tool
 //!    calls run as a workflow round and their results go back to the model; at most
 //!    `max_tool_rounds` rounds, then a clear message.
+//!    With `llm.text_tool_calls` enabled, tool calls the model wrote as text are recovered
+//!    from the stream before the text is shown (`llm::text_calls`), and a round that only
+//!    repeats calls already answered is not run: the model is asked once more without tools
+//!    (`repeat_guard`).
 //! 4. After the first exchange, a short title (a small model call; can be turned off).
 //!
 //! Failures: no model configured is a `custom` error telling how to configure one; an LLM
@@ -23,17 +27,39 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 
 use super::message::StreamingMessage;
+use super::repeat_guard::{RepeatGuard, Verdict};
 use super::spec::AgentSpec;
 use super::tool_round::{self, CallCache};
 use super::{context, history, prompts};
 use crate::chatkit::ThreadItem;
-use crate::config::Settings;
+use crate::config::{AgentSettings, Settings};
 use crate::conversation::{CachedContext, Responder, SyncAction, TurnContext, notes};
 use crate::error::{ApiError, TurnError};
-use crate::llm::{ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall};
+use crate::llm::{
+    ChatMessage, ChatRequest, LlmClient, LlmError, LlmEvent, ToolCall, ToolSpec, recover_tool_calls,
+};
 
 /// How long a cached context is trusted even without an invalidation.
 const CONTEXT_TTL_SECS: u64 = 300;
+
+/// Said when the model, asked to answer from the results it has, says nothing.
+const NO_ANSWER: &str = "I wasn't able to complete that request.";
+
+/// One model request of the turn of `turn`'s thread (its id keys the local model's cache).
+fn request(
+    turn: &TurnContext,
+    agent: &AgentSettings,
+    messages: &[ChatMessage],
+    tools: Arc<[ToolSpec]>,
+) -> ChatRequest {
+    let mut req = ChatRequest::new(agent.model.clone());
+    req.cache_key = Some(turn.thread().id.to_string());
+    req.temperature = Some(agent.temperature);
+    req.max_tokens = Some(agent.max_tokens);
+    req.messages = messages.to_vec();
+    req.tools = tools;
+    req
+}
 
 pub struct AgentResponder {
     llm: Arc<LlmClient>,
@@ -100,15 +126,14 @@ impl AgentResponder {
         messages.extend(history);
         let tools = spec.tool_specs();
         let mut cache = CallCache::new();
+        let mut guard = settings
+            .llm
+            .text_tool_calls_enabled()
+            .then(RepeatGuard::default);
         let mut answer = String::new();
         let mut rounds = 0;
         loop {
-            let mut req = ChatRequest::new(agent.model.clone());
-            req.temperature = Some(agent.temperature);
-            req.max_tokens = Some(agent.max_tokens);
-            req.messages = messages.clone();
-            req.tools = tools.clone();
-            req.cache_key = Some(turn.thread().id.to_string());
+            let req = request(turn, agent, &messages, tools.clone());
             let (text, calls) = self.stream_round(turn, req).await?;
             answer.push_str(&text);
             if calls.is_empty() {
@@ -124,11 +149,21 @@ impl AgentResponder {
                 .await?;
                 break;
             }
+            if guard
+                .as_ref()
+                .is_some_and(|g| g.check(&calls) == Verdict::AnswerWithoutTools)
+            {
+                answer.push_str(&self.answer_without_tools(turn, agent, &messages).await?);
+                break;
+            }
             // No tool call starts after a cancel; one that ran is recorded, then the turn
             // stops before asking the model again.
             turn.check_cancelled()?;
             let results = tool_round::run(turn, &calls, &mut cache).await?;
             turn.check_cancelled()?;
+            if let Some(guard) = guard.as_mut() {
+                guard.answered(&calls);
+            }
             messages.push(ChatMessage::Assistant {
                 text,
                 tool_calls: calls.clone(),
@@ -167,15 +202,45 @@ impl AgentResponder {
         Ok(text)
     }
 
+    /// The repeat guard's way out: the same conversation without tools, so the model answers
+    /// from the results it already has; an empty answer gets a short apology instead.
+    async fn answer_without_tools(
+        &self,
+        turn: &mut TurnContext,
+        agent: &AgentSettings,
+        messages: &[ChatMessage],
+    ) -> Result<String, TurnError> {
+        tracing::info!(
+            "the model repeated calls already answered; asking it to answer without tools"
+        );
+        let req = request(turn, agent, messages, Arc::from([]));
+        let (text, calls) = self.stream_round(turn, req).await?;
+        if !calls.is_empty() {
+            tracing::warn!(
+                calls = calls.len(),
+                "tool calls of an answer without tools ignored"
+            );
+        }
+        if text.trim().is_empty() {
+            StreamingMessage::say(turn, NO_ANSWER).await?;
+        }
+        Ok(text)
+    }
+
     /// Streams one model response: text goes to the client as it comes; tool calls are
-    /// returned once complete.
+    /// returned once complete. With `llm.text_tool_calls` enabled and tools offered, calls
+    /// written as text are recovered first and never shown.
     async fn stream_round(
         &self,
         turn: &mut TurnContext,
         req: ChatRequest,
     ) -> Result<(String, Vec<ToolCall>), TurnError> {
         turn.check_cancelled()?;
+        let offered = req.tools.clone();
         let mut stream = self.llm.stream_chat(req);
+        if !offered.is_empty() && turn.deps.settings.llm.text_tool_calls_enabled() {
+            stream = recover_tool_calls(stream, offered);
+        }
         let mut message = StreamingMessage::default();
         let mut calls = Vec::new();
         let cancelled = turn.cancelled();

@@ -31,7 +31,8 @@ use crate::tools::{self, ToolContext, ToolOutcome};
 /// Results of earlier calls in this turn, by (tool, canonical arguments).
 pub type CallCache = HashMap<(String, String), ToolOutcome>;
 
-fn canonical(arguments: &str) -> String {
+/// The arguments as compact JSON (so formatting does not matter), or trimmed if not JSON.
+pub(crate) fn canonical(arguments: &str) -> String {
     serde_json::from_str::<Value>(arguments)
         .map_or_else(|_| arguments.trim().to_owned(), |v| v.to_string())
 }

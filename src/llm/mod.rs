@@ -12,6 +12,9 @@
 //! - `retry`: backoff with jitter, and the split of retries between async-openai and us.
 //! - `convert`: the translation to and from async-openai's types.
 //! - `error`: [`LlmError`] with `is_retryable` and `user_message`.
+//! - `text_calls`: tool calls a model wrote as text, recovered from the stream before the
+//!   text reaches the user ([`recover_tool_calls`]; on for OpenAI-compatible servers, see
+//!   `llm.text_tool_calls`).
 
 mod client;
 mod convert;
@@ -21,6 +24,7 @@ pub mod local;
 mod provider;
 mod retry;
 mod stream;
+pub mod text_calls;
 pub mod types;
 
 pub use client::{HostedClient, LlmStream};
@@ -28,4 +32,5 @@ pub use local::LocalClient;
 pub use provider::LlmClient;
 pub use error::{LlmError, TimeoutStage};
 pub use retry::RetryPolicy;
+pub use text_calls::recover_tool_calls;
 pub use types::{ChatMessage, ChatRequest, LlmEvent, ToolCall, ToolSpec};

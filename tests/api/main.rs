@@ -24,6 +24,7 @@ mod scripted;
 mod search;
 mod security;
 mod store_contract;
+mod text_tool_calls;
 mod thread_lists;
 mod turns;
 mod web;

@@ -1,0 +1,223 @@
+//! The parser: a complete text and the offered tools in, the tool calls written in it out
+//! (or the reason the text is just text). Pure: no I/O, no state.
+//!
+//! The forms and the all-or-nothing rule are described in the module docs (`text_calls`).
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::llm::types::{ToolCall, ToolSpec};
+use crate::tools::schema;
+
+pub(super) const OPEN_TAG: &str = "<tool_call>";
+pub(super) const CLOSE_TAG: &str = "</tool_call>";
+pub(super) const FENCE: &str = "```";
+
+/// Tool calls found in a text, and the text around them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The prose around the calls, each piece trimmed, joined by a blank line (may be empty).
+    pub text: String,
+    /// At least one call, in the order written.
+    pub calls: Vec<ToolCall>,
+}
+
+/// Why a text is not a tool call (kept as text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotACall {
+    #[error("the text holds no tool call")]
+    NoCandidate,
+    #[error("a tool-call candidate is not a call: {0}")]
+    Malformed(String),
+    #[error("the text calls a tool that is not offered: {0}")]
+    UnknownTool(String),
+    #[error("the arguments of {tool} do not fit its schema: {reason}")]
+    InvalidArguments { tool: String, reason: String },
+}
+
+/// Finds the tool calls written in `text`. Any invalid candidate makes the whole text plain
+/// text (`Err`), so a caller never shows part of an answer and runs the rest.
+pub fn parse(text: &str, tools: &[ToolSpec]) -> Result<Recovered, NotACall> {
+    let (outside, candidates) = split(text)?;
+    let mut calls = Vec::new();
+    for candidate in candidates {
+        calls.extend(calls_in(candidate, tools)?);
+    }
+    if calls.is_empty() {
+        return Err(NotACall::NoCandidate);
+    }
+    let text = outside
+        .iter()
+        .map(|piece| piece.trim())
+        .filter(|piece| !piece.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    Ok(Recovered { text, calls })
+}
+
+/// The prose pieces and the call candidates of `text`, by form.
+fn split(text: &str) -> Result<(Vec<&str>, Vec<&str>), NotACall> {
+    let trimmed = text.trim();
+    if text.contains(OPEN_TAG) {
+        Ok(split_tags(text))
+    } else if trimmed.starts_with(FENCE) {
+        Ok(split_fences(trimmed))
+    } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        Ok((Vec::new(), vec![trimmed]))
+    } else {
+        Err(NotACall::NoCandidate)
+    }
+}
+
+/// `<tool_call>…</tool_call>` blocks. A block without its closing tag ends at the next
+/// opening tag or at the end of the text (models often stop right before `</tool_call>`).
+fn split_tags(text: &str) -> (Vec<&str>, Vec<&str>) {
+    let mut outside = Vec::new();
+    let mut candidates = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN_TAG) {
+        outside.push(&rest[..start]);
+        let body = &rest[start + OPEN_TAG.len()..];
+        let close = body.find(CLOSE_TAG);
+        let reopen = body.find(OPEN_TAG);
+        match (close, reopen) {
+            (Some(end), Some(next)) if next < end => {
+                candidates.push(&body[..next]);
+                rest = &body[next..];
+            }
+            (Some(end), _) => {
+                candidates.push(&body[..end]);
+                rest = &body[end + CLOSE_TAG.len()..];
+            }
+            (None, Some(next)) => {
+                candidates.push(&body[..next]);
+                rest = &body[next..];
+            }
+            (None, None) => {
+                candidates.push(body);
+                rest = "";
+            }
+        }
+    }
+    outside.push(rest);
+    (outside, candidates)
+}
+
+/// ```` ```lang … ``` ```` blocks of a text that starts with a fence. An unclosed last fence
+/// runs to the end of the text.
+fn split_fences(text: &str) -> (Vec<&str>, Vec<&str>) {
+    let mut outside = Vec::new();
+    let mut candidates = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(FENCE) {
+        outside.push(&rest[..start]);
+        let body = skip_language(&rest[start + FENCE.len()..]);
+        match body.find(FENCE) {
+            Some(end) => {
+                candidates.push(&body[..end]);
+                rest = &body[end + FENCE.len()..];
+            }
+            None => {
+                candidates.push(body);
+                rest = "";
+            }
+        }
+    }
+    outside.push(rest);
+    (outside, candidates)
+}
+
+/// The text after a fence's info string (`json`, `JSON`, `tool_call`, or none).
+pub(super) fn skip_language(after_fence: &str) -> &str {
+    after_fence.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || "_+-".contains(c))
+}
+
+/// The calls of one candidate: one or more JSON values (objects or arrays of objects),
+/// optionally inside a fence (a tag may hold a fenced block).
+fn calls_in(candidate: &str, tools: &[ToolSpec]) -> Result<Vec<ToolCall>, NotACall> {
+    let mut body = candidate.trim();
+    if let Some(inner) = body.strip_prefix(FENCE) {
+        let inner = skip_language(inner);
+        body = inner.strip_suffix(FENCE).unwrap_or(inner).trim();
+    }
+    if body.is_empty() {
+        return Err(NotACall::Malformed("an empty candidate".into()));
+    }
+    let mut calls = Vec::new();
+    for value in serde_json::Deserializer::from_str(body).into_iter::<Value>() {
+        match value.map_err(|e| NotACall::Malformed(e.to_string()))? {
+            Value::Array(items) if items.is_empty() => {
+                return Err(NotACall::Malformed("an empty list of calls".into()));
+            }
+            Value::Array(items) => {
+                for item in items {
+                    calls.push(call_of(item, tools)?);
+                }
+            }
+            other => calls.push(call_of(other, tools)?),
+        }
+    }
+    Ok(calls)
+}
+
+/// One call object, checked against the offered tools.
+fn call_of(value: Value, tools: &[ToolSpec]) -> Result<ToolCall, NotACall> {
+    let Value::Object(mut object) = value else {
+        return Err(NotACall::Malformed("a call must be a JSON object".into()));
+    };
+    let Some(Value::String(name)) = object.remove("name") else {
+        return Err(NotACall::Malformed("a call needs a string `name`".into()));
+    };
+    let arguments = match (object.remove("arguments"), object.remove("parameters")) {
+        (Some(_), Some(_)) => {
+            return Err(NotACall::Malformed(
+                "a call has both `arguments` and `parameters`".into(),
+            ));
+        }
+        (Some(a), None) | (None, Some(a)) => arguments_of(a)?,
+        (None, None) => Map::new(),
+    };
+    let arguments = Value::Object(arguments);
+    let spec = tools
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| NotACall::UnknownTool(name.clone()))?;
+    schema::validate(&spec.parameters, &arguments).map_err(|reason| {
+        NotACall::InvalidArguments {
+            tool: name.clone(),
+            reason,
+        }
+    })?;
+    Ok(ToolCall {
+        id: new_call_id(),
+        name,
+        arguments: arguments.to_string(),
+    })
+}
+
+/// Arguments as an object, or as a JSON string holding one (what the model would have put in
+/// a real `tool_calls` delta); `null` means none.
+fn arguments_of(value: Value) -> Result<Map<String, Value>, NotACall> {
+    match value {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        Value::String(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(NotACall::Malformed(
+                "`arguments` is a string that is not a JSON object".into(),
+            )),
+        },
+        _ => Err(NotACall::Malformed("`arguments` must be an object".into())),
+    }
+}
+
+/// `call_` and 12 hex digits: unique within a conversation, short like OpenAI's.
+fn new_call_id() -> String {
+    let suffix: String = Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(12)
+        .collect();
+    format!("call_{suffix}")
+}

@@ -1,0 +1,179 @@
+use serde_json::{Value, json};
+
+use super::tools;
+use crate::llm::text_calls::{NotACall, Recovered, parse};
+
+fn recovered(text: &str) -> Recovered {
+    parse(text, &tools()).unwrap_or_else(|e| panic!("{text:?} was not recovered: {e}"))
+}
+
+/// (name, arguments as JSON) of each call.
+fn calls(r: &Recovered) -> Vec<(String, Value)> {
+    r.calls
+        .iter()
+        .map(|c| (c.name.clone(), serde_json::from_str(&c.arguments).unwrap()))
+        .collect()
+}
+
+fn details(id: &str) -> (String, Value) {
+    ("getEventDetails".to_owned(), json!({"eventId": id}))
+}
+
+#[test]
+fn tag_form() {
+    let r = recovered(
+        "<tool_call>\n{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}\n</tool_call>",
+    );
+    assert_eq!(calls(&r), [details("e1")]);
+    assert_eq!(r.text, "");
+    assert!(r.calls[0].id.starts_with("call_") && r.calls[0].id.len() == 17);
+}
+
+#[test]
+fn several_tags_with_text_around() {
+    let r = recovered(
+        "Let me check.\n<tool_call>\n{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}\n</tool_call>\n\
+         <tool_call>\n{\"name\": \"listEvents\", \"arguments\": {}}\n</tool_call>\n",
+    );
+    assert_eq!(
+        calls(&r),
+        [details("e1"), ("listEvents".to_owned(), json!({}))]
+    );
+    assert_eq!(r.text, "Let me check.");
+    assert_ne!(r.calls[0].id, r.calls[1].id);
+}
+
+#[test]
+fn unterminated_last_tag() {
+    let r = recovered(
+        "<tool_call>{\"name\": \"listEvents\"}</tool_call><tool_call>\n{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e2\"}}\n",
+    );
+    assert_eq!(
+        calls(&r),
+        [("listEvents".to_owned(), json!({})), details("e2")]
+    );
+    // An open tag followed by another tag ends there.
+    let r = recovered(
+        "<tool_call>{\"name\": \"listEvents\"}\n<tool_call>{\"name\": \"listEvents\"}</tool_call>",
+    );
+    assert_eq!(r.calls.len(), 2);
+}
+
+#[test]
+fn fenced_json() {
+    let r = recovered(
+        "```json\n{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}\n```",
+    );
+    assert_eq!(calls(&r), [details("e1")]);
+    // An array in the fence, and prose after it kept as text.
+    let r = recovered(
+        "  ```json\n[{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}, {\"name\": \"listEvents\"}]\n```\nOne moment.",
+    );
+    assert_eq!(r.calls.len(), 2);
+    assert_eq!(r.text, "One moment.");
+}
+
+#[test]
+fn fenced_without_language() {
+    let r = recovered(
+        "```\n{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}\n```",
+    );
+    assert_eq!(calls(&r), [details("e1")]);
+    let r = recovered("```{\"name\": \"listEvents\"}```");
+    assert_eq!(r.calls.len(), 1);
+}
+
+#[test]
+fn bare_object_and_array() {
+    let r = recovered("  {\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}\n");
+    assert_eq!(calls(&r), [details("e1")]);
+    let r = recovered(
+        "[{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}, {\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e2\"}}]",
+    );
+    assert_eq!(calls(&r), [details("e1"), details("e2")]);
+    assert_eq!(r.text, "");
+}
+
+#[test]
+fn arguments_as_a_string_parameters_and_missing() {
+    let r = recovered(r#"{"name": "getEventDetails", "arguments": "{\"eventId\": \"e1\"}"}"#);
+    assert_eq!(calls(&r), [details("e1")]);
+    let r = recovered(r#"{"name": "getEventDetails", "parameters": {"eventId": "e1"}}"#);
+    assert_eq!(calls(&r), [details("e1")]);
+    let r = recovered(r#"{"name": "listEvents"}"#);
+    assert_eq!(calls(&r), [("listEvents".to_owned(), json!({}))]);
+    // What the tool runner receives is the arguments object as JSON text.
+    assert_eq!(r.calls[0].arguments, "{}");
+}
+
+#[test]
+fn malformed_json_is_text() {
+    for text in [
+        "{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}",
+        "```json\n{\"name\": \"getEventDetails\" \"arguments\": {}}\n```",
+        "<tool_call>{name: getEventDetails}</tool_call>",
+        "<tool_call></tool_call>",
+        "[]",
+        "{\"name\": \"listEvents\"} and then some prose",
+        r#"{"name": "getEventDetails", "arguments": "eventId=e1"}"#,
+        r#"{"name": "listEvents", "arguments": {}, "parameters": {}}"#,
+        r#"{"arguments": {"eventId": "e1"}}"#,
+    ] {
+        assert!(
+            matches!(parse(text, &tools()), Err(NotACall::Malformed(_))),
+            "{text:?}: {:?}",
+            parse(text, &tools())
+        );
+    }
+}
+
+#[test]
+fn unknown_tool_is_text() {
+    let text = "```json\n{\"name\": \"deleteEverything\", \"arguments\": {}}\n```";
+    assert_eq!(
+        parse(text, &tools()),
+        Err(NotACall::UnknownTool("deleteEverything".into()))
+    );
+    // One bad call among good ones: nothing is recovered.
+    let text = "<tool_call>{\"name\": \"listEvents\"}</tool_call><tool_call>{\"name\": \"viewContract\", \"arguments\": {\"eventId\": \"e1\"}}</tool_call>";
+    assert_eq!(
+        parse(text, &tools()),
+        Err(NotACall::UnknownTool("viewContract".into()))
+    );
+}
+
+#[test]
+fn schema_violation_is_text() {
+    for text in [
+        r#"{"name": "getEventDetails", "arguments": {}}"#,
+        r#"{"name": "getEventDetails", "arguments": {"eventId": 7}}"#,
+        r#"{"name": "addGuest", "arguments": {"eventId": "e1", "name": "Ana", "email": "not an email"}}"#,
+        r#"{"name": "listEvents", "arguments": {"from": "tomorrow"}}"#,
+        r#"[{"name": "listEvents"}, {"name": "listEvents", "arguments": {"colour": "red"}}]"#,
+    ] {
+        assert!(
+            matches!(
+                parse(text, &tools()),
+                Err(NotACall::InvalidArguments { .. })
+            ),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn prose_about_json_stays_text() {
+    for text in [
+        "Your event {\"name\": \"getEventDetails\"} is on Saturday.",
+        "Here is the call I would make:\n```json\n{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}\n```",
+        "Use braces { like this } in templates.",
+        "I can wrap things in <tool_call> tags if you like.",
+        "[Your contract](https://example.com/contract) is signed.",
+        "```python\nprint({\"name\": 1})\n```",
+        "",
+        "   ",
+    ] {
+        assert!(parse(text, &tools()).is_err(), "{text:?}");
+    }
+    assert_eq!(parse("Hello!", &tools()), Err(NotACall::NoCandidate));
+}
