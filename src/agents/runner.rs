@@ -42,6 +42,10 @@ use crate::llm::{
 /// How long a cached context is trusted even without an invalidation.
 const CONTEXT_TTL_SECS: u64 = 300;
 
+/// The note that asks the model to answer from the tool results it already has.
+const ANSWER_FROM_RESULTS: &str = "The tool results above answer the request. Reply to the \
+     user now in plain language from those results; do not call any tool.";
+
 /// Said when the model, asked to answer from the results it has, says nothing.
 const NO_ANSWER: &str = "I wasn't able to complete that request.";
 
@@ -134,7 +138,7 @@ impl AgentResponder {
         let mut rounds = 0;
         loop {
             let req = request(turn, agent, &messages, tools.clone());
-            let (text, calls) = self.stream_round(turn, req).await?;
+            let (text, calls) = self.stream_round(turn, req, &tools).await?;
             answer.push_str(&text);
             if calls.is_empty() {
                 break;
@@ -153,7 +157,10 @@ impl AgentResponder {
                 .as_ref()
                 .is_some_and(|g| g.check(&calls) == Verdict::AnswerWithoutTools)
             {
-                answer.push_str(&self.answer_without_tools(turn, agent, &messages).await?);
+                let text = self
+                    .answer_without_tools(turn, agent, &messages, &tools)
+                    .await?;
+                answer.push_str(&text);
                 break;
             }
             // No tool call starts after a cancel; one that ran is recorded, then the turn
@@ -202,19 +209,24 @@ impl AgentResponder {
         Ok(text)
     }
 
-    /// The repeat guard's way out: the same conversation without tools, so the model answers
-    /// from the results it already has; an empty answer gets a short apology instead.
+    /// The repeat guard's way out: the same conversation without tools and with a note to
+    /// answer from the results, so the model answers from what it already has. A call it
+    /// still writes as text is recognised against the turn's `tools` (never shown, never
+    /// run); an empty answer gets a short apology instead.
     async fn answer_without_tools(
         &self,
         turn: &mut TurnContext,
         agent: &AgentSettings,
         messages: &[ChatMessage],
+        tools: &Arc<[ToolSpec]>,
     ) -> Result<String, TurnError> {
         tracing::info!(
             "the model repeated calls already answered; asking it to answer without tools"
         );
-        let req = request(turn, agent, messages, Arc::from([]));
-        let (text, calls) = self.stream_round(turn, req).await?;
+        let mut messages = messages.to_vec();
+        messages.push(ChatMessage::system(ANSWER_FROM_RESULTS));
+        let req = request(turn, agent, &messages, Arc::from([]));
+        let (text, calls) = self.stream_round(turn, req, tools).await?;
         if !calls.is_empty() {
             tracing::warn!(
                 calls = calls.len(),
@@ -228,18 +240,18 @@ impl AgentResponder {
     }
 
     /// Streams one model response: text goes to the client as it comes; tool calls are
-    /// returned once complete. With `llm.text_tool_calls` enabled and tools offered, calls
+    /// returned once complete. With `llm.text_tool_calls` enabled, calls of the `recover` tools
     /// written as text are recovered first and never shown.
     async fn stream_round(
         &self,
         turn: &mut TurnContext,
         req: ChatRequest,
+        recover: &Arc<[ToolSpec]>,
     ) -> Result<(String, Vec<ToolCall>), TurnError> {
         turn.check_cancelled()?;
-        let offered = req.tools.clone();
         let mut stream = self.llm.stream_chat(req);
-        if !offered.is_empty() && turn.deps.settings.llm.text_tool_calls_enabled() {
-            stream = recover_tool_calls(stream, offered);
+        if !recover.is_empty() && turn.deps.settings.llm.text_tool_calls_enabled() {
+            stream = recover_tool_calls(stream, recover.clone());
         }
         let mut message = StreamingMessage::default();
         let mut calls = Vec::new();

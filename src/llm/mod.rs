@@ -28,9 +28,9 @@ pub mod text_calls;
 pub mod types;
 
 pub use client::{HostedClient, LlmStream};
+pub use error::{LlmError, TimeoutStage};
 pub use local::LocalClient;
 pub use provider::LlmClient;
-pub use error::{LlmError, TimeoutStage};
 pub use retry::RetryPolicy;
 pub use text_calls::recover_tool_calls;
 pub use types::{ChatMessage, ChatRequest, LlmEvent, ToolCall, ToolSpec};

@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod llm_client;
+mod local_model;
 mod requests;
 mod rest_access;
 mod rest_openapi;

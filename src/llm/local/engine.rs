@@ -164,7 +164,6 @@ fn kv_cells(model: &LlamaModel, budget_mb: u32) -> u32 {
     cells.max(MIN_CELLS)
 }
 
-
 /// A job being answered.
 struct Active {
     job: Job,
@@ -229,7 +228,9 @@ impl Engine<'_> {
     fn enqueue(&mut self, job: Job) {
         if self.waiting.len() >= self.max_queue {
             let queued = self.waiting.len();
-            let _ = job.events.send(JobEvent::Failed(LocalError::Busy { queued }));
+            let _ = job
+                .events
+                .send(JobEvent::Failed(LocalError::Busy { queued }));
         } else {
             self.waiting.push_back(job);
         }
@@ -237,18 +238,26 @@ impl Engine<'_> {
 
     fn publish_gauges(&self) {
         let m = metrics::global();
-        m.local_queued.set(i64::try_from(self.waiting.len()).unwrap_or(i64::MAX));
-        m.local_active.set(i64::try_from(self.active.len()).unwrap_or(i64::MAX));
+        m.local_queued
+            .set(i64::try_from(self.waiting.len()).unwrap_or(i64::MAX));
+        m.local_active
+            .set(i64::try_from(self.active.len()).unwrap_or(i64::MAX));
         let (cached, _) = self.seqs.cached();
-        m.local_cached_threads.set(i64::try_from(cached).unwrap_or(i64::MAX));
+        m.local_cached_threads
+            .set(i64::try_from(cached).unwrap_or(i64::MAX));
     }
 
     /// Moves waiting jobs onto sequences, first come first served.
     fn admit(&mut self) {
         while self.active.len() < self.parallel {
-            let Some(job) = self.waiting.pop_front() else { return };
+            let Some(job) = self.waiting.pop_front() else {
+                return;
+            };
             // The template writes the special tokens (`<|im_start|>`, ...) as text: parse them.
-            let tokens = self.model.vocab().tokenize(job.prompt.as_bytes(), false, true);
+            let tokens = self
+                .model
+                .vocab()
+                .tokenize(job.prompt.as_bytes(), false, true);
             if tokens.is_empty() {
                 let error = LocalError::Engine("the prompt is empty".into());
                 let _ = job.events.send(JobEvent::Failed(error));
@@ -257,7 +266,10 @@ impl Engine<'_> {
             // Leave room for at least a short answer.
             let limit = self.max_context.saturating_sub(16);
             if tokens.len() > limit {
-                let error = LocalError::PromptTooLong { tokens: tokens.len(), limit };
+                let error = LocalError::PromptTooLong {
+                    tokens: tokens.len(),
+                    limit,
+                };
                 let _ = job.events.send(JobEvent::Failed(error));
                 continue;
             }
@@ -340,9 +352,9 @@ impl Engine<'_> {
                 }
                 Err(DecodeError::NoKvCacheSlot) => {
                     if let Some(seq) = self.seqs.evict_lru() {
-                        let _ = self
-                            .ctx
-                            .kv_cache_seq_rm(i32::try_from(seq).unwrap_or(0), None, None);
+                        let _ =
+                            self.ctx
+                                .kv_cache_seq_rm(i32::try_from(seq).unwrap_or(0), None, None);
                         tracing::debug!(seq, "local model: dropped an idle thread's cache");
                         continue;
                     }
@@ -429,7 +441,10 @@ impl Engine<'_> {
                 }
                 None => {
                     m.local_prompt_evaluated.add(n as u64);
-                    a.tokens[a.evaluated..a.evaluated + n].iter().map(|t| t.0).collect()
+                    a.tokens[a.evaluated..a.evaluated + n]
+                        .iter()
+                        .map(|t| t.0)
+                        .collect()
                 }
             };
             a.evaluated += n;

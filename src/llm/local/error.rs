@@ -37,9 +37,13 @@ impl LocalError {
     pub fn user_message(&self) -> String {
         match self {
             Self::Starting { what } => {
-                format!("The local AI model is still starting ({what}). Please try again in a moment.")
+                format!(
+                    "The local AI model is still starting ({what}). Please try again in a moment."
+                )
             }
-            Self::Unavailable { reason } => format!("The local AI model is not available: {reason}"),
+            Self::Unavailable { reason } => {
+                format!("The local AI model is not available: {reason}")
+            }
             Self::Busy { .. } | Self::CacheFull => {
                 "The local AI model is busy with other conversations. Please try again in a moment."
                     .to_owned()

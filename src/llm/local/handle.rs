@@ -1,7 +1,7 @@
 //! [`LocalEngine`]: the server's handle on the decode thread, and what they exchange.
 //!
 //! Starting is asynchronous: `LocalEngine::start` returns at once and the engine thread
-//! finds (or fetches) the model file, loads it and creates the context, publishing each
+//! finds the model file, loads it and creates the context, publishing each
 //! stage in [`EngineState`]; a turn asked for meanwhile is answered `Starting`, a turn after
 //! a failure `Unavailable` with the reason. The state sits behind a `std` lock that is only
 //! held to copy or replace it, never across an `.await`.

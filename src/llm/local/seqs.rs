@@ -157,11 +157,27 @@ mod tests {
     fn a_threads_next_turn_reuses_its_cached_prefix() {
         let mut table = SeqTable::new(2);
         let first = table.claim(Some("thr_a"), &[1, 2, 3]).expect("free");
-        assert_eq!(first, Claim { seq: 0, reused: 0, evicted_other: false });
+        assert_eq!(
+            first,
+            Claim {
+                seq: 0,
+                reused: 0,
+                evicted_other: false
+            }
+        );
         table.extend(0, &[1, 2, 3, 4, 5]);
         table.release(0);
-        let next = table.claim(Some("thr_a"), &[1, 2, 3, 4, 5, 6, 7]).expect("free");
-        assert_eq!(next, Claim { seq: 0, reused: 5, evicted_other: false });
+        let next = table
+            .claim(Some("thr_a"), &[1, 2, 3, 4, 5, 6, 7])
+            .expect("free");
+        assert_eq!(
+            next,
+            Claim {
+                seq: 0,
+                reused: 5,
+                evicted_other: false
+            }
+        );
         assert_eq!(table.len_of(0), 5);
     }
 
@@ -197,10 +213,24 @@ mod tests {
         }
         // "a" was used longest ago: "c" takes its sequence.
         let c = table.claim(Some("c"), &[7]).expect("free");
-        assert_eq!(c, Claim { seq: 0, reused: 0, evicted_other: true });
+        assert_eq!(
+            c,
+            Claim {
+                seq: 0,
+                reused: 0,
+                evicted_other: true
+            }
+        );
         // "b" is still cached.
         let b = table.claim(Some("b"), &[7, 8, 9]).expect("free");
-        assert_eq!(b, Claim { seq: 1, reused: 2, evicted_other: false });
+        assert_eq!(
+            b,
+            Claim {
+                seq: 1,
+                reused: 2,
+                evicted_other: false
+            }
+        );
         assert!(table.claim(Some("d"), &[1]).is_none(), "both busy");
     }
 

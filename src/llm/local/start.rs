@@ -1,5 +1,4 @@
-//! The engine thread's first steps: find the model file (fetching it when allowed), then
-//! hand over to the decode loop. Whatever fails is kept as the engine's state, so every turn
+//! The engine thread's first steps: find the model file, then hand over to the decode loop. Whatever fails is kept as the engine's state, so every turn
 //! answers with the same reason instead of the server refusing to start.
 
 use std::sync::Arc;
@@ -52,10 +51,21 @@ fn locate(
     } else {
         Err(LocalError::Unavailable {
             reason: format!(
-                "{} is not downloaded; run `eventchat model fetch`",
-                settings.model
+                "{} is not in {}; run `scripts/fetch-model {}` ({})",
+                settings.model,
+                settings.model_dir.display(),
+                settings.model,
+                size_hint(&settings.model)
             ),
         })
+    }
+}
+
+fn size_hint(model: &str) -> &'static str {
+    match model {
+        "qwen2.5-0.5b" => "491 MB, about 10 s on a fast link",
+        "qwen2.5-1.5b" => "1.1 GB",
+        _ => "known models: qwen2.5-0.5b, qwen2.5-1.5b",
     }
 }
 

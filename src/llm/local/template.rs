@@ -60,7 +60,11 @@ impl ChatTemplate {
     }
 
     /// The prompt for `messages` with `tools` offered (none: the template's plain form).
-    pub fn render(&self, messages: &[ChatMessage], tools: &[ToolSpec]) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        messages: &[ChatMessage],
+        tools: &[ToolSpec],
+    ) -> Result<String, TemplateError> {
         let template = self
             .env
             .get_template(NAME)

@@ -29,19 +29,38 @@ pub enum NotACall {
     NoCandidate,
     #[error("a tool-call candidate is not a call: {0}")]
     Malformed(String),
+    #[error("a tool-call candidate is not JSON: {0}")]
+    NotJson(String),
     #[error("the text calls a tool that is not offered: {0}")]
     UnknownTool(String),
     #[error("the arguments of {tool} do not fit its schema: {reason}")]
     InvalidArguments { tool: String, reason: String },
 }
 
-/// Finds the tool calls written in `text`. Any invalid candidate makes the whole text plain
-/// text (`Err`), so a caller never shows part of an answer and runs the rest.
+/// Finds the tool calls written in `text`. An invalid first call, or anything that is not
+/// JSON, makes the whole text plain text (`Err`). After valid calls, a JSON value that is
+/// not a valid call (an unknown tool, arguments that break the schema, or no call at all:
+/// the 0.5B model sometimes echoes the tool result after repeating its call) ends the list: the valid leading calls run
+/// and the rest is dropped, neither run nor shown. Small models (Qwen2.5 0.5B, greedy) often
+/// write the call that was asked for and then chain invented ones with made-up arguments;
+/// the model sees the results of the first ones and answers or calls again.
 pub fn parse(text: &str, tools: &[ToolSpec]) -> Result<Recovered, NotACall> {
     let (outside, candidates) = split(text)?;
     let mut calls = Vec::new();
     for candidate in candidates {
-        calls.extend(calls_in(candidate, tools)?);
+        let (found, error) = calls_in(candidate, tools);
+        calls.extend(found);
+        match error {
+            // Prose or broken JSON after a call is not an invented call: all text.
+            Some(error) if calls.is_empty() || matches!(error, NotACall::NotJson(_)) => {
+                return Err(error);
+            }
+            Some(error) => {
+                tracing::info!(error = %error, kept = calls.len(), "text tool calls: dropped an invalid tail");
+                break;
+            }
+            None => {}
+        }
     }
     if calls.is_empty() {
         return Err(NotACall::NoCandidate);
@@ -134,7 +153,18 @@ pub(super) fn skip_language(after_fence: &str) -> &str {
 
 /// The calls of one candidate: one or more JSON values (objects or arrays of objects),
 /// optionally inside a fence (a tag may hold a fenced block).
-fn calls_in(candidate: &str, tools: &[ToolSpec]) -> Result<Vec<ToolCall>, NotACall> {
+/// The valid calls found before the first invalid one, and that error if there was one.
+fn calls_in(candidate: &str, tools: &[ToolSpec]) -> (Vec<ToolCall>, Option<NotACall>) {
+    let mut calls = Vec::new();
+    let error = collect_calls(candidate, tools, &mut calls).err();
+    (calls, error)
+}
+
+fn collect_calls(
+    candidate: &str,
+    tools: &[ToolSpec],
+    calls: &mut Vec<ToolCall>,
+) -> Result<(), NotACall> {
     let mut body = candidate.trim();
     if let Some(inner) = body.strip_prefix(FENCE) {
         let inner = skip_language(inner);
@@ -143,9 +173,8 @@ fn calls_in(candidate: &str, tools: &[ToolSpec]) -> Result<Vec<ToolCall>, NotACa
     if body.is_empty() {
         return Err(NotACall::Malformed("an empty candidate".into()));
     }
-    let mut calls = Vec::new();
     for value in serde_json::Deserializer::from_str(body).into_iter::<Value>() {
-        match value.map_err(|e| NotACall::Malformed(e.to_string()))? {
+        match value.map_err(|e| NotACall::NotJson(e.to_string()))? {
             Value::Array(items) if items.is_empty() => {
                 return Err(NotACall::Malformed("an empty list of calls".into()));
             }
@@ -157,7 +186,7 @@ fn calls_in(candidate: &str, tools: &[ToolSpec]) -> Result<Vec<ToolCall>, NotACa
             other => calls.push(call_of(other, tools)?),
         }
     }
-    Ok(calls)
+    Ok(())
 }
 
 /// One call object, checked against the offered tools.

@@ -33,12 +33,20 @@ fn a_first_turn_has_the_system_prompt_the_tools_block_and_the_generation_prompt(
             &[tool()],
         )
         .expect("renders");
-    assert!(prompt.starts_with("<|im_start|>system\nYou help Jane.\n\n# Tools\n"), "{prompt}");
+    assert!(
+        prompt.starts_with("<|im_start|>system\nYou help Jane.\n\n# Tools\n"),
+        "{prompt}"
+    );
     assert!(prompt.contains("<tools>\n{"), "{prompt}");
     assert!(prompt.contains(r#""name": "getEventDetails""#), "{prompt}");
-    assert!(prompt.contains("<tool_call></tool_call> XML tags"), "{prompt}");
     assert!(
-        prompt.ends_with("<|im_start|>user\nShow me my event details<|im_end|>\n<|im_start|>assistant\n"),
+        prompt.contains("<tool_call></tool_call> XML tags"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.ends_with(
+            "<|im_start|>user\nShow me my event details<|im_end|>\n<|im_start|>assistant\n"
+        ),
         "{prompt}"
     );
 }
@@ -100,13 +108,16 @@ fn a_later_turn_extends_the_earlier_prompt_and_answer() {
     messages.push(ChatMessage::assistant("Hello Jane."));
     messages.push(ChatMessage::user("Thanks"));
     let second = template.render(&messages, &[tool()]).expect("renders");
-    assert!(second.starts_with(&format!("{first}Hello Jane.<|im_end|>")), "{second}");
+    assert!(
+        second.starts_with(&format!("{first}Hello Jane.<|im_end|>")),
+        "{second}"
+    );
 }
 
 #[test]
 fn raise_exception_and_broken_templates_are_errors_not_panics() {
-    let raising = ChatTemplate::new("{{ raise_exception('no system role') }}".to_owned())
-        .expect("parses");
+    let raising =
+        ChatTemplate::new("{{ raise_exception('no system role') }}".to_owned()).expect("parses");
     let error = raising
         .render(&[ChatMessage::user("x")], &[])
         .expect_err("raises");

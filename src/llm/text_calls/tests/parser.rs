@@ -120,7 +120,10 @@ fn malformed_json_is_text() {
         r#"{"arguments": {"eventId": "e1"}}"#,
     ] {
         assert!(
-            matches!(parse(text, &tools()), Err(NotACall::Malformed(_))),
+            matches!(
+                parse(text, &tools()),
+                Err(NotACall::Malformed(_) | NotACall::NotJson(_))
+            ),
             "{text:?}: {:?}",
             parse(text, &tools())
         );
@@ -134,12 +137,27 @@ fn unknown_tool_is_text() {
         parse(text, &tools()),
         Err(NotACall::UnknownTool("deleteEverything".into()))
     );
-    // One bad call among good ones: nothing is recovered.
+    // An invented call after a good one: the good one runs, the invented one is dropped.
     let text = "<tool_call>{\"name\": \"listEvents\"}</tool_call><tool_call>{\"name\": \"viewContract\", \"arguments\": {\"eventId\": \"e1\"}}</tool_call>";
-    assert_eq!(
-        parse(text, &tools()),
-        Err(NotACall::UnknownTool("viewContract".into()))
-    );
+    let recovered = parse(text, &tools()).expect("the first call is kept");
+    assert_eq!(recovered.calls.len(), 1);
+    assert_eq!(recovered.calls[0].name, "listEvents");
+    assert_eq!(recovered.text, "");
+}
+
+/// What Qwen2.5 0.5B wrote for "Show me my event details": the asked call, then invented
+/// ones, one JSON object per line.
+#[test]
+fn invented_calls_after_a_valid_one_are_dropped() {
+    let text = "{\"name\": \"listEvents\", \"arguments\": {}}\n{\"name\": \"listEvents\", \"arguments\": {\"colour\": \"red\"}}\n{\"name\": \"nope\"}";
+    let recovered = parse(text, &tools()).expect("the first call is kept");
+    assert_eq!(recovered.calls.len(), 1);
+    let text =
+        r#"[{"name": "listEvents"}, {"name": "listEvents", "arguments": {"colour": "red"}}]"#;
+    assert_eq!(parse(text, &tools()).map(|r| r.calls.len()), Ok(1));
+    // The call repeated, then the tool's result echoed: the call is kept, the echo dropped.
+    let text = "{\"name\": \"listEvents\", \"arguments\": {}}\n{\"client\": \"Emily Parker\"}";
+    assert_eq!(parse(text, &tools()).map(|r| r.calls.len()), Ok(1));
 }
 
 #[test]
@@ -149,7 +167,6 @@ fn schema_violation_is_text() {
         r#"{"name": "getEventDetails", "arguments": {"eventId": 7}}"#,
         r#"{"name": "addGuest", "arguments": {"eventId": "e1", "name": "Ana", "email": "not an email"}}"#,
         r#"{"name": "listEvents", "arguments": {"from": "tomorrow"}}"#,
-        r#"[{"name": "listEvents"}, {"name": "listEvents", "arguments": {"colour": "red"}}]"#,
     ] {
         assert!(
             matches!(
