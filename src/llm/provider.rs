@@ -14,7 +14,8 @@ use crate::config::{LlmProvider, LlmSettings};
 
 #[derive(Debug, Clone)]
 pub enum LlmClient {
-    Hosted(HostedClient),
+    /// Boxed: it is ten times the size of the local handle.
+    Hosted(Box<HostedClient>),
     Local(LocalClient),
 }
 
@@ -25,7 +26,9 @@ impl LlmClient {
                 tracing::info!(model = %settings.local.model, "LLM provider: the local model");
                 Self::Local(LocalClient::new(settings))
             }
-            LlmProvider::Openai | LlmProvider::Auto => Self::Hosted(HostedClient::new(settings)?),
+            LlmProvider::Openai | LlmProvider::Auto => {
+                Self::Hosted(Box::new(HostedClient::new(settings)?))
+            }
         })
     }
 

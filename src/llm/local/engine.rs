@@ -472,7 +472,7 @@ impl Engine<'_> {
             }
         }
         // Highest index first, so swap_remove keeps the other indices valid.
-        finished.sort_by(|x, y| y.0.cmp(&x.0));
+        finished.sort_by_key(|x| std::cmp::Reverse(x.0));
         for (i, finish) in finished {
             let mut done = self.active.swap_remove(i);
             let rest = done.pieces.finish();
