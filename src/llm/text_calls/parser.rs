@@ -174,7 +174,16 @@ fn collect_calls(
         return Err(NotACall::Malformed("an empty candidate".into()));
     }
     for value in serde_json::Deserializer::from_str(body).into_iter::<Value>() {
-        match value.map_err(|e| NotACall::NotJson(e.to_string()))? {
+        // JSON cut off at the end (the answer hit its token limit) is an unfinished value,
+        // not prose: after a valid call it is a droppable tail like an invented call.
+        let value = value.map_err(|e| {
+            if e.is_eof() {
+                NotACall::Malformed(format!("unfinished JSON: {e}"))
+            } else {
+                NotACall::NotJson(e.to_string())
+            }
+        })?;
+        match value {
             Value::Array(items) if items.is_empty() => {
                 return Err(NotACall::Malformed("an empty list of calls".into()));
             }

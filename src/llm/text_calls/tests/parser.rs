@@ -155,6 +155,9 @@ fn invented_calls_after_a_valid_one_are_dropped() {
     let text =
         r#"[{"name": "listEvents"}, {"name": "listEvents", "arguments": {"colour": "red"}}]"#;
     assert_eq!(parse(text, &tools()).map(|r| r.calls.len()), Ok(1));
+    // Cut off by the token limit inside the echo: still the call.
+    let text = "{\"name\": \"listEvents\", \"arguments\": {}}\n{\"client\": \"Emily";
+    assert_eq!(parse(text, &tools()).map(|r| r.calls.len()), Ok(1));
     // The call repeated, then the tool's result echoed: the call is kept, the echo dropped.
     let text = "{\"name\": \"listEvents\", \"arguments\": {}}\n{\"client\": \"Emily Parker\"}";
     assert_eq!(parse(text, &tools()).map(|r| r.calls.len()), Ok(1));
