@@ -458,8 +458,13 @@ mod tests {
         let defaults = with(&[]);
         assert_eq!(defaults.text_tool_calls, TextToolCalls::Auto);
         assert!(
-            !defaults.text_tool_calls_enabled(),
-            "no base_url: OpenAI itself"
+            defaults.text_tool_calls_enabled(),
+            "no key and no base_url: the local model"
+        );
+        let openai = with(&[("EVENTCHAT_LLM__API_KEY", "sk-test")]);
+        assert!(
+            !openai.text_tool_calls_enabled(),
+            "a key and no base_url: OpenAI itself"
         );
         for (url, on) in [
             ("http://127.0.0.1:8080/v1", true),

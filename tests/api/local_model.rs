@@ -45,6 +45,8 @@ async fn local_app(dir: &std::path::Path) -> TestApp {
             ("EVENTCHAT_LLM__PROVIDER", "local"),
             ("EVENTCHAT_LLM__LOCAL__MODEL_DIR", &dir),
             ("EVENTCHAT_LLM__TURN_TIMEOUT_SECS", "600"),
+            // One core for the model, one for the rest of the suite running beside it.
+            ("EVENTCHAT_LLM__LOCAL__THREADS", "1"),
         ],
     )
     .await;
