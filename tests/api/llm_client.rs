@@ -298,7 +298,8 @@ async fn turn_timeout_after_tokens_interrupts() {
 
 #[tokio::test]
 async fn not_configured_tells_how_to_configure() {
-    let s = settings("", &[("LLM__API_KEY", "")]);
+    // `openai` explicitly: under `auto` no key and no URL means the local model.
+    let s = settings("", &[("LLM__API_KEY", ""), ("LLM__PROVIDER", "openai")]);
     let c = LlmClient::new(&s).unwrap();
     assert!(!c.is_configured());
     let events = collect(&c, request()).await;
