@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, types};
+use crate::helpers::{Backend, TestApp, tool_results, types};
 use crate::requests as req;
 
 fn call(id: &str, name: &str, args: Value) -> MockToolCall {
@@ -27,22 +27,6 @@ fn offered(req: &Value) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// Tool results the model was shown in a request, by call id.
-fn tool_results(req: &Value) -> Vec<(String, Value)> {
-    req["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| {
-            (
-                m["tool_call_id"].as_str().unwrap().to_owned(),
-                serde_json::from_str(m["content"].as_str().unwrap()).unwrap_or(Value::Null),
-            )
-        })
-        .collect()
 }
 
 async fn client_assistant(backend: Backend) {

@@ -179,6 +179,19 @@ impl TestApp {
     }
 
     /// Loads the demo data set.
+    /// The audit rows of the tool calls run in `thread_id`.
+    pub async fn tool_calls(
+        &self,
+        thread_id: &str,
+    ) -> Vec<eventchat::store::domain::ToolCallRecord> {
+        self.state
+            .stores
+            .domain
+            .tool_calls_for_thread(thread_id)
+            .await
+            .unwrap()
+    }
+
     pub async fn seed(&self) {
         seed::seed_demo(&self.state.stores.db, chrono::Utc::now().date_naive())
             .await
@@ -444,4 +457,21 @@ impl TestApp {
                 .unwrap(),
         )
     }
+}
+
+/// Tool results the model was shown in a request, by call id.
+pub fn tool_results(req: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    req["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| {
+            (
+                m["tool_call_id"].as_str().unwrap().to_owned(),
+                serde_json::from_str(m["content"].as_str().unwrap())
+                    .unwrap_or(serde_json::Value::Null),
+            )
+        })
+        .collect()
 }

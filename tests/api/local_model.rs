@@ -112,13 +112,7 @@ async fn the_local_model_calls_get_event_details_and_answers() {
         "raw call shown: {summary:#?}"
     );
     assert!(!ev.iter().any(|e| e["type"] == "error"), "{ev:?}");
-    let rows = app
-        .state
-        .stores
-        .domain
-        .tool_calls_for_thread(&thread_id)
-        .await
-        .unwrap();
+    let rows = app.tool_calls(&thread_id).await;
     assert!(
         rows.iter().any(|r| r.tool == "getEventDetails" && r.ok),
         "{rows:?}"

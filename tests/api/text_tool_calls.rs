@@ -9,7 +9,7 @@ use mock_llm::{MockLlm, Reply};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, tool_results};
 
 /// The shape: a fenced JSON call, split over several text deltas.
 fn fenced_call(name: &str, event_id: &str) -> Reply {
@@ -92,23 +92,6 @@ fn calls_sent(req: &Value) -> Vec<(String, String, Value)> {
         .collect()
 }
 
-/// Tool results in a recorded request, by call id.
-fn results_sent(req: &Value) -> Vec<(String, Value)> {
-    req["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| {
-            let content = m["content"].as_str().unwrap();
-            (
-                m["tool_call_id"].as_str().unwrap().to_owned(),
-                serde_json::from_str(content).unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn offers_tools(req: &Value) -> bool {
     req["tools"].as_array().is_some_and(|t| !t.is_empty())
 }
@@ -125,15 +108,6 @@ async fn client_app(
     (app, token, event_id, meta)
 }
 
-async fn audit(app: &TestApp, thread_id: &str) -> Vec<eventchat::store::domain::ToolCallRecord> {
-    app.state
-        .stores
-        .domain
-        .tool_calls_for_thread(thread_id)
-        .await
-        .unwrap()
-}
-
 async fn fenced_json_call(backend: Backend) {
     let mock = MockLlm::start();
     let (app, token, event_id, meta) = client_app(backend, &mock, &[]).await;
@@ -147,7 +121,7 @@ async fn fenced_json_call(backend: Backend) {
     assert_eq!(flows.len(), 1, "{ev:?}");
     assert_eq!(flows[0].len(), 1);
     assert!(!flows[0][0].starts_with("Refused"), "{flows:?}");
-    let rows = audit(&app, &thread_id).await;
+    let rows = app.tool_calls(&thread_id).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].tool, "getEventDetails");
     assert!(rows[0].ok);
@@ -169,7 +143,7 @@ async fn fenced_json_call(backend: Backend) {
     assert!(id.starts_with("call_"), "{id}");
     assert_eq!(name, "getEventDetails");
     assert_eq!(args, &json!({"eventId": event_id}));
-    let results = results_sent(&reqs[1]);
+    let results = tool_results(&reqs[1]);
     assert_eq!(results.len(), 1);
     assert_eq!(&results[0].0, id);
     assert!(results[0].1.get("error").is_none(), "{results:?}");
@@ -185,7 +159,7 @@ async fn tag_form(backend: Backend) {
     mock.push(Reply::text(["Here it is."]));
     let (thread_id, ev) = app.create_thread(&token, "my event?", meta).await;
     assert_eq!(workflows(&ev).len(), 1);
-    assert_eq!(audit(&app, &thread_id).await.len(), 1);
+    assert_eq!(app.tool_calls(&thread_id).await.len(), 1);
     // The prose before the tag is kept and was streamed before the call ran.
     let shown: Vec<String> = messages(&ev).iter().map(|m| m.trim().to_owned()).collect();
     assert_eq!(shown, ["Let me check.", "Here it is."]);
@@ -210,7 +184,7 @@ async fn unknown_tool(backend: Backend) {
     let (thread_id, ev) = app.create_thread(&token, "cancel it", meta).await;
     assert_eq!(messages(&ev), [raw], "shown exactly as the model wrote it");
     assert!(workflows(&ev).is_empty());
-    assert!(audit(&app, &thread_id).await.is_empty());
+    assert!(app.tool_calls(&thread_id).await.is_empty());
     assert_eq!(mock.request_count(), 1);
     app.finish().await;
 }
@@ -233,7 +207,7 @@ async fn turned_off(backend: Backend) {
         .count();
     assert_eq!(deltas, 6, "streamed delta by delta, nothing held");
     assert!(workflows(&ev).is_empty());
-    assert!(audit(&app, &thread_id).await.is_empty());
+    assert!(app.tool_calls(&thread_id).await.is_empty());
     assert_eq!(mock.request_count(), 1);
     app.finish().await;
 }
@@ -253,11 +227,11 @@ async fn repeat_guard(backend: Backend) {
     assert_eq!(reqs.len(), 3);
     assert!(offers_tools(&reqs[0]) && offers_tools(&reqs[1]));
     assert!(!offers_tools(&reqs[2]), "the third request offers no tools");
-    assert_eq!(results_sent(&reqs[2]).len(), 1, "the first result is there");
+    assert_eq!(tool_results(&reqs[2]).len(), 1, "the first result is there");
     assert_eq!(messages(&ev), ["You're all set for Saturday."]);
     assert_no_raw_call(&ev);
     assert_eq!(workflows(&ev).len(), 1, "the repeat did not run");
-    assert_eq!(audit(&app, &thread_id).await.len(), 1);
+    assert_eq!(app.tool_calls(&thread_id).await.len(), 1);
     // The model has nothing to say without tools: a short apology, not an empty message.
     mock.push(fenced_call("viewGuestList", &event_id));
     mock.push(fenced_call("viewGuestList", &event_id));
@@ -266,7 +240,7 @@ async fn repeat_guard(backend: Backend) {
     assert_eq!(messages(&ev), ["I wasn't able to complete that request."]);
     assert_eq!(mock.request_count(), 6);
     assert!(!offers_tools(&mock.requests()[5]));
-    assert_eq!(audit(&app, &thread_id).await.len(), 2);
+    assert_eq!(app.tool_calls(&thread_id).await.len(), 2);
     app.finish().await;
 }
 both_backends!(a_repeated_text_call_is_answered_without_tools, repeat_guard);
@@ -284,10 +258,10 @@ async fn refusal(backend: Backend) {
     let flows = workflows(&ev);
     assert_eq!(flows.len(), 1);
     assert!(flows[0][0].starts_with("Refused"), "{flows:?}");
-    let rows = audit(&app, &thread_id).await;
+    let rows = app.tool_calls(&thread_id).await;
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].ok);
-    let results = results_sent(&mock.requests()[1]);
+    let results = tool_results(&mock.requests()[1]);
     assert!(results[0].1.get("error").is_some(), "{results:?}");
     let keys: Vec<&String> = results[0].1.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["error"], "nothing of the event reached the model");
