@@ -18,9 +18,12 @@
 //! counts at the start of the message: after prose the model is showing JSON, not calling.
 //!
 //! Guarantees:
-//! - all or nothing: every candidate in the text must name an offered tool and its arguments
-//!   must pass the tool's schema (`tools::schema::validate`); otherwise the whole text stays
-//!   text, exactly as the model wrote it. The user never sees half a recovered answer.
+//! - every call that runs names an offered tool and its arguments pass the tool's schema
+//!   (`tools::schema::validate`). An invalid first call, or prose or broken JSON anywhere,
+//!   keeps the whole text as text, exactly as the model wrote it. After valid calls, a JSON
+//!   value that is not a valid call (an invented call, an echoed tool result, JSON cut off by
+//!   the token limit: what Qwen2.5 0.5B writes) ends the list and is dropped, never run and
+//!   never shown. The user never sees half a recovered answer.
 //! - text that cannot start a call streams through at once, so ordinary answers still arrive
 //!   token by token; only text that may be a call is held, and never more than
 //!   [`HOLD_LIMIT`] bytes of it.

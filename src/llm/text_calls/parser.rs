@@ -1,7 +1,8 @@
 //! The parser: a complete text and the offered tools in, the tool calls written in it out
 //! (or the reason the text is just text). Pure: no I/O, no state.
 //!
-//! The forms and the all-or-nothing rule are described in the module docs (`text_calls`).
+//! The forms and the rule for invalid candidates are described in the module docs
+//! (`text_calls`).
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
