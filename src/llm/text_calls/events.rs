@@ -3,9 +3,19 @@
 //! Keeps the order documented on [`LlmEvent`]: text deltas (what the filter releases), then
 //! the held text once resolved, then at most one `ToolCalls` (the upstream's real calls
 //! followed by the recovered ones), `Usage`, and `Finished` last, whose `finish_reason` is
-//! `tool_calls` when calls were recovered. An upstream error releases the held text as a
-//! delta first, so the runner keeps (and stores) what was said, as it does for any
-//! interrupted answer.
+//! `tool_calls` when calls were recovered.
+//!
+//! The answer ends at its first complete, valid call written as text: the upstream is
+//! dropped there (for the local model that ends the generation at the next step; for a
+//! server, the connection), the call is resolved at once and `Finished` follows. Small models
+//! chain invented calls with made-up arguments after the one that was asked for, and each
+//! costs seconds of generation on a CPU; the model sees the first call's result in the next
+//! round and calls again if it needs to. (The upstream's `Usage` of such a cut answer is not
+//! known and not sent.)
+//!
+//! An upstream error releases held text that is not a call in progress (whitespace, a
+//! partial tag prefix), so the runner keeps what was said, as for any interrupted answer; a
+//! call in progress is dropped, never shown as raw JSON.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -56,6 +66,10 @@ impl Recovery {
             match self.upstream.next().await {
                 Some(Ok(LlmEvent::TextDelta(delta))) => {
                     let shown = self.filter.push(&delta);
+                    if let Some(resolution) = self.filter.complete_calls(&self.tools) {
+                        self.cut(shown, resolution);
+                        continue;
+                    }
                     if !shown.is_empty() {
                         return Some(Ok(LlmEvent::TextDelta(shown)));
                     }
@@ -67,7 +81,7 @@ impl Recovery {
                 // it said is still resolved.
                 None => self.end(None),
                 Some(Err(error)) => {
-                    let held = self.filter.take_held();
+                    let held = self.filter.abandon();
                     self.queue(Resolution {
                         text: held,
                         calls: Vec::new(),
@@ -77,6 +91,25 @@ impl Recovery {
                 }
             }
         }
+    }
+
+    /// The first call is complete: the rest of the answer is not read.
+    fn cut(&mut self, shown: String, resolution: Resolution) {
+        let names: Vec<&str> = resolution.calls.iter().map(|c| c.name.as_str()).collect();
+        tracing::info!(
+            calls = resolution.calls.len(),
+            tools = ?names,
+            "tool calls recovered from the model's text; the answer ends at the first"
+        );
+        self.upstream = Box::pin(futures::stream::empty());
+        if !shown.is_empty() {
+            self.pending.push_back(Ok(LlmEvent::TextDelta(shown)));
+        }
+        self.queue(resolution);
+        self.pending.push_back(Ok(LlmEvent::Finished {
+            finish_reason: Some("tool_calls".to_owned()),
+        }));
+        self.done = true;
     }
 
     /// The answer is complete: resolves the held text and queues the closing events.

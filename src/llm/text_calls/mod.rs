@@ -24,6 +24,9 @@
 //!   value that is not a valid call (an invented call, an echoed tool result, JSON cut off by
 //!   the token limit: what Qwen2.5 0.5B writes) ends the list and is dropped, never run and
 //!   never shown. The user never sees half a recovered answer.
+//! - the answer ends at the first complete, valid call (or list of calls in one JSON array):
+//!   the rest is not generated or read, so invented follow-up calls cost nothing and never
+//!   run. The model sees the result in the next round and calls again if it must.
 //! - text that cannot start a call streams through at once, so ordinary answers still arrive
 //!   token by token; only text that may be a call is held, and never more than
 //!   [`HOLD_LIMIT`] bytes of it.

@@ -75,6 +75,40 @@ pub fn parse(text: &str, tools: &[ToolSpec]) -> Result<Recovered, NotACall> {
     Ok(Recovered { text, calls })
 }
 
+/// The calls of a held text whose first call is complete already: `<tool_call>{...}`, a
+/// fence opening `{...}` or `[...]`, or bare `{...}` / `[...]`, once that first JSON value is
+/// closed and is a valid call (or a list of them). `None` while it is unfinished, or when it
+/// is not a valid call (the whole answer is then resolved by [`parse`] at its end). What
+/// follows the first value is not looked at: small models chain invented calls after the
+/// one that was asked for, and the answer is cut here (see `events`).
+pub(super) fn first_calls(held: &str, tools: &[ToolSpec]) -> Option<Vec<ToolCall>> {
+    let mut body = held.trim_start();
+    if let Some(after) = body.strip_prefix(OPEN_TAG) {
+        body = after.trim_start();
+    }
+    if let Some(after) = body.strip_prefix(FENCE) {
+        body = skip_language(after).trim_start();
+    }
+    if !(body.starts_with('{') || body.starts_with('[')) {
+        return None;
+    }
+    let value = serde_json::Deserializer::from_str(body)
+        .into_iter::<Value>()
+        .next()?
+        .ok()?;
+    let mut calls = Vec::new();
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            for item in items {
+                calls.push(call_of(item, tools).ok()?);
+            }
+        }
+        Value::Object(_) => calls.push(call_of(value, tools).ok()?),
+        _ => return None,
+    }
+    Some(calls)
+}
+
 /// The prose pieces and the call candidates of `text`, by form.
 fn split(text: &str) -> Result<(Vec<&str>, Vec<&str>), NotACall> {
     let trimmed = text.trim();

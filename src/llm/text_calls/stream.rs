@@ -14,7 +14,7 @@
 //! Held text is bounded by [`HOLD_LIMIT`]: past it, everything held is released as text and
 //! the filter passes the rest of the answer through untouched (no call is that long).
 
-use super::parser::{FENCE, OPEN_TAG, parse, skip_language};
+use super::parser::{FENCE, OPEN_TAG, first_calls, parse, skip_language};
 use crate::llm::types::{ToolCall, ToolSpec};
 
 /// The most text held back while it may still be a call (bytes).
@@ -144,11 +144,36 @@ impl TextCallFilter {
         !self.held.is_empty()
     }
 
-    /// Releases the held text unparsed (the answer failed: what was said is kept as text).
-    /// The filter passes everything through afterwards.
-    pub fn take_held(&mut self) -> String {
+    /// The answer failed: returns the held text that may still be shown (a partial tag
+    /// prefix, leading whitespace), and drops a call in progress, which is not something the
+    /// model said to the user. The filter passes everything through afterwards.
+    pub fn abandon(&mut self) -> String {
+        let state = std::mem::replace(&mut self.state, State::Off);
+        let held = std::mem::take(&mut self.held);
+        if state == State::Holding {
+            tracing::debug!(
+                held = held.len(),
+                "the answer failed during a tool call written as text; the call is dropped"
+            );
+            return String::new();
+        }
+        held
+    }
+
+    /// Once the held text's first call is complete and valid: those calls, and the filter
+    /// passes everything through afterwards (the caller ends the answer there).
+    pub fn complete_calls(&mut self, tools: &[ToolSpec]) -> Option<Resolution> {
+        // Parsing the held text again per delta is cheap: it is at most HOLD_LIMIT bytes.
+        if self.state != State::Holding {
+            return None;
+        }
+        let calls = first_calls(&self.held, tools)?;
         self.state = State::Off;
-        std::mem::take(&mut self.held)
+        self.held.clear();
+        Some(Resolution {
+            text: String::new(),
+            calls,
+        })
     }
 
     /// The answer ended: parses what was held as a possible call. The filter passes

@@ -131,12 +131,61 @@ fn held_text_is_bounded() {
 }
 
 #[test]
-fn take_held_releases_without_parsing() {
+fn abandoning_drops_a_call_in_progress_but_not_text() {
     let mut filter = TextCallFilter::default();
-    assert_eq!(
-        filter.push("Hi <tool_call>{\"name\": \"listEvents\"}"),
-        "Hi "
-    );
-    assert_eq!(filter.take_held(), "<tool_call>{\"name\": \"listEvents\"}");
+    assert_eq!(filter.push("Hi <tool_call>{\"name\": \"listE"), "Hi ");
+    assert_eq!(filter.abandon(), "");
     assert_eq!(filter.push("more"), "more");
+    // A partial tag is text until it is a tag.
+    let mut filter = TextCallFilter::default();
+    assert_eq!(filter.push("See <tool"), "See ");
+    assert_eq!(filter.abandon(), "<tool");
+}
+
+#[test]
+fn the_first_complete_valid_call_resolves_at_once() {
+    for (pieces, calls) in [
+        (
+            &["{\"name\": \"listEvents\", \"argu", "ments\": {}}"][..],
+            1,
+        ),
+        (
+            &["<tool_call>\n{\"name\": \"listEvents\"}", "\n</tool_call>"][..],
+            1,
+        ),
+        (
+            &["```json\n[{\"name\": \"listEvents\"}, {\"name\": \"listEvents\"}]"][..],
+            2,
+        ),
+        // The model's chain after its first call is never read.
+        (
+            &["{\"name\": \"listEvents\"}\n{\"name\": \"deleteEverything\""][..],
+            1,
+        ),
+    ] {
+        let mut filter = TextCallFilter::default();
+        let mut resolved = None;
+        for piece in pieces {
+            assert_eq!(filter.push(piece), "");
+            if let Some(r) = filter.complete_calls(&tools()) {
+                resolved = Some(r);
+                break;
+            }
+        }
+        let resolved = resolved.unwrap_or_else(|| panic!("{pieces:?} did not resolve"));
+        assert_eq!(resolved.calls.len(), calls, "{pieces:?}");
+        assert!(resolved.text.is_empty());
+        assert!(!filter.is_holding());
+    }
+    // Unfinished, or not a valid call: nothing yet; `finish` decides at the end.
+    for held in [
+        "{\"name\": \"listEvents\", \"arguments\": {",
+        "{\"name\": \"deleteEverything\"}",
+        "{\"a\": 1}",
+    ] {
+        let mut filter = TextCallFilter::default();
+        assert_eq!(filter.push(held), "");
+        assert_eq!(filter.complete_calls(&tools()), None, "{held}");
+        assert!(filter.is_holding());
+    }
 }
