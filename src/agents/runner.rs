@@ -46,6 +46,41 @@ const CONTEXT_TTL_SECS: u64 = 300;
 const ANSWER_FROM_RESULTS: &str = "The tool results above answer the request. Reply to the \
      user now in plain language from those results; do not call any tool.";
 
+/// The repeat guard's re-ask when the user's message is known: the user's turn again, with
+/// this turn's tool results in it instead of the calls and results before it. Small local
+/// models (Qwen2.5 0.5B) answer a trailing system note with "Please provide the request",
+/// and with their own call still in view they write it again; with the question and the
+/// results in one message there is no call to imitate.
+fn answer_from_results(question: &str, results: &[&str]) -> String {
+    format!(
+        "{}\n\nWhat the tools returned:\n{}\n\nAnswer my message above in plain language \
+         from these results. Do not call any tool and do not write JSON.",
+        question.trim(),
+        results.join("\n\n")
+    )
+}
+
+/// The conversation for the repeat guard's re-ask (see [`answer_from_results`]), or `None`
+/// when it holds no user message to restate.
+fn reask(messages: &[ChatMessage]) -> Option<Vec<ChatMessage>> {
+    let at = messages
+        .iter()
+        .rposition(|m| matches!(m, ChatMessage::User { .. }))?;
+    let ChatMessage::User { text: question } = &messages[at] else {
+        return None;
+    };
+    let results: Vec<&str> = messages[at + 1..]
+        .iter()
+        .filter_map(|m| match m {
+            ChatMessage::Tool { content, .. } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out = messages[..at].to_vec();
+    out.push(ChatMessage::user(answer_from_results(question, &results)));
+    Some(out)
+}
+
 /// Said when the model, asked to answer from the results it has, says nothing.
 const NO_ANSWER: &str = "I wasn't able to complete that request.";
 
@@ -223,8 +258,11 @@ impl AgentResponder {
         tracing::info!(
             "the model repeated calls already answered; asking it to answer without tools"
         );
-        let mut messages = messages.to_vec();
-        messages.push(ChatMessage::system(ANSWER_FROM_RESULTS));
+        let messages = reask(messages).unwrap_or_else(|| {
+            let mut all = messages.to_vec();
+            all.push(ChatMessage::system(ANSWER_FROM_RESULTS));
+            all
+        });
         let req = request(turn, agent, &messages, Arc::from([]));
         let (text, calls) = self.stream_round(turn, req, tools).await?;
         if !calls.is_empty() {

@@ -227,7 +227,39 @@ async fn repeat_guard(backend: Backend) {
     assert_eq!(reqs.len(), 3);
     assert!(offers_tools(&reqs[0]) && offers_tools(&reqs[1]));
     assert!(!offers_tools(&reqs[2]), "the third request offers no tools");
-    assert_eq!(tool_results(&reqs[2]).len(), 1, "the first result is there");
+    let result = tool_results(&reqs[1]);
+    assert_eq!(
+        result.len(),
+        1,
+        "the first result went to the second request"
+    );
+    assert!(
+        tool_results(&reqs[2]).is_empty(),
+        "no call or result to imitate"
+    );
+    let last = reqs[2]["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        last["role"], "user",
+        "the re-ask is the user's turn: {last}"
+    );
+    let reask = last["content"].as_str().unwrap_or_default();
+    assert!(
+        reask.starts_with("my event?") && reask.contains("Do not call any tool"),
+        "{reask}"
+    );
+    let raw_result = reqs[1]["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "tool"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    assert!(
+        !raw_result.is_empty() && reask.contains(raw_result),
+        "the result is in the re-ask: {reask}"
+    );
     assert_eq!(messages(&ev), ["You're all set for Saturday."]);
     assert_no_raw_call(&ev);
     assert_eq!(workflows(&ev).len(), 1, "the repeat did not run");

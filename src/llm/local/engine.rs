@@ -36,6 +36,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 
 use super::error::LocalError;
 use super::handle::{EngineState, Finish, Job, JobEvent, ModelInfo, Shared};
@@ -139,8 +140,15 @@ pub(super) fn run(
         load_ms = info.load_ms, "local model ready"
     );
     shared.set_state(EngineState::Ready { template, info });
+    // Qwen's `<tool_call>` is one special token; a model without one has nothing to forbid.
+    let call_tokens = model.vocab().tokenize(b"<tool_call>", false, true);
+    let tool_call_token = match call_tokens.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
     let mut engine = Engine {
         model: &model,
+        tool_call_token,
         ctx,
         batch: LlamaBatch::new(N_BATCH, 1),
         seqs: SeqTable::new(seqs as usize),
@@ -192,6 +200,8 @@ impl Active {
 
 struct Engine<'m> {
     model: &'m LlamaModel,
+    /// The token that opens a tool call, if the model has one (forbidden without tools).
+    tool_call_token: Option<LlamaToken>,
     ctx: LlamaContext<'m>,
     batch: LlamaBatch<'static>,
     seqs: SeqTable,
@@ -298,14 +308,34 @@ impl Engine<'_> {
                 .observe(job.queued_at.elapsed());
             let room = u32::try_from(self.max_context - tokens.len()).unwrap_or(u32::MAX);
             let max_tokens = job.max_tokens.min(room).max(1);
-            let sampler = match job.temperature {
-                Some(t) if !self.greedy && t > 0.0 => LlamaSampler::chain_simple([
+            let mut chain = Vec::with_capacity(4);
+            if let (true, Some(token)) = (job.forbid_calls, self.tool_call_token) {
+                chain.push(LlamaSampler::logit_bias(
+                    self.model.n_vocab(),
+                    &[LlamaLogitBias::new(token, f32::NEG_INFINITY)],
+                ));
+            }
+            if job.forbid_calls {
+                // A prose answer: a mild repeat penalty over the last 64 tokens, as
+                // llama.cpp's own defaults (not with tools: a call's JSON repeats quotes
+                // and braces on purpose).
+                chain.push(LlamaSampler::penalties(
+                    self.model.n_vocab(),
+                    64,
+                    1.1,
+                    0.0,
+                    0.0,
+                ));
+            }
+            match job.temperature {
+                Some(t) if !self.greedy && t > 0.0 => chain.extend([
                     LlamaSampler::top_p(0.95, 1),
                     LlamaSampler::temp(t),
                     LlamaSampler::dist(rand::random()),
                 ]),
-                _ => LlamaSampler::greedy(),
-            };
+                _ => chain.push(LlamaSampler::greedy()),
+            }
+            let sampler = LlamaSampler::chain_simple(chain);
             let prompt_len = tokens.len();
             self.active.push(Active {
                 job,
@@ -466,6 +496,17 @@ impl Engine<'_> {
                 let _ = a.job.events.send(JobEvent::Text(text));
             }
             if a.generated >= a.max_tokens || a.evaluated + 1 >= self.max_context {
+                finished.push((i, Finish::Length));
+            } else if a.generated >= 16 && {
+                a.tokens.push(token);
+                let looping = super::looping::is_looping(&a.tokens[a.prompt_len..]);
+                a.tokens.pop();
+                looping
+            } {
+                tracing::info!(
+                    generated = a.generated,
+                    "the local model repeats itself; its answer ends here"
+                );
                 finished.push((i, Finish::Length));
             } else {
                 a.next = Some(token);

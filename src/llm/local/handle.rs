@@ -53,6 +53,9 @@ pub struct Job {
     pub max_tokens: u32,
     /// `None`: greedy.
     pub temperature: Option<f32>,
+    /// No tools are offered: the model's tool-call token is never sampled (a small model
+    /// asked to answer from results otherwise writes the same call again).
+    pub forbid_calls: bool,
     pub events: UnboundedSender<JobEvent>,
     pub queued_at: Instant,
 }

@@ -5,6 +5,7 @@
 //! - `start`: the thread's first steps (find or fetch the model file, then load it).
 //! - `engine`: the decode loop (batched sequences, KV cache reuse per thread, LRU eviction);
 //!   only with the `local-model` cargo feature.
+//! - `looping`: ends an answer that repeats one phrase over and over.
 //! - `seqs`: which sequence of the KV cache holds which thread's tokens.
 //! - `template`: the model's Jinja chat template, with the tools block.
 //! - `utf8`: token bytes to whole characters.
@@ -18,6 +19,7 @@
 mod engine;
 mod error;
 mod handle;
+mod looping;
 mod seqs;
 mod start;
 pub mod store;
@@ -72,12 +74,15 @@ impl LocalClient {
         let prompt = template
             .render(&req.messages, &req.tools)
             .map_err(|e| LlmError::InvalidRequest(e.to_string()))?;
+        // The whole prompt, for whoever tunes prompts: RUST_LOG=eventchat::llm::local=trace.
+        tracing::trace!(%prompt, "local model prompt");
         let (events, receiver) = unbounded_channel();
         self.engine.submit(Job {
             key: req.cache_key.clone(),
             prompt,
             max_tokens: req.max_tokens.unwrap_or(1024),
             temperature: if self.greedy { None } else { req.temperature },
+            forbid_calls: req.tools.is_empty(),
             events,
             queued_at: std::time::Instant::now(),
         })?;
