@@ -27,8 +27,9 @@ pub fn is_looping<T: PartialEq>(generated: &[T]) -> bool {
 
 /// Whether `block` is a shorter unit written several times.
 fn is_periodic<T: PartialEq>(block: &[T]) -> bool {
-    (1..block.len())
-        .any(|unit| block.len() % unit == 0 && block.chunks(unit).all(|c| c == &block[..unit]))
+    (1..block.len()).any(|unit| {
+        block.len().is_multiple_of(unit) && block.chunks(unit).all(|c| c == &block[..unit])
+    })
 }
 
 #[cfg(test)]
