@@ -78,6 +78,16 @@ impl Histogram {
         self.total.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Observations so far, and their mean (for views that show one figure).
+    pub fn count_and_mean(&self) -> (u64, Duration) {
+        let total = self.total.load(Ordering::Relaxed);
+        let sum = self.sum_micros.load(Ordering::Relaxed);
+        (
+            total,
+            Duration::from_micros(sum.checked_div(total).unwrap_or(0)),
+        )
+    }
+
     fn render(&self, name: &str, help: &str, out: &mut String) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         for (i, b) in BUCKETS.iter().enumerate() {

@@ -11,6 +11,7 @@
 //! pages, search included (`api`).
 
 pub mod admin;
+mod admin_llm;
 pub mod agents;
 pub mod api;
 pub mod changes;
@@ -77,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     )
     .service(agents::starter_prompts_route)
     .configure(admin::configure)
+    .configure(admin_llm::configure)
     .configure(api::configure)
     .configure(|c| crate::web::configure(c, state));
     if settings.auth.dev_login {

