@@ -189,6 +189,25 @@ impl LlmSettings {
         !self.base_url.trim().is_empty() || !self.api_key.expose_secret().trim().is_empty()
     }
 
+    /// The history budget of a turn whose answer may take `max_answer_tokens`: the
+    /// configured `history_token_budget`, and for the local model no more than its context
+    /// leaves once the answer and the system prompt with its tools block are counted, so a
+    /// long thread drops its oldest messages instead of failing as too long.
+    pub fn history_budget(&self, max_answer_tokens: u32) -> usize {
+        /// The system prompt (rules and the database context) and the tools block of a local
+        /// prompt: ~8.4 KB of text for the client assistant, about 2,500 tokens.
+        const LOCAL_PROMPT_RESERVE: usize = 3_500;
+        match self.resolved_provider() {
+            LlmProvider::Local => {
+                let context = self.local.max_context_tokens as usize;
+                let room =
+                    context.saturating_sub(max_answer_tokens as usize + LOCAL_PROMPT_RESERVE);
+                self.history_token_budget.min(room.max(512))
+            }
+            _ => self.history_token_budget,
+        }
+    }
+
     /// The provider `auto` stands for: the hosted endpoint when one is configured.
     pub fn resolved_provider(&self) -> LlmProvider {
         match self.provider {
@@ -412,6 +431,22 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn the_local_model_bounds_the_history_by_its_context() {
+        let local =
+            Settings::load_from(Path::new("/nonexistent"), "local", &HashMap::new()).unwrap();
+        assert_eq!(local.llm.resolved_provider(), LlmProvider::Local);
+        // 8,192 - 1,024 answer - 3,500 prompt: below the 12,000 configured.
+        assert_eq!(local.llm.history_budget(1024), 3_668);
+        let hosted = Settings::load_from(
+            Path::new("/nonexistent"),
+            "local",
+            &vars(&[("EVENTCHAT_LLM__API_KEY", "sk-test")]),
+        )
+        .unwrap();
+        assert_eq!(hosted.llm.history_budget(1024), 12_000);
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl AgentResponder {
         let spec = AgentSpec::of(turn.thread().agent_type);
         let agent = (spec.settings)(&settings.llm);
         let context_text = self.context(turn).await?;
-        let budget = settings.llm.history_token_budget;
+        let budget = settings.llm.history_budget(agent.max_tokens);
         let transcript = turn.transcript().await?;
         // The first exchange gets a title, made from the first user message.
         let first_user = (transcript.user_messages() == 1)
