@@ -142,6 +142,13 @@ async fn the_local_model_calls_get_event_details_and_answers() {
             > 0.0,
         "{view}"
     );
+    // The turn's second round (after the tool result) starts with the first round's prompt:
+    // the thread's KV cache is reused, not evaluated again.
+    let reused = view["cache"]["prompt_tokens_reused"].as_u64().unwrap_or(0);
+    assert!(
+        reused > 1000,
+        "the second round reused the first one's prompt: {view}"
+    );
 }
 
 /// The error message of a new thread's turn, once it is not "still starting" (bounded).
