@@ -40,7 +40,7 @@ pub const USAGE: &str = "eventchat-bench [options]
   --context-tokens T      (m) prompt size of the second turn (default 2000)
   --llama-bench-dir DIR   where scripts/bench/llama-bench.sh wrote MODEL.jsonl (default target/llama-bench)
   --eval PATH             (q) evaluation set (default: bench/eval/local_model.json, built in)
-  --eval-cases N          (q) run only the first N cases (default all)
+  --eval-cases N          (q) run N of the cases: every refusal case and the others evenly spread (default all)
   --max-run-secs S        wall-clock bound of one load run, and of one (m) throughput run (default 300)
   --out PATH              JSON results (default target/bench/results.json)
 environment:

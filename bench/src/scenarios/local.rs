@@ -88,8 +88,27 @@ pub async fn start_local(setup: &Setup, model: &str, label: &str) -> Res<LocalSe
     }
 }
 
+/// ANSI colour sequences (`ESC [ ... m`) removed: the pretty log colours its fields.
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The first number after `key` in a log line (`load_ms=123` or `"load_ms":123`).
 fn number_after(line: &str, key: &str) -> Option<u64> {
+    let line = plain(line);
     let rest = &line[line.find(key)? + key.len()..];
     let digits: String = rest
         .chars()

@@ -43,8 +43,10 @@ pub async fn scenario_model_eval(report: &mut Report, setup: &Setup) -> Res<()> 
     };
     let set: Value = serde_json::from_str(&text)?;
     let mut cases: Vec<Value> = set["cases"].as_array().cloned().unwrap_or_default();
-    if let Some(n) = setup.args.eval_cases {
-        cases.truncate(n);
+    if let Some(n) = setup.args.eval_cases
+        && n < cases.len()
+    {
+        cases = spread(cases, n);
     }
     if cases.is_empty() {
         return Err("the evaluation set has no cases".into());
@@ -55,6 +57,29 @@ pub async fn scenario_model_eval(report: &mut Report, setup: &Setup) -> Res<()> 
         }
     }
     Ok(())
+}
+
+/// `n` of the cases for a shorter run: every refusal case (the security property), then
+/// non-refusal cases evenly spread over the set (so all three assistants stay in), in order.
+fn spread(cases: Vec<Value>, n: usize) -> Vec<Value> {
+    let refusals = cases.iter().filter(|c| c.get("refusal").is_some()).count();
+    let others = cases.len() - refusals;
+    let want = n.saturating_sub(refusals).min(others);
+    let mut seen = 0usize;
+    let mut taken = 0usize;
+    cases
+        .into_iter()
+        .filter(|c| {
+            if c.get("refusal").is_some() {
+                return true;
+            }
+            // Take the i-th of `others` when it crosses the next multiple of others/want.
+            let take = want > 0 && (seen * want) / others == taken && taken < want;
+            seen += 1;
+            taken += usize::from(take);
+            take
+        })
+        .collect()
 }
 
 /// Names of the demo data, resolved to ids.
