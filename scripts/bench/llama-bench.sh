@@ -54,14 +54,20 @@ add_subdirectory(llama-bench)
 EOF
     cat > "$out/src/tools/llama-bench/CMakeLists.txt" <<'EOF'
 add_executable(llama-bench llama-bench.cpp)
-target_link_libraries(llama-bench PRIVATE common llama ${CMAKE_THREAD_LIBS_INIT})
+# The common library's target is `llama-common` in newer llama.cpp, `common` before.
+if (TARGET llama-common)
+    set(COMMON_LIB llama-common)
+else()
+    set(COMMON_LIB common)
+endif()
+target_link_libraries(llama-bench PRIVATE ${COMMON_LIB} llama ${CMAKE_THREAD_LIBS_INIT})
 target_compile_features(llama-bench PRIVATE cxx_std_17)
 EOF
     cmake -S "$out/src" -B "$out/build" \
         -DCMAKE_BUILD_TYPE=Release \
         -DBUILD_SHARED_LIBS=OFF \
         -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON \
-        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
         -DGGML_NATIVE=OFF -DGGML_OPENMP=ON \
         -DGGML_AVX="${GGML_AVX:-ON}" -DGGML_AVX2="${GGML_AVX2:-ON}" -DGGML_FMA="${GGML_FMA:-ON}" \
