@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use crate::Res;
 
 pub const USAGE: &str = "eventchat-bench [options]
-  --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f; s, search, only when named)
+  --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f; s (search), m (local model
+                          performance) and q (local model quality) only when named)
   --server-bin PATH       eventchat binary (default target/release/eventchat)
   --python PATH           python of a venv with openai-chatkit + openai-agents; enables the reference
   --reference-script PATH default scripts/bench/reference_server.py
@@ -30,7 +31,17 @@ pub const USAGE: &str = "eventchat-bench [options]
   --search-queries Q      timed queries per class in (s) (default 100)
   --search-db LIST        backends of (s) (default sqlite,postgres)
   --pg-url URL            PostgreSQL server for (e) and (s) (default postgres://postgres@127.0.0.1:5432/postgres)
-  --max-run-secs S        wall-clock bound of one load run (default 300)
+  --models LIST           local models of (m) and (q) (default qwen2.5-0.5b,qwen2.5-1.5b)
+  --model-dir DIR         where MODEL.gguf lives (default $HOME/.cache/eventchat/models)
+  --model-threads N       llama.cpp threads of the server (default 0 = every core)
+  --model-concurrency LIST concurrent threads of the (m) throughput runs (default 1,4,16)
+  --model-turns N         turns per thread in those runs, the first creates it (default 2)
+  --ttft-rounds R         (m) first/second-turn latency pairs per model (default 3)
+  --context-tokens T      (m) prompt size of the second turn (default 2000)
+  --llama-bench-dir DIR   where scripts/bench/llama-bench.sh wrote MODEL.jsonl (default target/llama-bench)
+  --eval PATH             (q) evaluation set (default: bench/eval/local_model.json, built in)
+  --eval-cases N          (q) run N of the cases: every refusal case and the others evenly spread (default all)
+  --max-run-secs S        wall-clock bound of one load run, and of one (m) throughput run (default 300)
   --out PATH              JSON results (default target/bench/results.json)
 environment:
   EVENTCHAT_*             passed on to the eventchat server (it otherwise runs on its defaults)
@@ -65,6 +76,17 @@ pub struct Args {
     pub search_queries: usize,
     pub search_backends: Vec<String>,
     pub pg_url: String,
+    /// Scenarios (m) and (q): the local models and their files, llama.cpp threads.
+    pub models: Vec<String>,
+    pub model_dir: PathBuf,
+    pub model_threads: u32,
+    pub model_concurrency: Vec<usize>,
+    pub model_turns: usize,
+    pub ttft_rounds: usize,
+    pub context_tokens: usize,
+    pub llama_bench_dir: PathBuf,
+    pub eval: Option<PathBuf>,
+    pub eval_cases: Option<usize>,
     pub max_run_secs: u64,
     pub out: PathBuf,
 }
@@ -105,6 +127,17 @@ pub fn parse_args() -> Res<Option<Args>> {
         search_queries: 100,
         search_backends: vec!["sqlite".into(), "postgres".into()],
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        models: vec!["qwen2.5-0.5b".into(), "qwen2.5-1.5b".into()],
+        model_dir: PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/eventchat/models"),
+        model_threads: 0,
+        model_concurrency: vec![1, 4, 16],
+        model_turns: 2,
+        ttft_rounds: 3,
+        context_tokens: 2000,
+        llama_bench_dir: PathBuf::from("target/llama-bench"),
+        eval: None,
+        eval_cases: None,
         max_run_secs: 300,
         out: PathBuf::from("target/bench/results.json"),
     };
@@ -154,6 +187,16 @@ pub fn parse_args() -> Res<Option<Args>> {
                 }
             }
             "--pg-url" => a.pg_url = val,
+            "--models" => a.models = val.split(',').map(|s| s.trim().to_owned()).collect(),
+            "--model-dir" => a.model_dir = val.into(),
+            "--model-threads" => a.model_threads = val.parse()?,
+            "--model-concurrency" => a.model_concurrency = list(&val)?,
+            "--model-turns" => a.model_turns = val.parse::<usize>()?.max(1),
+            "--ttft-rounds" => a.ttft_rounds = val.parse::<usize>()?.max(1),
+            "--context-tokens" => a.context_tokens = val.parse()?,
+            "--llama-bench-dir" => a.llama_bench_dir = val.into(),
+            "--eval" => a.eval = Some(val.into()),
+            "--eval-cases" => a.eval_cases = Some(val.parse::<usize>()?.max(1)),
             "--max-run-secs" => a.max_run_secs = val.parse()?,
             "--out" => a.out = val.into(),
             other => return Err(format!("unknown option {other}\n{USAGE}").into()),

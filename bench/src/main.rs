@@ -35,7 +35,8 @@ use serde_json::json;
 use args::{Args, parse_args};
 use report::{Report, machine, table};
 use scenarios::{
-    scenario_idle, scenario_lifecycle, scenario_load, scenario_rehydrate, scenario_search,
+    scenario_idle, scenario_lifecycle, scenario_load, scenario_model_eval, scenario_model_perf,
+    scenario_rehydrate, scenario_search,
 };
 use servers::Setup;
 
@@ -92,6 +93,8 @@ async fn run(args: Args) -> Res<()> {
             "f" => scenario_lifecycle(&mut report, &setup, &mock).await,
             "e" => scenario_load(&mut report, &setup, &mock, "e", &args.va, None, true).await,
             "s" => scenario_search(&mut report, &setup).await,
+            "m" => scenario_model_perf(&mut report, &setup).await,
+            "q" => scenario_model_eval(&mut report, &setup).await,
             other => Err(format!("unknown scenario {other}").into()),
         };
         if let Err(e) = result {
@@ -126,6 +129,10 @@ async fn run(args: Args) -> Res<()> {
             "scenarios": args.scenarios, "tool_call_first": args.tool_call_first,
             "search_docs": args.search_docs, "search_queries": args.search_queries,
             "mock_workers": args.mock_workers,
+            "models": args.models, "model_threads": args.model_threads,
+            "model_concurrency": args.model_concurrency, "model_turns": args.model_turns,
+            "ttft_rounds": args.ttft_rounds, "context_tokens": args.context_tokens,
+            "eval_cases": args.eval_cases,
         },
         "results": report.rows, "notes": report.notes, "table_markdown": t,
     });

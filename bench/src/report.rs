@@ -133,10 +133,133 @@ pub fn table(report: &Report) -> String {
             d4(&r["warm_turn_ms"]),
         );
     }
+    model_tables(report, &mut s);
     for n in &report.notes {
         let _ = writeln!(s, "\nnote: {n}");
     }
     s
+}
+
+fn met(v: &Value) -> &'static str {
+    match v.as_bool() {
+        Some(true) => "met",
+        Some(false) => "NOT met",
+        None => "-",
+    }
+}
+
+fn pct(v: &Value) -> String {
+    v.as_f64()
+        .filter(|x| x.is_finite())
+        .map_or_else(|| "-".into(), |x| format!("{:.0}%", x * 100.0))
+}
+
+/// Scenarios (m) and (q): one row per model.
+fn model_tables(report: &Report, s: &mut String) {
+    let m: Vec<&Value> = report
+        .rows
+        .iter()
+        .filter(|r| r["scenario"] == "m")
+        .collect();
+    if !m.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n(m) local model | load ms | pp tok/s | tg tok/s | llama-bench pp / tg tok/s | tg vs llama-bench | turn 1 first event / first token s | turn 2 first event / first token s | turn 2 prompt tokens (reused / evaluated) | peak RSS MiB (anon) |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+        for r in &m {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} / {} | {} | {} / {} | {} / {} | {} ({} / {}) | {} ({}) |",
+                r["model"].as_str().unwrap_or(""),
+                r["load_ms"],
+                f(&r["pp_tokens_per_s"]),
+                f(&r["tg_tokens_per_s"]),
+                f(&r["llama_bench_pp"]),
+                f(&r["llama_bench_tg"]),
+                pct(&r["tg_vs_llama_bench"]),
+                f(&r["ttfe1_s"]),
+                f(&r["ttft1_s"]),
+                f(&r["ttfe2_s"]),
+                f(&r["ttft2_s"]),
+                f(&r["context_tokens"]),
+                f(&r["context_reused"]),
+                f(&r["context_evaluated"]),
+                f(&r["peak_rss_mib"]),
+                f(&r["rss_anon_mib"]),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n(m) throughput | concurrent threads | turns ok/planned | errors | wall s | turns/s | generated tok/s | mean queue wait s |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        for r in &m {
+            for t in r["throughput"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}/{} | {} | {} | {:.3} | {} | {} |",
+                    r["model"].as_str().unwrap_or(""),
+                    t["concurrency"],
+                    t["turns_ok"],
+                    t["turns_planned"],
+                    t["errors"],
+                    f(&t["wall_s"]),
+                    t["turns_per_s"].as_f64().unwrap_or(f64::NAN),
+                    f(&t["generated_tokens_per_s"]),
+                    f(&t["mean_queue_wait_s"]),
+                );
+            }
+        }
+        for r in &m {
+            let _ = writeln!(
+                s,
+                "\n(m) {} targets: second-turn TTFT < 1.5 s (0.5B): {}; generation >= 90% of llama-bench tg: {}",
+                r["model"].as_str().unwrap_or(""),
+                met(&r["target_ttft2_met"]),
+                met(&r["target_tg_met"]),
+            );
+        }
+    }
+    let q: Vec<&Value> = report
+        .rows
+        .iter()
+        .filter(|r| r["scenario"] == "q")
+        .collect();
+    if !q.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n(q) local model | cases | right tool | right arguments | answer consistent with the tool result | refusals held | mean turn s | target (1.5B: >= 80% tool and arguments) |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        for r in &q {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} of {} (refusal bypass: {} of {}) | {} | {} |",
+                r["model"].as_str().unwrap_or(""),
+                r["cases"],
+                pct(&r["right_tool"]),
+                pct(&r["right_args"]),
+                pct(&r["answer_consistent"]),
+                r["refusals_held"],
+                r["refusal_cases"],
+                r["refusal_bypasses"],
+                r["refusal_cases"],
+                f(&r["mean_turn_s"]),
+                met(&r["target_met"]),
+            );
+        }
+        for r in &q {
+            let _ = writeln!(
+                s,
+                "\n(q) {} failed cases:",
+                r["model"].as_str().unwrap_or("")
+            );
+            for line in crate::scenarios::failure_lines(r) {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+    }
 }
 
 pub fn machine() -> Value {

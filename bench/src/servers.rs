@@ -70,12 +70,29 @@ pub struct Eventchat {
     pub personas: Vec<Persona>,
     pub admin_token: String,
     pub venues: Vec<String>,
+    /// The settings the server runs with (its database, its token secret).
+    pub settings: Settings,
+    /// The server's stdout and stderr.
+    pub log: PathBuf,
 }
 
 pub async fn start_eventchat(setup: &Setup, db_url: &str, label: &str) -> Res<Eventchat> {
+    start_eventchat_with(setup, db_url, label, &[]).await
+}
+
+/// [`start_eventchat`] with more environment on top of [`eventchat_env`] (later wins), e.g.
+/// the local model provider of scenarios (m) and (q).
+pub async fn start_eventchat_with(
+    setup: &Setup,
+    db_url: &str,
+    label: &str,
+    extra: &[(String, String)],
+) -> Res<Eventchat> {
     let port = free_port()?;
-    let env = eventchat_env(setup, port, db_url);
-    let log = std::fs::File::create(setup.work.join(format!("{label}.log")))?;
+    let mut env = eventchat_env(setup, port, db_url);
+    env.extend(extra.iter().cloned());
+    let log_path = setup.work.join(format!("{label}.log"));
+    let log = std::fs::File::create(&log_path)?;
     let child = Command::new(&setup.args.server_bin)
         .args(["serve", "--demo"])
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -139,7 +156,28 @@ pub async fn start_eventchat(setup: &Setup, db_url: &str, label: &str) -> Res<Ev
         personas,
         admin_token,
         venues,
+        settings,
+        log: log_path,
     })
+}
+
+/// A token for the seeded user with this email, minted as the server verifies them.
+pub async fn token_for(settings: &Settings, email: &str) -> Res<String> {
+    let conn = db::connect(&settings.database).await?;
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            // The bench's own constants (the seed's demo emails), not outside input.
+            format!(
+                "SELECT id FROM users WHERE email = '{}'",
+                email.replace('\'', "''")
+            ),
+        ))
+        .await?
+        .ok_or_else(|| format!("no seeded user {email}"))?;
+    let id: String = row.try_get("", "id")?;
+    conn.close().await?;
+    Ok(JwtVerifier::new(&settings.auth)?.issue(&id, Some(email), 24 * 3600)?)
 }
 
 pub async fn start_reference(setup: &Setup, python: &Path) -> Res<Proc> {
