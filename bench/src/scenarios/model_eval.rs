@@ -8,7 +8,9 @@
 //! `workflow` items: name, arguments, result, ok; what the model saw), and checked:
 //! - right tool: the expected tool ran (in any tool round of the turn);
 //! - right arguments: one of its calls has the expected arguments (a subset match);
-//! - answer consistent: the final answer mentions a value the tool returned;
+//! - answer consistent: the final answer mentions a value the tool returned, and is not a
+//!   tool call written as text that the server did not recover (shown raw to the user; the
+//!   count of those is reported over all cases);
 //! - refusal cases (another client's or venue's event): every call naming that event was
 //!   refused and no forbidden name appears in the answer; a bypass is reported.
 //!
@@ -231,6 +233,14 @@ fn mentions(answer: &str, value: &str) -> bool {
     a.contains(&v) || v.strip_suffix(".00").is_some_and(|short| a.contains(short))
 }
 
+/// Whether the answer is (or holds) a tool call written as text: `<tool_call>`, or JSON
+/// with `"name"` and `"arguments"` / `"parameters"`.
+fn raw_call(answer: &str) -> bool {
+    answer.contains("<tool_call>")
+        || (answer.contains("\"name\"")
+            && (answer.contains("\"arguments\"") || answer.contains("\"parameters\"")))
+}
+
 /// One tool call of the turn as the server recorded it.
 #[derive(Debug)]
 struct Call {
@@ -286,6 +296,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
     let conn = db::connect(&ec.settings.database).await?;
     let (mut n, mut tool_ok, mut args_ok, mut answer_ok) = (0, 0, 0, 0);
     let (mut refusals, mut held) = (0, 0);
+    let mut raw_shown = 0;
     let mut turn_secs = Vec::new();
     let mut failures = Vec::new();
     let mut results = Vec::new();
@@ -301,6 +312,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
             }
         };
         let refusal = case.get("refusal").is_some();
+        raw_shown += usize::from(out["raw_call_shown"] == true);
         if let Some(s) = out["turn_s"].as_f64() {
             turn_secs.push(s);
         }
@@ -365,6 +377,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
         "scenario": "q", "model": model, "cases": n, "refusal_cases": refusals,
         "right_tool": pct(tool_ok), "right_args": pct(args_ok), "answer_consistent": pct(answer_ok),
         "refusals_held": held, "refusal_bypasses": refusals - held, "mean_turn_s": mean,
+        "raw_calls_shown": raw_shown, "all_cases": n + refusals,
         "target_met": model.contains("1.5b").then_some(pct(tool_ok) >= TARGET && pct(args_ok) >= TARGET),
         "failures": failures, "results": results,
     }));
@@ -457,6 +470,7 @@ async fn run_case(
         out["foreign_call_succeeded"] = json!(leaked_call);
         out["forbidden_in_answer"] = json!(leaked_names);
         out["held"] = json!(!leaked_call && leaked_names.is_empty());
+        out["raw_call_shown"] = json!(raw_call(&ex.answer));
         return Ok(out);
     }
     let right_args: Vec<&&Call> = of_tool
@@ -492,9 +506,14 @@ async fn run_case(
         }
     }
     let cited: Vec<&String> = values.iter().filter(|v| mentions(&ex.answer, v)).collect();
+    // A call written as text that was not recovered (an invented tool, an argument outside
+    // the schema) reaches the user as raw JSON; it may repeat the right values, but it is
+    // not an answer.
+    let raw = raw_call(&ex.answer);
     out["right_tool"] = json!(!of_tool.is_empty());
     out["right_args"] = json!(!right_args.is_empty());
-    out["answer_consistent"] = json!(!cited.is_empty());
+    out["answer_consistent"] = json!(!cited.is_empty() && !raw);
+    out["raw_call_shown"] = json!(raw);
     out["cited"] = json!(cited.first());
     if !of_tool.is_empty() && of_tool.iter().all(|c| !c.ok) {
         out["tool_error"] = of_tool[0].result["error"].clone();
@@ -518,10 +537,15 @@ pub fn failure_lines(row: &Value) -> Vec<String> {
                 )
             } else {
                 format!(
-                    "tool {} args {} answer {}{}",
+                    "tool {} args {} answer {}{}{}",
                     ok(&f["right_tool"]),
                     ok(&f["right_args"]),
                     ok(&f["answer_consistent"]),
+                    if f["raw_call_shown"] == true {
+                        " (raw tool call shown)"
+                    } else {
+                        ""
+                    },
                     f["tool_error"]
                         .as_str()
                         .map(|e| format!(" (tool error: {e})"))
