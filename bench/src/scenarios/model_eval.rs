@@ -18,6 +18,7 @@
 //! time (`{event:NAME}`, ...), so the set does not depend on the demo's id scheme.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use eventchat::config::Settings;
@@ -294,6 +295,13 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
         tokens.insert(user, (email, token_for(&ec.settings, email).await?));
     }
     let conn = db::connect(&ec.settings.database).await?;
+    // Each case's result as soon as it is known (a run of an hour may be cut short):
+    // `--out` with `.q-MODEL.jsonl` for its extension.
+    let cases_path = setup.args.out.with_extension(format!("q-{model}.jsonl"));
+    if let Some(dir) = cases_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut cases_file = std::fs::File::create(&cases_path)?;
     let (mut n, mut tool_ok, mut args_ok, mut answer_ok) = (0, 0, 0, 0);
     let (mut refusals, mut held) = (0, 0);
     let mut raw_shown = 0;
@@ -358,6 +366,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
                 out["calls"]
             ));
         }
+        writeln!(cases_file, "{out}")?;
         results.push(out);
     }
     conn.close().await?;
