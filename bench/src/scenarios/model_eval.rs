@@ -234,10 +234,13 @@ fn mentions(answer: &str, value: &str) -> bool {
     a.contains(&v) || v.strip_suffix(".00").is_some_and(|short| a.contains(short))
 }
 
-/// Whether the answer is (or holds) a tool call written as text: `<tool_call>`, or JSON
-/// with `"name"` and `"arguments"` / `"parameters"`.
+/// Whether the answer is (or holds) a tool call or result written as text: the chat
+/// template's tags (`<tool_call>`, `<tool_response>` echoing a result, `<tools>` /
+/// `<function ...>`), or JSON with `"name"` and `"arguments"` / `"parameters"`.
 fn raw_call(answer: &str) -> bool {
-    answer.contains("<tool_call>")
+    ["<tool_call>", "<tool_response>", "<tools>", "<function"]
+        .iter()
+        .any(|tag| answer.contains(tag))
         || (answer.contains("\"name\"")
             && (answer.contains("\"arguments\"") || answer.contains("\"parameters\"")))
 }
