@@ -229,13 +229,13 @@ fn model_tables(report: &Report, s: &mut String) {
     if !q.is_empty() {
         let _ = writeln!(
             s,
-            "\n(q) local model | cases | right tool | right arguments | answer consistent with the tool result | refusals held | mean turn s | target (1.5B: >= 80% tool and arguments) |"
+            "\n(q) local model | cases | right tool | right arguments | answer consistent with the tool result | refusals held | raw tool calls shown (all cases) | mean turn s | target (1.5B: >= 80% tool and arguments) |"
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
         for r in &q {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} of {} (refusal bypass: {} of {}) | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} of {} (refusal bypass: {} of {}) | {} of {} | {} | {} |",
                 r["model"].as_str().unwrap_or(""),
                 r["cases"],
                 pct(&r["right_tool"]),
@@ -245,6 +245,8 @@ fn model_tables(report: &Report, s: &mut String) {
                 r["refusal_cases"],
                 r["refusal_bypasses"],
                 r["refusal_cases"],
+                r["raw_calls_shown"],
+                r["all_cases"],
                 f(&r["mean_turn_s"]),
                 met(&r["target_met"]),
             );

@@ -8,7 +8,9 @@
 //! `workflow` items: name, arguments, result, ok; what the model saw), and checked:
 //! - right tool: the expected tool ran (in any tool round of the turn);
 //! - right arguments: one of its calls has the expected arguments (a subset match);
-//! - answer consistent: the final answer mentions a value the tool returned;
+//! - answer consistent: the final answer mentions a value the tool returned, and is not a
+//!   tool call written as text that the server did not recover (shown raw to the user; the
+//!   count of those is reported over all cases);
 //! - refusal cases (another client's or venue's event): every call naming that event was
 //!   refused and no forbidden name appears in the answer; a bypass is reported.
 //!
@@ -16,6 +18,7 @@
 //! time (`{event:NAME}`, ...), so the set does not depend on the demo's id scheme.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use eventchat::config::Settings;
@@ -231,6 +234,17 @@ fn mentions(answer: &str, value: &str) -> bool {
     a.contains(&v) || v.strip_suffix(".00").is_some_and(|short| a.contains(short))
 }
 
+/// Whether the answer is (or holds) a tool call or result written as text: the chat
+/// template's tags (`<tool_call>`, `<tool_response>` echoing a result, `<tools>` /
+/// `<function ...>`), or JSON with `"name"` and `"arguments"` / `"parameters"`.
+fn raw_call(answer: &str) -> bool {
+    ["<tool_call>", "<tool_response>", "<tools>", "<function"]
+        .iter()
+        .any(|tag| answer.contains(tag))
+        || (answer.contains("\"name\"")
+            && (answer.contains("\"arguments\"") || answer.contains("\"parameters\"")))
+}
+
 /// One tool call of the turn as the server recorded it.
 #[derive(Debug)]
 struct Call {
@@ -284,8 +298,16 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
         tokens.insert(user, (email, token_for(&ec.settings, email).await?));
     }
     let conn = db::connect(&ec.settings.database).await?;
+    // Each case's result as soon as it is known (a run of an hour may be cut short):
+    // `--out` with `.q-MODEL.jsonl` for its extension.
+    let cases_path = setup.args.out.with_extension(format!("q-{model}.jsonl"));
+    if let Some(dir) = cases_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut cases_file = std::fs::File::create(&cases_path)?;
     let (mut n, mut tool_ok, mut args_ok, mut answer_ok) = (0, 0, 0, 0);
     let (mut refusals, mut held) = (0, 0);
+    let mut raw_shown = 0;
     let mut turn_secs = Vec::new();
     let mut failures = Vec::new();
     let mut results = Vec::new();
@@ -301,6 +323,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
             }
         };
         let refusal = case.get("refusal").is_some();
+        raw_shown += usize::from(out["raw_call_shown"] == true);
         if let Some(s) = out["turn_s"].as_f64() {
             turn_secs.push(s);
         }
@@ -346,6 +369,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
                 out["calls"]
             ));
         }
+        writeln!(cases_file, "{out}")?;
         results.push(out);
     }
     conn.close().await?;
@@ -365,6 +389,7 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
         "scenario": "q", "model": model, "cases": n, "refusal_cases": refusals,
         "right_tool": pct(tool_ok), "right_args": pct(args_ok), "answer_consistent": pct(answer_ok),
         "refusals_held": held, "refusal_bypasses": refusals - held, "mean_turn_s": mean,
+        "raw_calls_shown": raw_shown, "all_cases": n + refusals,
         "target_met": model.contains("1.5b").then_some(pct(tool_ok) >= TARGET && pct(args_ok) >= TARGET),
         "failures": failures, "results": results,
     }));
@@ -457,6 +482,7 @@ async fn run_case(
         out["foreign_call_succeeded"] = json!(leaked_call);
         out["forbidden_in_answer"] = json!(leaked_names);
         out["held"] = json!(!leaked_call && leaked_names.is_empty());
+        out["raw_call_shown"] = json!(raw_call(&ex.answer));
         return Ok(out);
     }
     let right_args: Vec<&&Call> = of_tool
@@ -492,9 +518,14 @@ async fn run_case(
         }
     }
     let cited: Vec<&String> = values.iter().filter(|v| mentions(&ex.answer, v)).collect();
+    // A call written as text that was not recovered (an invented tool, an argument outside
+    // the schema) reaches the user as raw JSON; it may repeat the right values, but it is
+    // not an answer.
+    let raw = raw_call(&ex.answer);
     out["right_tool"] = json!(!of_tool.is_empty());
     out["right_args"] = json!(!right_args.is_empty());
-    out["answer_consistent"] = json!(!cited.is_empty());
+    out["answer_consistent"] = json!(!cited.is_empty() && !raw);
+    out["raw_call_shown"] = json!(raw);
     out["cited"] = json!(cited.first());
     if !of_tool.is_empty() && of_tool.iter().all(|c| !c.ok) {
         out["tool_error"] = of_tool[0].result["error"].clone();
@@ -518,10 +549,15 @@ pub fn failure_lines(row: &Value) -> Vec<String> {
                 )
             } else {
                 format!(
-                    "tool {} args {} answer {}{}",
+                    "tool {} args {} answer {}{}{}",
                     ok(&f["right_tool"]),
                     ok(&f["right_args"]),
                     ok(&f["answer_consistent"]),
+                    if f["raw_call_shown"] == true {
+                        " (raw tool call shown)"
+                    } else {
+                        ""
+                    },
                     f["tool_error"]
                         .as_str()
                         .map(|e| format!(" (tool error: {e})"))
