@@ -5,7 +5,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{CliError, ModelAction};
 use crate::config::LocalModelSettings;
 use crate::llm::local::store::{
-    self, FetchError, FetchProgress, ModelSpec, ModelStatus, ModelStore, Source, catalog, megabytes,
+    self, FetchError, FetchProgress, ModelSpec, ModelStatus, ModelStore, Source, Tenths, catalog,
+    megabytes,
 };
 
 pub async fn run(
@@ -131,7 +131,7 @@ struct Bar {
     name: String,
     tty: bool,
     started: Instant,
-    logged_tenths: AtomicU64,
+    logged: Tenths,
 }
 
 impl Bar {
@@ -153,7 +153,7 @@ impl Bar {
             name: spec.name.clone(),
             tty,
             started: Instant::now(),
-            logged_tenths: AtomicU64::new(0),
+            logged: Tenths::default(),
         }
     }
 
@@ -170,8 +170,7 @@ impl FetchProgress for Bar {
     fn downloaded(&self, done: u64, total: u64) {
         self.bar.set_length(total);
         self.bar.set_position(done);
-        let tenths = (done * 10).checked_div(total).unwrap_or(0);
-        if !self.tty && tenths > self.logged_tenths.fetch_max(tenths, Ordering::Relaxed) {
+        if !self.tty && self.logged.crossed(done, total) {
             let secs = self.started.elapsed().as_secs_f64().max(0.001);
             self.line(&format!(
                 "{}: {} of {} ({:.0} MB/s)",

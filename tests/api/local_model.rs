@@ -56,6 +56,16 @@ async fn local_app_with(dir: &std::path::Path, more: &[(&str, &str)]) -> TestApp
     app
 }
 
+/// `GET /admin/llm` as the demo admin.
+async fn llm_view(app: &TestApp) -> Value {
+    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
+    app.request_as(reqwest::Method::GET, &admin, "/admin/llm")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Waits (bounded) until the engine has loaded the model.
 async fn until_ready(app: &TestApp) {
     for _ in 0..600 {
@@ -119,13 +129,7 @@ async fn the_local_model_calls_get_event_details_and_answers() {
         rows.iter().any(|r| r.tool == "getEventDetails" && r.ok),
         "{rows:?}"
     );
-    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
-    let view: Value = app
-        .request_as(reqwest::Method::GET, &admin, "/admin/llm")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = llm_view(&app).await;
     assert_eq!(view["state"], "ready", "{view}");
     assert!(
         view["engine"]["kv_cells"].as_u64().unwrap_or(0) > 0,
@@ -192,13 +196,7 @@ async fn a_missing_model_answers_with_the_fetch_hint() {
     );
     assert!(last.contains("491 MB"), "{last}");
     // The admin view says the same, and that nothing is queued.
-    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
-    let view: Value = app
-        .request_as(reqwest::Method::GET, &admin, "/admin/llm")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = llm_view(&app).await;
     assert_eq!(view["provider"], "local");
     assert_eq!(view["model"], "qwen2.5-0.5b");
     assert_eq!(view["state"], "failed");
@@ -262,13 +260,7 @@ async fn the_admin_view_names_a_hosted_endpoint() {
     )
     .await;
     app.seed().await;
-    let admin = app.token_for(DEMO_ADMIN_EMAIL).await;
-    let view: Value = app
-        .request_as(reqwest::Method::GET, &admin, "/admin/llm")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = llm_view(&app).await;
     assert_eq!(
         view,
         json!({"provider": "openai", "base_url": "http://127.0.0.1:9/v1"})

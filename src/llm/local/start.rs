@@ -3,14 +3,14 @@
 //! answers with the same reason instead of the server refusing to start.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
 use super::error::LocalError;
 use super::handle::{EngineState, Job, JobEvent, Shared};
 use super::store::{
-    self, FetchError, FetchProgress, ModelSpec, ModelStatus, ModelStore, Source, catalog, megabytes,
+    self, FetchError, FetchProgress, ModelSpec, ModelStatus, ModelStore, Source, Tenths, catalog,
+    megabytes,
 };
 use crate::config::LocalModelSettings;
 
@@ -137,7 +137,7 @@ struct StartProgress {
     name: String,
     shared: Arc<Shared>,
     started: Instant,
-    logged_tenths: AtomicU64,
+    logged: Tenths,
 }
 
 impl StartProgress {
@@ -146,7 +146,7 @@ impl StartProgress {
             name: name.to_owned(),
             shared,
             started: Instant::now(),
-            logged_tenths: AtomicU64::new(0),
+            logged: Tenths::default(),
         }
     }
 }
@@ -160,8 +160,7 @@ impl FetchProgress for StartProgress {
             megabytes(total),
             eta(self.started.elapsed(), done, total)
         );
-        let tenths = (done * 10).checked_div(total).unwrap_or(0);
-        if tenths > self.logged_tenths.fetch_max(tenths, Ordering::Relaxed) {
+        if self.logged.crossed(done, total) {
             tracing::info!(model = %self.name, "{what}");
         }
         self.shared.set_state(EngineState::Starting { what });

