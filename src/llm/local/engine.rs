@@ -227,6 +227,10 @@ impl Engine<'_> {
                 self.enqueue(job);
             }
             self.waiting.retain(|job| !job.events.is_closed());
+            // Before admitting: a thread whose previous round was cut (the runner dropped
+            // the stream at a complete tool call) sends its next round right away, and that
+            // round must find the thread's sequence idle to reuse its cache.
+            self.reap_stopped();
             self.admit();
             self.publish_gauges();
             if !self.active.is_empty() {
@@ -303,9 +307,10 @@ impl Engine<'_> {
                 self.seqs.clear(claim.seq);
                 0
             };
-            metrics::global()
-                .local_queue_wait
-                .observe(job.queued_at.elapsed());
+            let m = metrics::global();
+            m.local_queue_wait.observe(job.queued_at.elapsed());
+            // Counted here, not when the turn ends: a round stopped early reused them too.
+            m.local_prompt_reused.add(reused as u64);
             let room = u32::try_from(self.max_context - tokens.len()).unwrap_or(u32::MAX);
             let max_tokens = job.max_tokens.min(room).max(1);
             let mut chain = Vec::with_capacity(4);
@@ -355,9 +360,9 @@ impl Engine<'_> {
         }
     }
 
-    /// One decode over all active jobs, then sampling.
-    fn step(&mut self) {
-        // Turns that were stopped end here; their evaluated tokens stay cached.
+    /// Turns that were stopped (their receiver dropped) end here; their evaluated tokens
+    /// stay cached for the thread's next round.
+    fn reap_stopped(&mut self) {
         let mut i = 0;
         while i < self.active.len() {
             if self.active[i].job.events.is_closed() {
@@ -367,6 +372,11 @@ impl Engine<'_> {
                 i += 1;
             }
         }
+    }
+
+    /// One decode over all active jobs, then sampling.
+    fn step(&mut self) {
+        self.reap_stopped();
         if self.active.is_empty() {
             return;
         }
@@ -521,7 +531,6 @@ impl Engine<'_> {
                 let _ = done.job.events.send(JobEvent::Text(rest));
             }
             let prompt_tokens = done.prompt_len;
-            m.local_prompt_reused.add(done.reused as u64);
             let _ = done.job.events.send(JobEvent::Done {
                 prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
                 reused_tokens: u32::try_from(done.reused).unwrap_or(u32::MAX),
