@@ -303,6 +303,9 @@ pub struct TurnSettings {
     pub retention_secs: u64,
     /// How long an idempotency key of a send is remembered (seconds).
     pub idempotency_window_secs: u64,
+    /// How often the assistant message being streamed is stored as it stands (ms), so a
+    /// process that dies mid-answer loses at most that much of it (0 = never).
+    pub snapshot_interval_ms: u64,
 }
 
 /// Which chat renderer the pages use.

@@ -80,6 +80,17 @@ impl Application {
         let verifier = Arc::new(JwtVerifier::new(&settings.auth)?);
         let settings = Arc::new(settings);
         let stores = Stores::new(conn);
+        // Before any request: turns the previous process did not finish are closed, their
+        // partial answers kept and marked (a failure here is logged, never fatal).
+        match crate::conversation::recovery::close_abandoned_turns(&stores).await {
+            Ok(r) if r.turns > 0 => tracing::warn!(
+                turns = r.turns,
+                partial_answers = r.partial_answers,
+                "closed turns the previous process left running"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot look for turns left running"),
+        }
         let responder = match responder {
             Some(r) => r,
             None => Arc::new(AgentResponder::new(&settings).map_err(StartupError::Llm)?),

@@ -13,6 +13,7 @@ pub mod chatkit_attachments;
 pub mod chatkit_item_feedback;
 pub mod chatkit_thread_items;
 pub mod chatkit_threads;
+pub mod chatkit_turn_runs;
 pub mod contracts;
 pub mod event_elements;
 pub mod events;
@@ -33,6 +34,7 @@ pub mod prelude {
     pub use super::chatkit_item_feedback::Entity as ChatkitItemFeedback;
     pub use super::chatkit_thread_items::Entity as ChatkitThreadItems;
     pub use super::chatkit_threads::Entity as ChatkitThreads;
+    pub use super::chatkit_turn_runs::Entity as ChatkitTurnRuns;
     pub use super::contracts::Entity as Contracts;
     pub use super::event_elements::Entity as EventElements;
     pub use super::events::Entity as Events;

@@ -12,6 +12,7 @@ mod m20261125_000001_create_directory_tables;
 mod m20261125_000002_create_event_tables;
 mod m20261125_000003_create_chatkit_tables;
 mod m20261202_000004_create_search_index;
+mod m20261203_000005_create_turn_runs;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_event_tables::Migration),
             Box::new(m20261125_000003_create_chatkit_tables::Migration),
             Box::new(m20261202_000004_create_search_index::Migration),
+            Box::new(m20261203_000005_create_turn_runs::Migration),
         ]
     }
 }

@@ -131,6 +131,7 @@ impl ThreadActor {
         let (tx, rx) = mpsc::unbounded_channel();
         ctx.add_stream(UnboundedReceiverStream::new(rx));
         let cancel = CancellationToken::new();
+        let turn_id = queued.log.turn_id.clone();
         self.running = Some(Running {
             log: queued.log,
             cancel: cancel.clone(),
@@ -150,6 +151,7 @@ impl ThreadActor {
         let start = TurnStart {
             deps: self.deps.clone(),
             thread: self.thread.clone(),
+            turn_id,
             principal: queued.principal,
             input: queued.input,
             context: self.context.clone(),

@@ -165,12 +165,19 @@ impl Handler<StopThread> for ThreadActor {
         let pending = self.pending.take();
         self.forget_transcript();
         let was_running = self.state.is_running();
+        let turn_id = self.running.as_ref().map(|r| r.log.turn_id.clone());
         let deps = self.deps.clone();
         let thread = self.thread.clone();
         Box::pin(
             async move {
                 if was_running {
                     notes::persist_cancelled(&deps, &thread, pending).await;
+                }
+                // The turn was stopped from outside, so it never cleared its run row.
+                if let Some(turn_id) = turn_id
+                    && let Err(e) = deps.stores.runs.end(&thread.id, &turn_id).await
+                {
+                    tracing::warn!(error = %e, "cannot clear the stopped turn's run row");
                 }
             }
             .into_actor(self)

@@ -17,8 +17,9 @@
 //! 4. After the first exchange, a short title (a small model call; can be turned off).
 //!
 //! Failures: no model configured is a `custom` error telling how to configure one; an LLM
-//! failure after text was streamed keeps the partial text (stored) and ends with a
-//! retryable `stream.error`.
+//! failure after text was streamed keeps the partial text (stored, marked `incomplete`, and
+//! followed by a hidden note that says it was cut off) and ends with a retryable
+//! `stream.error`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -319,9 +320,10 @@ impl AgentResponder {
                 Err(e) => {
                     crate::metrics::global().llm_errors.inc();
                     tracing::warn!(error = %e, "LLM request failed");
-                    // Keep what was already said; the user can retry the rest.
+                    // Keep what was already said, marked as cut off for the user's and the
+                    // model's next look; the user can retry the rest.
                     let streamed = message.started() || matches!(e, LlmError::Interrupted { .. });
-                    message.finish(turn).await?;
+                    message.finish_cut_off(turn).await?;
                     return Err(if streamed {
                         TurnError::Stream { allow_retry: true }
                     } else {

@@ -1,9 +1,9 @@
-//! A write that runs beside the turn: the user message is stored on its own task while the
-//! model request is built and sent, and the events that may only follow a durable write
-//! wait for it.
+//! A write that runs beside the turn: the turn's first write (its run row, the user message,
+//! the thread row of a new thread) is stored on its own task while the model request is
+//! built and sent, and the events that may only follow a durable write wait for it.
 //!
-//! Protocol: `TurnContext::persist_in_background` starts the write with the item's
-//! `thread.item.done` held; `TurnContext::send_raw` appends to the held events while the
+//! Protocol: `TurnContext::begin_in_background` starts the write with the events that
+//! announce it (`thread.created`, the message's `thread.item.done`) held; `TurnContext::send_raw` appends to the held events while the
 //! write runs; the write's task, once the item is stored, sends them all in order and marks
 //! them released (later events then go straight out); every step that persists or announces
 //! first waits for the task ([`TurnContext::settle`]), so the store's order and the events'
@@ -41,35 +41,64 @@ pub(super) fn lock(held: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
 }
 
 impl TurnContext {
-    /// Persists an item on a task of its own and returns at once; its `thread.item.done`
-    /// and every event after it wait until the write is durable: the task sends them then,
-    /// and every persisting or announcing step first waits for it ([`Self::settle`]). The item is mirrored in the
-    /// transcript now, so the model request that is built meanwhile includes it.
+    /// The turn's first write ([`crate::store::RunStore::begin`]: the thread row of a new
+    /// thread, the user message if the turn has one, and the turn's run row, in one
+    /// transaction) on a task of its own; returns at once. `held` (the events that announce
+    /// what the write stores: `thread.created`, the message's `thread.item.done`) and every
+    /// event after them wait until the write is durable: the task sends them then, and every
+    /// persisting or announcing step first waits for it ([`Self::settle`]). The item is
+    /// mirrored in the transcript now, so the model request that is built meanwhile includes
+    /// it.
     ///
     /// Why: the user message must be stored before its `done` goes out, but the model
     /// request does not need to wait for the store; sending it while the write runs takes
-    /// the write off the turn's critical path (issue #7, server time at V=1).
-    pub(crate) fn persist_in_background(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
+    /// the write off the turn's critical path (issue #7, server time at V=1). The thread and
+    /// its first message are one transaction so that a crash can never leave a thread
+    /// without its message (issue #20).
+    pub(crate) fn begin_in_background(
+        &mut self,
+        new_thread: bool,
+        item: Option<&ThreadItem>,
+        held: Vec<ThreadStreamEvent>,
+    ) -> Result<(), TurnError> {
         if self.pending.is_some() {
             // One write in flight at a time keeps the store's order the events' order.
             return Err(TurnError::internal("a background write is already pending"));
         }
-        let metadata = self.take_metadata(&item.id);
-        let record = item_to_record(item, metadata.clone()).map_err(TurnError::internal)?;
-        let items = self.deps.stores.items.clone();
+        let record = match item {
+            Some(item) => {
+                let metadata = self.take_metadata(&item.id);
+                let record = item_to_record(item, metadata.clone()).map_err(TurnError::internal)?;
+                if let Some(t) = &mut self.transcript {
+                    t.upsert(item, &metadata);
+                }
+                Some(record)
+            }
+            None => None,
+        };
+        let runs = self.deps.stores.runs.clone();
         let thread = self.thread.clone();
+        let turn_id = self.turn_id.clone();
         let held = Arc::new(Mutex::new(Held {
-            events: vec![ThreadStreamEvent::ItemDone { item: item.clone() }],
+            events: held,
             ..Held::default()
         }));
         let (release, out) = (held.clone(), self.out.clone());
         let first_at = (self.events_sent == 0).then_some(self.started);
         let write = tokio::spawn(async move {
-            let stored = items.upsert_item(&thread, &record).await;
+            let stored = runs
+                .begin(crate::store::TurnBegin {
+                    thread: &thread,
+                    new_thread,
+                    item: record.as_ref(),
+                    turn_id: &turn_id,
+                    now: crate::chatkit::time::now_micros(),
+                })
+                .await;
             if stored.is_ok() {
                 let mut held = lock(&release);
                 held.released = true;
-                if let Some(started) = first_at {
+                if let Some(started) = first_at.filter(|_| !held.events.is_empty()) {
                     crate::metrics::global()
                         .time_to_first_event
                         .observe(started.elapsed());
@@ -81,9 +110,6 @@ impl TurnContext {
             }
             stored
         });
-        if let Some(t) = &mut self.transcript {
-            t.upsert(item, &metadata);
-        }
         self.pending = Some(PendingWrite { write, held });
         Ok(())
     }

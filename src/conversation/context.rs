@@ -28,6 +28,8 @@ pub struct TurnContext {
     pub principal: Principal,
     pub input: RespondInput,
     pub(super) thread: ThreadRecord,
+    /// The turn's id, which its run row names (`store::runs`).
+    pub(super) turn_id: String,
     /// The thread as last announced, to detect changes (protocol §4.2).
     snapshot: ThreadRecord,
     pub(super) out: mpsc::UnboundedSender<TurnOutput>,
@@ -50,10 +52,12 @@ pub struct TurnContext {
 }
 
 impl TurnContext {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         deps: TurnDeps,
         principal: Principal,
         thread: ThreadRecord,
+        turn_id: String,
         out: mpsc::UnboundedSender<TurnOutput>,
         context: Option<CachedContext>,
         transcript: Option<Transcript>,
@@ -65,6 +69,7 @@ impl TurnContext {
             input: RespondInput::Continue,
             snapshot: thread.clone(),
             thread,
+            turn_id,
             out,
             item_metadata: HashMap::new(),
             awaiting_tool: false,
@@ -220,6 +225,32 @@ impl TurnContext {
         }
         if let (Some(t), Some(metadata)) = (&mut self.transcript, mirrored) {
             t.upsert(item, &metadata);
+        }
+        Ok(())
+    }
+
+    /// Stores an assistant message that is still being streamed, as it stands
+    /// (`ItemStatus::InProgress`: left out of visible listings until its turn finishes it, or
+    /// startup closes it as interrupted, see `recovery.rs`). Not mirrored in the transcript:
+    /// the turn's own history never needs an unfinished answer. A failure costs only the
+    /// snapshot (the final write reports its own).
+    pub async fn snapshot(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
+        self.settle().await?;
+        let metadata = self
+            .item_metadata
+            .get(&item.id)
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        let mut record = item_to_record(item, metadata).map_err(TurnError::internal)?;
+        record.status = Some(crate::vocab::ItemStatus::InProgress);
+        if let Err(e) = self
+            .deps
+            .stores
+            .items
+            .upsert_item(&self.thread, &record)
+            .await
+        {
+            tracing::warn!(error = %e, item_id = %item.id, "cannot snapshot the answer being streamed");
         }
         Ok(())
     }

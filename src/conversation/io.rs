@@ -13,7 +13,7 @@ use crate::store::{StoreResult, ThreadPatch, ThreadRecord};
 /// A streaming request, validated, waiting for or running its turn.
 #[derive(Debug, Clone)]
 pub enum TurnInput {
-    /// `threads.create`; the thread row already exists.
+    /// `threads.create`; the turn's first write inserts the thread row with the message.
     Create {
         input: UserMessageInput,
     },
@@ -40,6 +40,8 @@ pub enum TurnInput {
 pub struct TurnStart {
     pub deps: super::responder::TurnDeps,
     pub thread: ThreadRecord,
+    /// The turn's id (`trn_...`): its run row names it (`store::runs`).
+    pub turn_id: String,
     pub principal: crate::auth::Principal,
     pub input: TurnInput,
     /// What the actor cached (context, the thread's items); `None` means read again.

@@ -14,12 +14,14 @@
 //! - [`responder`]: the [`Responder`] trait the assistants implement (`agents`), what it
 //!   responds to, the dependencies of a turn;
 //! - [`context`]: [`TurnContext`], the one way a turn's events reach the client and the
-//!   store (the pipeline of protocol §7); [`background`] runs the user message's write
-//!   beside the model request;
+//!   store (the pipeline of protocol §7); [`background`] runs the turn's first write (run
+//!   row, user message, new thread row: one transaction) beside the model request;
 //! - [`transcript`] (the thread's items kept between turns), [`convert`] (store records <->
 //!   wire types), [`answer`] (structured-input answers), [`notes`] (hidden notes for the
 //!   model: a cancelled turn, a domain change, a widget action), [`bus`] (domain changes
 //!   for the other live threads), [`io`] (what flows in and out of a turn);
+//! - [`recovery`] closes, at startup, the turns a dead process left running (their run rows,
+//!   their snapshotted partial answers);
 //! - beside the turns, [`sync_action`] answers the non-streaming widget actions (protocol
 //!   §3.8) through the same responder.
 //!
@@ -33,6 +35,7 @@ pub mod context;
 pub mod convert;
 pub mod io;
 pub mod notes;
+pub mod recovery;
 pub mod responder;
 pub mod sync_action;
 pub mod transcript;

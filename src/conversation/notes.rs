@@ -1,5 +1,7 @@
 //! Hidden notes a thread keeps for its model: what a cancelled turn leaves (protocol §5),
-//! a domain change that happened between turns, and a widget action ([`action_text`]).
+//! what follows an answer that was cut off ([`CutOff`]: a model failure, or a process that
+//! stopped mid-answer), a domain change that happened between turns, and a widget action
+//! ([`action_text`]).
 //! Hidden items are stored like any item and never shown to the client; the history builder
 //! gives them to the model as `<HiddenContext>` user messages.
 
@@ -51,6 +53,67 @@ pub fn cancelled_note(thread_id: &str) -> ThreadItem {
     )
 }
 
+/// Why an answer is incomplete: the key `incomplete` of its server metadata, and the
+/// hidden note after it that tells the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutOff {
+    /// The model service failed mid-answer (the turn ended with an error event).
+    ModelError,
+    /// The process stopped mid-answer (closed by the next start, `recovery.rs`).
+    Interrupted,
+}
+
+impl CutOff {
+    /// The value of the answer's `incomplete` metadata key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ModelError => "model_error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// The note's text; `partial` says whether any of the answer was written.
+    pub fn note_text(self, partial: bool) -> &'static str {
+        match (self, partial) {
+            (Self::ModelError, _) => {
+                "The assistant's previous reply was cut off: the AI service failed while it \
+                 was being written, so it is incomplete. If the user asks, continue it."
+            }
+            (Self::Interrupted, true) => {
+                "The assistant's previous reply was cut off: the server stopped while it was \
+                 being written, so it is incomplete. If the user asks, continue it."
+            }
+            (Self::Interrupted, false) => {
+                "The server stopped before the assistant answered the user's previous \
+                 message; it got no reply."
+            }
+        }
+    }
+
+    /// Marks an answer's server metadata as incomplete for this reason.
+    pub fn mark(self, metadata: &mut Value) {
+        if !metadata.is_object() {
+            *metadata = json!({});
+        }
+        if let Value::Object(map) = metadata {
+            map.insert("incomplete".into(), Value::String(self.as_str().into()));
+        }
+    }
+}
+
+/// The hidden note that follows an answer cut off by `why` (`sdk_hidden_context`, like
+/// the note of a stop, so the model reads it the way it reads that one).
+pub fn cut_off_note(thread_id: &str, why: CutOff, partial: bool) -> ThreadItem {
+    ThreadItem::new(
+        new_id(IdPrefix::SdkHiddenContext),
+        thread_id,
+        now_micros(),
+        ItemBody::SdkHiddenContext {
+            content: why.note_text(partial).to_owned(),
+        },
+    )
+}
+
 /// Leaves a hidden note in the thread that the next turn's history includes.
 pub async fn record_context_change(deps: &TurnDeps, thread: &ThreadRecord, summary: &str) {
     let note = ThreadItem::new(
@@ -67,7 +130,7 @@ pub async fn record_context_change(deps: &TurnDeps, thread: &ThreadRecord, summa
 }
 
 /// Stores a hidden note written outside a turn (no server metadata).
-async fn store_note(
+pub(super) async fn store_note(
     deps: &TurnDeps,
     thread: &ThreadRecord,
     note: &ThreadItem,

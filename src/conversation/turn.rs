@@ -13,8 +13,11 @@
 //! - `threads.custom_action`: the action is stored as a hidden note for the model (no
 //!   event), then `stream_options` and the responder's events.
 //!
-//! The user message is durable before its `thread.item.done` is sent: its write runs while
-//! the model request is prepared and sent, and every event waits behind it. A failure after the
+//! The turn's first write is one transaction (`store::runs`): the thread row of a new thread,
+//! the user message, and the turn's run row (deleted when the turn ends, so a row left at
+//! startup marks a turn a killed process did not finish, see `recovery.rs`). It runs while
+//! the model request is prepared and sent; `thread.created`, the message's
+//! `thread.item.done` and every later event wait behind it. A failure after the
 //! stream started ends it with exactly one `error` event. The handler validated the request
 //! before the stream started; what is checked again here could only have changed while the
 //! input waited in the queue.
@@ -41,6 +44,7 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
     let TurnStart {
         deps,
         thread,
+        turn_id,
         principal,
         input,
         context,
@@ -54,6 +58,7 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
         deps,
         principal,
         thread,
+        turn_id,
         out.clone(),
         context,
         transcript,
@@ -87,6 +92,12 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
             tracing::error!(error = ?e, "cannot save thread after a failed turn");
         }
     }
+    // The run row goes before the turn reports its end, so a turn that ended never looks
+    // interrupted to the next start, even when the process stops right after it.
+    let (thread_id, turn_id) = (turn.thread().id.clone(), turn.turn_id.clone());
+    if let Err(e) = turn.deps.stores.runs.end(&thread_id, &turn_id).await {
+        tracing::warn!(error = %e, "cannot clear the turn's run row");
+    }
     metrics.turn_latency.observe(started.elapsed());
     if turn.tokens_in + turn.tokens_out > 0 {
         metrics.llm_tokens_in.add(turn.tokens_in);
@@ -118,15 +129,20 @@ async fn cancelled(turn: &mut TurnContext) -> Result<(), TurnError> {
 }
 
 async fn drive(turn: &mut TurnContext, input: TurnInput) -> Result<(), TurnError> {
+    if !matches!(
+        input,
+        TurnInput::Create { .. } | TurnInput::UserMessage { .. }
+    ) {
+        // These inputs store no message first: the run row alone starts their turn.
+        turn.begin_in_background(false, None, Vec::new())?;
+    }
     let respond_input = match input {
         TurnInput::Create { input } => {
-            let wire = thread_to_wire(turn.thread(), Vec::new(), false, None);
-            turn.send_raw(ThreadStreamEvent::ThreadCreated { thread: wire });
-            let msg = add_user_message(turn, input).await?;
+            let msg = add_user_message(turn, input, true).await?;
             RespondInput::UserMessage(msg)
         }
         TurnInput::UserMessage { input } => {
-            let msg = add_user_message(turn, input).await?;
+            let msg = add_user_message(turn, input, false).await?;
             RespondInput::UserMessage(msg)
         }
         TurnInput::ClientToolOutput { result } => {
@@ -191,10 +207,12 @@ async fn load_item(turn: &TurnContext, item_id: &str) -> Result<ThreadItem, Turn
 }
 
 /// Builds, persists and announces the user message (attachments resolved and stamped with
-/// the thread id).
+/// the thread id); for a new thread (`create`) the thread row is written with it, and
+/// `thread.created` waits for that write too.
 async fn add_user_message(
     turn: &mut TurnContext,
     input: UserMessageInput,
+    create: bool,
 ) -> Result<ThreadItem, TurnError> {
     let stores = turn.deps.stores.clone();
     let thread_id = turn.thread().id.clone();
@@ -223,7 +241,13 @@ async fn add_user_message(
     // Durable before its `done` goes out, without holding the model request back. Yielding
     // once lets the write's task hand its statement to the database before this turn goes
     // on to build and send the model request, so the `done` is not delayed by that work.
-    turn.persist_in_background(&item)?;
+    let mut held = Vec::with_capacity(2);
+    if create {
+        let wire = thread_to_wire(turn.thread(), Vec::new(), false, None);
+        held.push(ThreadStreamEvent::ThreadCreated { thread: wire });
+    }
+    held.push(ThreadStreamEvent::ItemDone { item: item.clone() });
+    turn.begin_in_background(create, Some(&item), held)?;
     tokio::task::yield_now().await;
     Ok(item)
 }

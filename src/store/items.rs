@@ -8,15 +8,16 @@
 //! - writes are upserts (the reference's insert-on-`done` fails on a repeated `done`, see
 //!   protocol §12.2); an upsert keeps the original `seq` and `created_at`, and refuses to
 //!   touch an item id that belongs to another thread;
-//! - hidden items (`hidden_context_item`, `sdk_hidden_context`) are filtered in SQL when the
-//!   caller asks for visible items, so pages stay full.
+//! - hidden items (`hidden_context_item`, `sdk_hidden_context`) and snapshots of an answer
+//!   still being streamed (status `in_progress`, see `conversation::snapshot`) are filtered in
+//!   SQL when the caller asks for visible items, so pages stay full.
 
 use chrono::{DateTime, Utc};
 use entity::chatkit_thread_items::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -70,6 +71,53 @@ fn from_model(m: chatkit_thread_items::Model) -> StoreResult<ItemRecord> {
     })
 }
 
+/// [`ItemStore::upsert_item`] on any connection (a transaction too, see `runs.rs`).
+pub(super) async fn upsert_on<C: ConnectionTrait>(
+    conn: &C,
+    thread: &ThreadRecord,
+    item: &ItemRecord,
+) -> StoreResult<()> {
+    if item.thread_id != thread.id {
+        return Err(StoreError::Conflict(format!(
+            "item {} names thread {}, not {}",
+            item.id, item.thread_id, thread.id
+        )));
+    }
+    let model = chatkit_thread_items::ActiveModel {
+        seq: NotSet,
+        id: Set(item.id.clone()),
+        thread_id: Set(thread.id.clone()),
+        item_type: Set(item.item_type.as_str().to_owned()),
+        role: Set(item.role.clone()),
+        content: Set(item.content.clone()),
+        status: Set(item.status.map(|s| s.as_str().to_owned())),
+        metadata: Set(item.metadata.clone()),
+        created_at: Set(item.created_at),
+    };
+    let affected = Entity::insert(model)
+        .on_conflict(
+            OnConflict::column(Column::Id)
+                .update_columns([
+                    Column::ItemType,
+                    Column::Role,
+                    Column::Content,
+                    Column::Status,
+                    Column::Metadata,
+                ])
+                .action_and_where(Expr::col((Entity, Column::ThreadId)).eq(thread.id.clone()))
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    if affected == 0 {
+        return Err(StoreError::Conflict(format!(
+            "item id {} is taken by another thread",
+            item.id
+        )));
+    }
+    Ok(())
+}
+
 /// Item queries over one connection pool.
 #[derive(Clone, Debug)]
 pub struct ItemStore {
@@ -83,45 +131,7 @@ impl ItemStore {
 
     /// Inserts the item, or updates it in place if its id exists in the same thread.
     pub async fn upsert_item(&self, thread: &ThreadRecord, item: &ItemRecord) -> StoreResult<()> {
-        if item.thread_id != thread.id {
-            return Err(StoreError::Conflict(format!(
-                "item {} names thread {}, not {}",
-                item.id, item.thread_id, thread.id
-            )));
-        }
-        let model = chatkit_thread_items::ActiveModel {
-            seq: NotSet,
-            id: Set(item.id.clone()),
-            thread_id: Set(thread.id.clone()),
-            item_type: Set(item.item_type.as_str().to_owned()),
-            role: Set(item.role.clone()),
-            content: Set(item.content.clone()),
-            status: Set(item.status.map(|s| s.as_str().to_owned())),
-            metadata: Set(item.metadata.clone()),
-            created_at: Set(item.created_at),
-        };
-        let affected = Entity::insert(model)
-            .on_conflict(
-                OnConflict::column(Column::Id)
-                    .update_columns([
-                        Column::ItemType,
-                        Column::Role,
-                        Column::Content,
-                        Column::Status,
-                        Column::Metadata,
-                    ])
-                    .action_and_where(Expr::col((Entity, Column::ThreadId)).eq(thread.id.clone()))
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await?;
-        if affected == 0 {
-            return Err(StoreError::Conflict(format!(
-                "item id {} is taken by another thread",
-                item.id
-            )));
-        }
-        Ok(())
+        upsert_on(&self.db, thread, item).await
     }
 
     /// A page of the thread's items in `(created_at, seq)` order, starting strictly after the
@@ -136,8 +146,15 @@ impl ItemStore {
     ) -> StoreResult<PageOf<ItemRecord>> {
         let mut query = Entity::find().filter(Column::ThreadId.eq(&thread.id));
         if visibility == Visibility::Visible {
-            query =
-                query.filter(Column::ItemType.is_not_in(ItemType::HIDDEN.map(ItemType::as_str)));
+            // Hidden items, and the snapshot of an answer still being written (it becomes
+            // visible when its turn finishes it, or startup closes it as interrupted).
+            query = query
+                .filter(Column::ItemType.is_not_in(ItemType::HIDDEN.map(ItemType::as_str)))
+                .filter(
+                    Column::Status
+                        .is_null()
+                        .or(Column::Status.ne(ItemStatus::InProgress.as_str())),
+                );
         }
         if let Some(cursor) = after {
             let anchor = self.find_model(thread, cursor).await?;
@@ -243,6 +260,19 @@ impl ItemStore {
             .exec(&self.db)
             .await?;
         Ok(res.rows_affected)
+    }
+
+    /// The thread's items stored as snapshots of an unfinished answer
+    /// (`ItemStatus::InProgress`), oldest first.
+    pub async fn in_progress(&self, thread: &ThreadRecord) -> StoreResult<Vec<ItemRecord>> {
+        let rows = Entity::find()
+            .filter(Column::ThreadId.eq(&thread.id))
+            .filter(Column::Status.eq(ItemStatus::InProgress.as_str()))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Seq)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(from_model).collect()
     }
 
     /// The newest pending client tool call of the thread, wherever it stands: hidden items

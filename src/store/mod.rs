@@ -11,6 +11,7 @@ pub mod error;
 pub mod feedback;
 pub mod items;
 pub mod paging;
+pub mod runs;
 pub mod search;
 pub mod seed;
 mod sqlite_tuning;
@@ -24,6 +25,7 @@ pub use error::{StoreError, StoreResult};
 pub use feedback::FeedbackStore;
 pub use items::{ItemRecord, ItemStore, Visibility};
 pub use paging::{Order, PageOf};
+pub use runs::{RunRecord, RunStore, TurnBegin};
 pub use search::SearchStore;
 pub use thread_patch::{ThreadPatch, TitleChange};
 pub use threads::{ThreadFilter, ThreadRecord, ThreadStore};
@@ -39,6 +41,7 @@ pub struct Stores {
     pub items: ItemStore,
     pub attachments: AttachmentStore,
     pub feedback: FeedbackStore,
+    pub runs: RunStore,
     pub users: UserStore,
     pub domain: DomainStore,
     pub search: SearchStore,
@@ -51,6 +54,7 @@ impl Stores {
             items: ItemStore::new(db.clone()),
             attachments: AttachmentStore::new(db.clone()),
             feedback: FeedbackStore::new(db.clone()),
+            runs: RunStore::new(db.clone()),
             users: UserStore::new(db.clone()),
             domain: DomainStore::new(db.clone()),
             search: SearchStore::new(db.clone()),

@@ -98,6 +98,27 @@ fn status_json(thread_id: &str, status: &ThreadStatus) -> StoreResult<Value> {
     })
 }
 
+/// [`ThreadStore::insert_thread`] on any connection (a transaction too, see `runs.rs`).
+pub(super) async fn insert_on<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    thread: &ThreadRecord,
+) -> StoreResult<()> {
+    Entity::insert(to_active(thread)?)
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| {
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) {
+                StoreError::Conflict(format!("thread {} already exists", thread.id))
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+    Ok(())
+}
+
 fn to_active(t: &ThreadRecord) -> StoreResult<chatkit_threads::ActiveModel> {
     Ok(chatkit_threads::ActiveModel {
         id: Set(t.id.clone()),
@@ -137,20 +158,7 @@ impl ThreadStore {
 
     /// Inserts a new thread; an existing id is a conflict.
     pub async fn insert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        Entity::insert(to_active(thread)?)
-            .exec(&self.db)
-            .await
-            .map_err(|e| {
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) {
-                    StoreError::Conflict(format!("thread {} already exists", thread.id))
-                } else {
-                    StoreError::Db(e)
-                }
-            })?;
-        Ok(())
+        insert_on(&self.db, thread).await
     }
 
     /// Writes the fields a patch changes (see `thread_patch.rs`); token counters are never

@@ -35,12 +35,15 @@ impl ItemType {
 
 string_enum! {
     /// The `status` column: a client tool call's (pending, completed) or a structured
-    /// input's (pending, answered, skipped); other items have none.
+    /// input's (pending, answered, skipped); an assistant message stored while its turn is
+    /// still streaming it is `in_progress` (a server-only state: the wire item has no
+    /// status, and visible listings leave such rows out); other items have none.
     pub enum ItemStatus ("item status") {
         Pending = "pending",
         Completed = "completed",
         Answered = "answered",
         Skipped = "skipped",
+        InProgress = "in_progress",
     }
 }
 

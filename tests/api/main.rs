@@ -16,6 +16,7 @@ mod idempotency;
 mod llm_client;
 mod local_model;
 mod model_store;
+mod recovery;
 mod requests;
 mod rest_access;
 mod rest_openapi;

@@ -153,7 +153,8 @@ pub(super) async fn create(
         created_at: now,
         updated_at: now,
     };
-    state.stores.threads.insert_thread(&thread).await?;
+    // Not stored here: the turn's first write stores the row together with the first
+    // message (`store::runs`), so a thread never exists without it.
     submit(
         state,
         p,

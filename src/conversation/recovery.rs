@@ -1,0 +1,84 @@
+//! Closing, at startup, the turns a dead process left running (issue #20).
+//!
+//! A turn writes its run row with its first write and deletes it when it ends
+//! (`store::runs`); while it streams an answer, the answer is stored as it stands about once
+//! a second (`TurnContext::snapshot`, status `in_progress`, invisible to listings). So a row
+//! found when the server starts is a turn that was killed (kill -9, a crash, the machine),
+//! and its thread may hold a snapshot of the answer it was writing. Each such turn is closed
+//! before the server takes requests:
+//!
+//! - every `in_progress` snapshot of the thread becomes an ordinary assistant message with
+//!   the text it had, marked `incomplete: interrupted` in its server metadata, so the user
+//!   sees the partial text the stream had shown;
+//! - a hidden note follows it ([`CutOff::Interrupted`]), so the model's next turn knows the
+//!   reply was cut off (or that the message got no reply at all), and the history stays a
+//!   coherent conversation instead of two user messages in a row without a word;
+//! - the run row goes.
+//!
+//! A failure on one thread is logged and leaves its row for the next start; it does not stop
+//! the server. One process per database: with several nodes the owner's fencing of issue #17
+//! decides which turns are dead.
+
+use serde_json::json;
+
+use super::convert::item_to_record;
+use super::notes::{CutOff, cut_off_note};
+use crate::store::{RunRecord, StoreError, StoreResult, Stores};
+
+/// What startup closed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered {
+    /// Turns closed.
+    pub turns: usize,
+    /// Partial answers kept (marked interrupted).
+    pub partial_answers: usize,
+}
+
+/// Closes every turn whose run row is still there (see the module doc).
+pub async fn close_abandoned_turns(stores: &Stores) -> StoreResult<Recovered> {
+    let mut done = Recovered::default();
+    for run in stores.runs.open().await? {
+        match close(stores, &run).await {
+            Ok(partial) => {
+                done.turns += 1;
+                done.partial_answers += partial;
+                tracing::info!(
+                    thread_id = %run.thread_id,
+                    turn_id = %run.turn_id,
+                    partial_answers = partial,
+                    "closed a turn the previous process left running"
+                );
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                thread_id = %run.thread_id,
+                "cannot close a turn the previous process left running"
+            ),
+        }
+    }
+    Ok(done)
+}
+
+/// Closes one abandoned turn; returns how many partial answers it kept.
+async fn close(stores: &Stores, run: &RunRecord) -> StoreResult<usize> {
+    let thread = match stores.threads.load_thread_unscoped(&run.thread_id).await {
+        Ok(t) => t,
+        // A deleted thread has nothing left to close.
+        Err(StoreError::NotFound(_)) => {
+            stores.runs.end(&run.thread_id, &run.turn_id).await?;
+            return Ok(0);
+        }
+        Err(e) => return Err(e),
+    };
+    let partial = stores.items.in_progress(&thread).await?;
+    for mut record in partial.iter().cloned() {
+        record.status = None;
+        CutOff::Interrupted.mark(&mut record.metadata);
+        stores.items.upsert_item(&thread, &record).await?;
+    }
+    let note = cut_off_note(&thread.id, CutOff::Interrupted, !partial.is_empty());
+    let note = item_to_record(&note, json!({})).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    stores.items.upsert_item(&thread, &note).await?;
+    stores.runs.end(&run.thread_id, &run.turn_id).await?;
+    Ok(partial.len())
+}

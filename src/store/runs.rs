@@ -1,0 +1,106 @@
+//! The turns that are running (`chatkit_turn_runs`), so that a turn a dead process left
+//! unfinished can be closed when the server starts again (issue #20).
+//!
+//! Protocol:
+//! - [`RunStore::begin`] is a turn's first write, one transaction: the thread row when the
+//!   turn creates the thread, the turn's input item when it has one (the user message), and
+//!   the run row. So a thread never exists without its first message (nothing the client
+//!   never saw shows in `threads.list`), and a stored user message always has its run row.
+//! - [`RunStore::end`] deletes the row when the turn ends, however it ends; it names the
+//!   turn, so a late delete never removes the row of the thread's next turn.
+//! - [`RunStore::open`] lists the rows left; only startup reads it, before any turn runs
+//!   (one process per database: the cluster of issue #17 adds the owner's fencing).
+
+use chrono::{DateTime, Utc};
+use entity::chatkit_turn_runs::{self, Column, Entity};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+
+use super::error::StoreResult;
+use super::items::{ItemRecord, upsert_on};
+use super::threads::{ThreadRecord, insert_on};
+
+/// A running (or, at startup, abandoned) turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub thread_id: String,
+    pub turn_id: String,
+    pub started_at: DateTime<Utc>,
+}
+
+/// What a turn writes first (see the module doc).
+pub struct TurnBegin<'a> {
+    pub thread: &'a ThreadRecord,
+    /// The thread is new: its row is inserted in the same transaction.
+    pub new_thread: bool,
+    /// The turn's input item (a user message), if it has one.
+    pub item: Option<&'a ItemRecord>,
+    pub turn_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunStore {
+    db: DatabaseConnection,
+}
+
+impl RunStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// A turn's first write, in one transaction (see the module doc).
+    pub async fn begin(&self, b: TurnBegin<'_>) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        if b.new_thread {
+            insert_on(&txn, b.thread).await?;
+        }
+        if let Some(item) = b.item {
+            upsert_on(&txn, b.thread, item).await?;
+        }
+        let row = chatkit_turn_runs::ActiveModel {
+            thread_id: Set(b.thread.id.clone()),
+            turn_id: Set(b.turn_id.to_owned()),
+            started_at: Set(b.now),
+        };
+        Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(Column::ThreadId)
+                    .update_columns([Column::TurnId, Column::StartedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The turn ended: its row goes (a row of a later turn of the thread stays).
+    pub async fn end(&self, thread_id: &str, turn_id: &str) -> StoreResult<()> {
+        Entity::delete_many()
+            .filter(Column::ThreadId.eq(thread_id))
+            .filter(Column::TurnId.eq(turn_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Every row, oldest first.
+    pub async fn open(&self) -> StoreResult<Vec<RunRecord>> {
+        let rows = Entity::find()
+            .order_by_asc(Column::StartedAt)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| RunRecord {
+                thread_id: m.thread_id,
+                turn_id: m.turn_id,
+                started_at: m.started_at,
+            })
+            .collect())
+    }
+}
