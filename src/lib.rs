@@ -10,7 +10,8 @@
 //! `Principal` and holds the access rules; `llm` speaks to any OpenAI-compatible endpoint;
 //! `error` is the one place an error becomes bytes; `vocab` the closed sets of string
 //! values (agent types, ...), parsed once where a string enters and imported by every layer;
-//! `web` the pages and their compiled-in assets (routes registered by `http`).
+//! `json_text` the rules for JSON text entering the server (lone surrogate escapes, U+0000),
+//! imported the same way; `web` the pages and their compiled-in assets (routes registered by `http`).
 //!
 //! Imports run one way: `http -> actors -> conversation <- agents -> tools -> domain ->
 //! store`, and `chatkit` imports none of them.
@@ -28,6 +29,7 @@ pub mod conversation;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod json_text;
 pub mod limits;
 pub mod llm;
 pub mod metrics;

@@ -25,7 +25,8 @@
 //! [`update`] (item updates and their application), [`event`] (the 12 stream events),
 //! [`params`] and [`request`] (the 16 requests), [`response`], [`sse`].
 //!
-//! This module imports nothing else of the crate: the request routing lives in
+//! This module imports nothing else of the crate but the leaf modules `vocab` and
+//! `json_text` (the text rules every layer shares): the request routing lives in
 //! `http::chatkit`, the turn pipeline in `conversation`.
 
 pub mod attachment;

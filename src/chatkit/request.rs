@@ -6,6 +6,11 @@
 //! `threads.retry_after_item`, `threads.custom_action`); the ten others answer one JSON
 //! document. [`parse_request`] accepts unknown keys anywhere, a missing or `null` `params`
 //! (treated as `{}`) and a missing or `null` `metadata` (treated as `{}`).
+//!
+//! Text is made safe once, here, for every request type (protocol §2.10, `crate::json_text`):
+//! a lone UTF-16 surrogate escape is read as U+FFFD, and a request that holds U+0000 in any
+//! string or key is refused with the field's JSON path ([`RequestError::Nul`]), before any
+//! handler sees it.
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
@@ -134,6 +139,9 @@ pub enum RequestError {
         /// The JSON kind found.
         found: &'static str,
     },
+    /// A string (or key) holds U+0000, which PostgreSQL cannot store.
+    #[error("{0}")]
+    Nul(crate::json_text::NulAt),
     /// `params` do not fit the request type.
     #[error("invalid params for `{request_type}`: {message}")]
     InvalidParams {
@@ -157,7 +165,8 @@ fn kind_of(value: &Value) -> &'static str {
 
 /// Parses a request body.
 pub fn parse_request(body: &[u8]) -> Result<Envelope, RequestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
+    let body = crate::json_text::repair_lone_surrogates(body);
+    let value: Value = serde_json::from_slice(&body).map_err(|err| {
         let (line, column) = (err.line(), err.column());
         let full = err.to_string();
         let suffix = format!(" at line {line} column {column}");
@@ -168,6 +177,9 @@ pub fn parse_request(body: &[u8]) -> Result<Envelope, RequestError> {
             message,
         }
     })?;
+    if let Some(at) = crate::json_text::find_nul(&value) {
+        return Err(RequestError::Nul(at));
+    }
     let Value::Object(mut object) = value else {
         return Err(RequestError::NotAnObject {
             found: kind_of(&value),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::http::json_body::JsonBody;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -19,7 +20,7 @@ pub struct DevTokenRequest {
 #[post("/dev/token")]
 pub async fn dev_token(
     state: web::Data<AppState>,
-    body: web::Json<DevTokenRequest>,
+    JsonBody(body): JsonBody<DevTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
         .stores

@@ -1,6 +1,8 @@
 //! HTTP routes. Handlers are thin: they extract, call into the library, and return; every
 //! error goes through `crate::error::ApiError`. Malformed JSON, query strings and paths are
-//! turned into the same error table by the extractor configs registered here.
+//! turned into the same error table by the extractor configs registered here. JSON bodies are
+//! read with `json_body::JsonBody` (lone surrogate escapes and U+0000 handled as in ChatKit
+//! requests), within the same `server.body_limit_bytes` as the ChatKit endpoint.
 //!
 //! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
@@ -18,6 +20,7 @@ pub mod changes;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
+pub mod json_body;
 pub mod sse_body;
 
 use actix_web::{HttpResponse, web};
@@ -40,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
                 ApiError::bad_request(format!("invalid JSON body: {err}")).into()
             }),
     )
+    .app_data(web::PayloadConfig::new(settings.server.body_limit_bytes))
     .app_data(
         web::PathConfig::default()
             .error_handler(|err, _| ApiError::bad_request(format!("invalid path: {err}")).into()),

@@ -209,6 +209,49 @@ fn error_messages() {
     );
 }
 
+/// U+0000 anywhere is refused with the field's path; the envelope is the root.
+#[test]
+fn nul_is_refused_with_the_field_path() {
+    assert_eq!(
+        error(
+            r#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"a\u0000b"}]}}}"#
+        ),
+        "`params.input.content[0].text` contains U+0000 (NUL), which is not allowed in text"
+    );
+    assert_eq!(
+        error(r#"{"type":"threads.update","params":{"thread_id":"thr_1","title":"\u0000"}}"#),
+        "`params.title` contains U+0000 (NUL), which is not allowed in text"
+    );
+    assert_eq!(
+        error(r#"{"type":"threads.list","metadata":{"eventId":"e\u0000"}}"#),
+        "`metadata.eventId` contains U+0000 (NUL), which is not allowed in text"
+    );
+    // Even where the request would ignore it: the rule is one rule for the whole body.
+    assert_eq!(
+        error(r#"{"type":"threads.list","params":{"unknown":["x","\u0000"]}}"#),
+        "`params.unknown[1]` contains U+0000 (NUL), which is not allowed in text"
+    );
+    // An escaped backslash followed by `u0000` is text, not NUL.
+    let Request::UpdateThread(p) =
+        parse(r#"{"type":"threads.update","params":{"thread_id":"thr_1","title":"\\u0000"}}"#)
+    else {
+        panic!("not an update");
+    };
+    assert_eq!(p.title.as_deref(), Some("\\u0000"));
+}
+
+/// A lone surrogate escape is read as U+FFFD instead of failing the whole body; a pair is
+/// the character it encodes.
+#[test]
+fn lone_surrogates_become_the_replacement_character() {
+    let Request::UpdateThread(p) = parse(
+        r#"{"type":"threads.update","params":{"thread_id":"thr_1","title":"a\ud800b\ude00\ud83d\ude00"}}"#,
+    ) else {
+        panic!("not an update");
+    };
+    assert_eq!(p.title.as_deref(), Some("a\u{FFFD}b\u{FFFD}\u{1F600}"));
+}
+
 #[test]
 fn garbage_never_panics() {
     let samples: [&[u8]; 8] = [

@@ -130,8 +130,7 @@ fn parse_body(body: &[u8]) -> Result<ReviewBody, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ReviewBody::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    crate::http::json_body::parse(body)
 }
 
 async fn review(

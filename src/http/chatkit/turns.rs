@@ -27,6 +27,7 @@ use crate::actors::thread_state::Activity;
 use crate::actors::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::http::json_body::JsonBody;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +62,7 @@ pub async fn events(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<ResumeBody>,
+    JsonBody(body): JsonBody<ResumeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let log = owned_turn(&state, &principal, &path.into_inner())?;
     crate::metrics::global().turn_resumes.inc();
