@@ -70,7 +70,11 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub min_connections: u32,
+    /// How long `serve` waits at startup for the database to accept a first connection.
     pub connect_timeout_secs: u64,
+    /// How long a query waits for a pooled connection (a new one included) before it fails
+    /// with a retryable error; short, so an outage fails turns fast instead of holding them.
+    pub acquire_timeout_secs: u64,
     pub migrate_on_start: bool,
     /// SQLite only: bytes of the file read through a memory map (0 = plain reads).
     pub sqlite_mmap_bytes: u64,

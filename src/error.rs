@@ -172,6 +172,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             StoreError::Conflict(msg) => Self::Conflict(msg),
+            StoreError::Db(db) => db.into(),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -190,9 +191,15 @@ impl From<DomainError> for ApiError {
     }
 }
 
+/// A database that cannot be reached is a 503 (worth a retry once it is back); any other
+/// database error is internal.
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::Internal(Box::new(StoreError::Db(e)))
+        if crate::store::db::is_unreachable(&e) {
+            Self::Unavailable(Box::new(StoreError::Db(e)))
+        } else {
+            Self::Internal(Box::new(StoreError::Db(e)))
+        }
     }
 }
 

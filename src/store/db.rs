@@ -10,6 +10,17 @@
 //! the thread hand-offs of every statement; for PostgreSQL only a connection idle for
 //! `database.ping_idle_after_secs` is pinged, the one that a server or proxy may have dropped.
 //!
+//! **Outages.** Every checkout is bounded by `database.acquire_timeout_secs`: the wait for a
+//! free connection, a new connection's connect, and an idle connection's ping. sqlx then
+//! fails the query with `PoolTimedOut`, so a turn ends with a retryable error event instead of
+//! waiting for the database to come back, and the pool reconnects on its own once it is
+//! back: a connection whose ping or query failed is closed, not returned. A statement already
+//! sent on a connection the network then black-holes has no client-side bound (sqlx has
+//! none); the idle ping closes that window for every connection that sat idle past
+//! `ping_idle_after_secs`. The first connection at startup is waited for separately, up to
+//! `database.connect_timeout_secs` ([`connect`]), so a database that is still starting does
+//! not fail `serve`.
+//!
 //! SQLite connections are tuned per connection by `sqlite_tuning` (plan stability, busy
 //! handler) and by two settings:
 //! - `database.sqlite_mmap_bytes` (`mmap_size`): reads through a memory map instead of a
@@ -28,7 +39,9 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
@@ -43,12 +56,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     let mmap = settings.sqlite_mmap_bytes;
     let checkpoint = settings.sqlite_wal_autocheckpoint_pages;
     let mut opts = ConnectOptions::new(url);
+    // sea-orm's `connect_timeout` is sqlx's acquire timeout too (sqlx has no other): one
+    // setting, the acquire timeout. The pool is lazy so that the first connection is waited
+    // for by `first_connection`, within its own deadline.
     opts.max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
-        .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
-        .acquire_timeout(Duration::from_secs(
-            settings.connect_timeout_secs.max(1) * 3,
-        ))
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+        .connect_lazy(true)
         .sqlx_logging(false);
     if sqlite {
         opts.test_before_acquire(false);
@@ -65,7 +79,28 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     .map_sqlx_sqlite_pool_opts(|pool| {
         pool.after_connect(|conn, _meta| Box::pin(super::sqlite_tuning::tune(conn)))
     });
-    Database::connect(opts).await
+    let db = Database::connect(opts).await?;
+    first_connection(&db, Duration::from_secs(settings.connect_timeout_secs)).await?;
+    Ok(db)
+}
+
+/// Waits up to `within` for the database to accept a connection: a refused connection or a
+/// timed-out acquire is tried again (the server may still be starting), anything else (a
+/// refused login, an unknown database) fails at once.
+async fn first_connection(db: &DatabaseConnection, within: Duration) -> Result<(), DbErr> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match ping(db).await {
+            Ok(()) => return Ok(()),
+            Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tracing::info!("the database does not answer yet; waiting");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Creates the directory that will hold a SQLite file, so a fresh checkout needs no setup.
@@ -111,6 +146,28 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
+/// Whether `e` says the database could not be reached (no connection within the acquire
+/// timeout, a connection lost or refused) rather than that it refused a statement: the
+/// request may succeed once the database is back (503, not 500).
+pub fn is_unreachable(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(
+                inner.as_ref(),
+                Sqlx::Io(_)
+                    | Sqlx::Tls(_)
+                    | Sqlx::PoolTimedOut
+                    | Sqlx::PoolClosed
+                    | Sqlx::WorkerCrashed
+            )
+        }
+        _ => false,
+    }
+}
+
 /// The backend in use, for logs.
 pub fn backend_name(db: &DatabaseConnection) -> &'static str {
     match db.get_database_backend() {
@@ -135,6 +192,7 @@ mod tests {
             max_connections: 4,
             min_connections: 1,
             connect_timeout_secs: 5,
+            acquire_timeout_secs: 5,
             migrate_on_start: false,
             sqlite_mmap_bytes: 0,
             sqlite_wal_autocheckpoint_pages: 1234,
