@@ -137,7 +137,16 @@ impl TestApp {
         extra: &[(&str, &str)],
         responder: Option<Arc<dyn Responder>>,
     ) -> TestApp {
-        let db = TestDb::new(backend).await;
+        Self::spawn_on(TestDb::new(backend).await, extra, responder).await
+    }
+
+    /// An application over a database the test made (and may reach by another URL, given in
+    /// `extra` as `EVENTCHAT_DATABASE__URL`).
+    pub async fn spawn_on(
+        db: TestDb,
+        extra: &[(&str, &str)],
+        responder: Option<Arc<dyn Responder>>,
+    ) -> TestApp {
         let settings = test_settings(&db, extra);
         let app = Application::build_with(settings, responder)
             .await
