@@ -144,6 +144,9 @@ impl Application {
         let server = HttpServer::new(move || {
             let state = data.clone();
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::nul_url::refuse_nul,
+                ))
                 .wrap(cors(&state.settings.server.cors_allowed_origins))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

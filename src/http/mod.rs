@@ -2,7 +2,8 @@
 //! error goes through `crate::error::ApiError`. Malformed JSON, query strings and paths are
 //! turned into the same error table by the extractor configs registered here. JSON bodies are
 //! read with `json_body::JsonBody` (lone surrogate escapes and U+0000 handled as in ChatKit
-//! requests), within the same `server.body_limit_bytes` as the ChatKit endpoint.
+//! requests), within the same `server.body_limit_bytes` as the ChatKit endpoint; a URL that
+//! holds `%00` is refused before routing (`nul_url`, wrapped around the app by `startup`).
 //!
 //! Routes: `POST {chatkit_path}` (ChatKit), `PUT|POST {chatkit_path}/uploads/{id}` and
 //! `GET {chatkit_path}/attachments/{id}/content` (attachment bytes), the turn lifecycle
@@ -21,6 +22,7 @@ pub mod chatkit;
 pub mod dev;
 pub mod health;
 pub mod json_body;
+pub mod nul_url;
 pub mod sse_body;
 
 use actix_web::{HttpResponse, web};

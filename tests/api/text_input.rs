@@ -2,7 +2,7 @@
 //! items 7 and 9; protocol §2.10): a request with U+0000 is refused with a 400 naming the
 //! field and changes nothing; a lone surrogate escape is stored as U+FFFD and answered
 //! normally; U+0000 that the model writes (text, tool-call arguments) is stored, shown and
-//! run as U+FFFD.
+//! run as U+FFFD; a URL with `%00` is a 400.
 
 use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use eventchat::vocab::ItemType;
@@ -124,8 +124,7 @@ async fn lone_surrogate(backend: Backend) {
     let items = all_items(&app, &thread_id).await;
     let stored = items
         .iter()
-        .filter(|i| i.item_type == ItemType::UserMessage)
-        .last()
+        .rfind(|i| i.item_type == ItemType::UserMessage)
         .unwrap();
     assert_eq!(stored.content["content"][0]["text"], expected);
     // The model was asked with the same text.
@@ -166,8 +165,7 @@ async fn model_nul(backend: Backend) {
     let items = all_items(&app, &thread_id).await;
     let answer = items
         .iter()
-        .filter(|i| i.item_type == ItemType::AssistantMessage)
-        .last()
+        .rfind(|i| i.item_type == ItemType::AssistantMessage)
         .unwrap();
     assert_eq!(answer.content["content"][0]["text"], "Added\u{FFFD} them.");
     let audit = app.tool_calls(&thread_id).await;
@@ -196,3 +194,28 @@ both_backends!(
     nul_from_the_model_is_stored_as_the_replacement_character,
     model_nul
 );
+
+async fn nul_url(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed().await;
+    let staff = app.token_for(DEMO_STAFF_EMAIL).await;
+    let venue_id = app.venue_of(DEMO_STAFF_EMAIL).await;
+    for path in [
+        "/api/v1/search?q=a%00b".to_owned(),
+        "/api/v1/events/ev%00x".to_owned(),
+        format!("/api/v1/venues/{venue_id}/messages?after=a%00"),
+    ] {
+        let r = app.request_as(reqwest::Method::GET, &staff, &path).await;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_request", "{path}: {body}");
+    }
+    // An escaped `%` followed by `00` is plain text.
+    let r = app
+        .request_as(reqwest::Method::GET, &staff, "/api/v1/search?q=a%2500b")
+        .await;
+    assert_eq!(r.status(), 200);
+    app.finish().await;
+}
+both_backends!(nul_in_a_url_is_refused, nul_url);
