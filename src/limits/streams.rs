@@ -69,7 +69,10 @@ impl Drop for StreamSlot {
 }
 
 /// A response body that holds a [`StreamSlot`] for as long as actix keeps it: until the
-/// stream ends or the connection is dropped.
+/// stream ends or the connection is dropped. actix drops the response as soon as it reads the
+/// connection's EOF (`h1_allow_half_closed(false)` in `startup`), not at its next write, so a
+/// dropped stream's slot is back within milliseconds even while the turn is quiet. The slot
+/// belongs to the connection, not to the turn: a `continue` turn runs on without it.
 pub struct Guarded<S> {
     inner: S,
     _slot: StreamSlot,
