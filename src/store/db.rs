@@ -39,9 +39,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
@@ -84,18 +82,17 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     Ok(db)
 }
 
-/// Waits up to `within` for the database to accept a connection: a refused connection or a
-/// timed-out acquire is tried again (the server may still be starting), anything else (a
-/// refused login, an unknown database) fails at once.
+/// Waits up to `within` for the database to accept a connection: a database that cannot be
+/// reached ([`is_unreachable`]: refused, reset, timed out) is tried again, since the server may
+/// still be starting; one that answers with a refusal (a bad login, an unknown database) fails
+/// at once.
 async fn first_connection(db: &DatabaseConnection, within: Duration) -> Result<(), DbErr> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match ping(db).await {
             Ok(()) => return Ok(()),
-            Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
-                if tokio::time::Instant::now() < deadline =>
-            {
-                tracing::info!("the database does not answer yet; waiting");
+            Err(e) if is_unreachable(&e) && tokio::time::Instant::now() < deadline => {
+                tracing::info!(error = %e, "the database does not answer yet; waiting");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => return Err(e),
@@ -153,8 +150,10 @@ pub fn is_unreachable(e: &DbErr) -> bool {
     use sea_orm::RuntimeErr;
     use sea_orm::sqlx::Error as Sqlx;
     match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(inner))
+        | DbErr::Exec(RuntimeErr::SqlxError(inner))
+        | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
             matches!(
                 inner.as_ref(),
                 Sqlx::Io(_)

@@ -139,3 +139,56 @@ async fn a_database_outage_fails_fast_and_recovers() {
     assert_eq!(status, 200);
     app.finish().await;
 }
+
+/// `serve` waits for a database that is still starting (here: unreachable for its first
+/// 1.5 s, longer than one acquire timeout) up to `connect_timeout_secs`, and gives up at
+/// once on one that refuses it (an unknown database).
+#[actix_web::test]
+async fn startup_waits_for_a_starting_database_and_not_for_a_wrong_one() {
+    let admin = reqwest::Url::parse(&pg_admin_url()).unwrap();
+    let host = admin.host_str().unwrap().to_owned();
+    let upstream = tokio::net::lookup_host((host.as_str(), admin.port().unwrap_or(5432)))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = TcpProxy::start(upstream).await;
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut url = reqwest::Url::parse(&db.url).unwrap();
+    url.set_ip_host(proxy.addr.ip()).unwrap();
+    url.set_port(Some(proxy.addr.port())).unwrap();
+    let settings = |url: &str| {
+        let mut s =
+            crate::helpers::test_settings(&db, &[("EVENTCHAT_DATABASE__URL", url)]).database;
+        s.acquire_timeout_secs = 1;
+        s.connect_timeout_secs = 5;
+        s
+    };
+
+    proxy.black_hole();
+    let started = Instant::now();
+    let restore = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        proxy.restore();
+    };
+    let starting = settings(url.as_str());
+    let (conn, ()) = tokio::join!(eventchat::store::db::connect(&starting), restore);
+    let conn = conn.expect("connected once the database answered");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    eventchat::store::db::ping(&conn).await.unwrap();
+    conn.close().await.unwrap();
+
+    let mut wrong = reqwest::Url::parse(&db.url).unwrap();
+    wrong.set_path("/ec_no_such_database");
+    let started = Instant::now();
+    let refused = eventchat::store::db::connect(&settings(wrong.as_str())).await;
+    let refused_after = started.elapsed();
+    assert!(refused.is_err());
+    assert!(refused_after < Duration::from_secs(1), "{refused_after:?}");
+    db.drop_db().await;
+}
