@@ -261,10 +261,13 @@ fn call_of(value: Value, tools: &[ToolSpec]) -> Result<ToolCall, NotACall> {
             reason,
         }
     })?;
+    // The call never passed `LlmClient`'s U+0000 rule as a call (it came as text, where
+    // `\u0000` is six plain characters), so its arguments get the rule here (protocol §2.10).
+    let arguments = arguments.to_string();
     Ok(ToolCall {
         id: new_call_id(),
         name,
-        arguments: arguments.to_string(),
+        arguments: crate::json_text::sanitize_model_json(&arguments).into_owned(),
     })
 }
 

@@ -197,3 +197,14 @@ fn prose_about_json_stays_text() {
     }
     assert_eq!(parse("Hello!", &tools()), Err(NotACall::NoCandidate));
 }
+
+/// A call written as text carries `\u0000` as six plain characters until it is parsed; the
+/// recovered arguments hold U+FFFD instead, as a real call's would (protocol §2.10).
+#[test]
+fn nul_in_a_text_call_becomes_the_replacement_character() {
+    let r = recovered(
+        "<tool_call>{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e\\u00001\"}}</tool_call>",
+    );
+    assert_eq!(calls(&r), [details("e\u{FFFD}1")]);
+    assert!(!r.calls[0].arguments.contains("\\u0000"));
+}
