@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use mock_llm::{MockLlm, Reply};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, TestDb, pg_admin_url};
+use crate::helpers::{Backend, TestApp, TestDb, parse_sse, pg_admin_url};
 use crate::requests as req;
 use crate::tcp_proxy::TcpProxy;
+use crate::turns::Open;
 
 /// `database.acquire_timeout_secs` for the test (the default is 5).
 const ACQUIRE_SECS: u64 = 2;
@@ -73,24 +74,34 @@ async fn a_database_outage_fails_fast_and_recovers() {
     assert_eq!(status, 503, "after {took:?}");
     assert!(took < Duration::from_secs(1), "/ready took {took:?}");
 
+    // The turn's error event comes within the acquire timeout.
     let started = Instant::now();
-    let (status, events) = tokio::time::timeout(
-        Duration::from_secs(30),
-        app.stream(
-            &token,
-            req::add_user_message(&thread_id, "during the outage"),
-        ),
+    let mut open = Open::start(
+        &app,
+        &token,
+        req::add_user_message(&thread_id, "during the outage"),
+        None,
     )
-    .await
-    .expect("the turn was still blocked after 30 s");
-    let blocked = started.elapsed();
-    assert_eq!(status, 200, "{events:?}");
+    .await;
+    open.until("\"type\":\"error\"").await;
+    let failed = started.elapsed();
+    let body = tokio::time::timeout(Duration::from_secs(30), open.rest())
+        .await
+        .expect("the stream was still open 30 s after its error");
+    let ended = started.elapsed();
+    let events = parse_sse(&body);
     let last = events.last().unwrap();
     assert_eq!(last["type"], "error", "{events:?}");
     assert_eq!(last["allow_retry"], true, "{last}");
     assert!(
-        blocked < Duration::from_secs(ACQUIRE_SECS) + SLACK,
-        "the turn was blocked for {blocked:?}"
+        failed < Duration::from_secs(ACQUIRE_SECS) + SLACK,
+        "the turn was blocked for {failed:?} before its error"
+    );
+    // The body ends when the turn reports its end, which waits for the turn's run row to be
+    // cleared (`conversation::turn`): one more acquire timeout while the database is away.
+    assert!(
+        ended < Duration::from_secs(2 * ACQUIRE_SECS) + SLACK,
+        "the error came after {failed:?}, the stream ended after {ended:?}"
     );
 
     // A request answered from the store: 503 `unavailable`, as fast.
