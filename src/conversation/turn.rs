@@ -39,6 +39,9 @@ use crate::chatkit::{ThreadItem, ThreadStreamEvent, UserMessageInput};
 use crate::error::TurnError;
 use crate::vocab::{ItemStatus, ItemType};
 
+/// How long the end of a turn waits for its run row to be deleted.
+const RUN_END_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Runs a whole turn and reports its end; never panics on bad data.
 pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) {
     let TurnStart {
@@ -93,10 +96,16 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
         }
     }
     // The run row goes before the turn reports its end, so a turn that ended never looks
-    // interrupted to the next start, even when the process stops right after it.
+    // interrupted to the next start, even when the process stops right after it. Bounded:
+    // while the database is away the delete would wait a whole acquire timeout after the
+    // error event; a row left behind only costs a needless "interrupted" note at the next
+    // start, unless the thread's next turn replaces it first.
     let (thread_id, turn_id) = (turn.thread().id.clone(), turn.turn_id.clone());
-    if let Err(e) = turn.deps.stores.runs.end(&thread_id, &turn_id).await {
-        tracing::warn!(error = %e, "cannot clear the turn's run row");
+    let end = turn.deps.stores.runs.end(&thread_id, &turn_id);
+    match tokio::time::timeout(RUN_END_WAIT, end).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot clear the turn's run row"),
+        Err(_) => tracing::warn!("the turn's run row was not cleared in time"),
     }
     metrics.turn_latency.observe(started.elapsed());
     if turn.tokens_in + turn.tokens_out > 0 {
