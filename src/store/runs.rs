@@ -16,7 +16,7 @@ use entity::chatkit_turn_runs::{self, Column, Entity};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use super::error::StoreResult;
@@ -54,7 +54,17 @@ impl RunStore {
 
     /// A turn's first write, in one transaction (see the module doc).
     pub async fn begin(&self, b: TurnBegin<'_>) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        // IMMEDIATE on SQLite: the write lock is taken (waiting on the busy timeout) at
+        // BEGIN. A deferred transaction that meets another writer's commit between its
+        // first read and its first write fails at once with SQLITE_BUSY, which concurrent
+        // turns made happen (the default `BEGIN` is deferred). PostgreSQL ignores the mode.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?;
         if b.new_thread {
             insert_on(&txn, b.thread).await?;
         }
