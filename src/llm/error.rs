@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use async_openai::error::{ApiError, OpenAIError, StreamError, WrappedError};
 
-/// Which clock ran out.
+/// Which clock ran out (see `clock.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutStage {
     /// No output within `first_token_timeout_secs` of sending the request.
     FirstToken,
+    /// No chunk within `idle_timeout_secs` of the one before, once output had started.
+    Idle,
     /// The whole answer, retries included, took longer than `turn_timeout_secs`.
     Turn,
 }

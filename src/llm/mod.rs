@@ -7,8 +7,9 @@
 //!   hosted endpoint or the local model.
 //! - `client`: [`HostedClient`], api.openai.com or any OpenAI-compatible server.
 //! - `local`: the in-process llama.cpp model ([`LocalClient`]).
-//! - `stream`: one streamed answer as a state machine (tool-call assembly, clocks, retries
-//!   before the first event, `Interrupted` after it).
+//! - `stream`: one streamed answer as a state machine (tool-call assembly, retries before
+//!   the first event, `Interrupted` after it).
+//! - `clock`: the first-token, idle and turn clocks of an answer, for both providers.
 //! - `retry`: backoff with jitter, and the split of retries between async-openai and us.
 //! - `convert`: the translation to and from async-openai's types.
 //! - `error`: [`LlmError`] with `is_retryable` and `user_message`.
@@ -17,6 +18,7 @@
 //!   `llm.text_tool_calls`).
 
 mod client;
+mod clock;
 mod convert;
 mod error;
 mod http_retry;

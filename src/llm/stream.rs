@@ -7,11 +7,10 @@
 //!   error, never a silently truncated success;
 //! - once an event reached the caller nothing is retried; a later failure ends the stream with
 //!   [`LlmError::Interrupted`] and the caller keeps what it has;
-//! - the first-token clock runs from each attempt's request until the first content or
-//!   tool-call delta; the turn clock runs over all attempts and backoff sleeps.
+//! - the clocks of `clock.rs`: first token per attempt, then idle between chunks, and the
+//!   turn clock over all attempts and backoff sleeps.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
@@ -21,8 +20,9 @@ use async_openai::types::chat::{
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use super::clock::{Clocks, Timeouts};
 use super::convert::{ToolCallAssembler, finish_reason_str};
-use super::error::{LlmError, TimeoutStage, classify};
+use super::error::{LlmError, classify};
 use super::retry::RetryPolicy;
 use super::types::LlmEvent;
 
@@ -33,11 +33,8 @@ pub(crate) struct Turn {
     client: Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
     policy: RetryPolicy,
-    first_token_timeout: Duration,
-    turn_timeout: Duration,
+    clocks: Clocks,
     span: tracing::Span,
-    started: Instant,
-    attempt_started: Instant,
     retries: u32,
     upstream: Option<ChatCompletionResponseStream>,
     /// An event has been handed to the caller: no more retries.
@@ -57,20 +54,15 @@ impl Turn {
         client: Client<OpenAIConfig>,
         request: CreateChatCompletionRequest,
         policy: RetryPolicy,
-        first_token_timeout: Duration,
-        turn_timeout: Duration,
+        timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
-        let now = Instant::now();
         Self {
             client,
             request,
             policy,
-            first_token_timeout,
-            turn_timeout,
+            clocks: Clocks::start(timeouts),
             span,
-            started: now,
-            attempt_started: now,
             retries: 0,
             upstream: None,
             produced: false,
@@ -107,35 +99,16 @@ impl Turn {
         }
     }
 
-    /// The clock that applies now and its deadline.
-    fn deadline(&self) -> (Instant, TimeoutStage) {
-        let turn = self.started + self.turn_timeout;
-        let first = self.attempt_started + self.first_token_timeout;
-        if !self.output_seen && first < turn {
-            (first, TimeoutStage::FirstToken)
-        } else {
-            (turn, TimeoutStage::Turn)
-        }
-    }
-
-    fn timeout_error(&self, stage: TimeoutStage) -> LlmError {
-        let after = match stage {
-            TimeoutStage::FirstToken => self.first_token_timeout,
-            TimeoutStage::Turn => self.turn_timeout,
-        };
-        LlmError::Timeout { stage, after }
-    }
-
     /// Opens the stream or consumes one chunk.
     async fn step(&mut self) -> Result<(), StepError> {
-        let (deadline, stage) = self.deadline();
+        let (deadline, stage) = self.clocks.deadline();
         let Some(upstream) = self.upstream.as_mut() else {
             tracing::debug!(attempt = self.retries + 1, "opening LLM stream");
             let chat = self.client.chat();
             let opened =
                 tokio::time::timeout_at(deadline, chat.create_stream(self.request.clone()));
             return match opened.await {
-                Err(_) => Err((self.timeout_error(stage), false)),
+                Err(_) => Err((self.clocks.expired(stage), false)),
                 Ok(Err(error)) => Err(classify(error)),
                 Ok(Ok(stream)) => {
                     self.upstream = Some(stream);
@@ -144,7 +117,7 @@ impl Turn {
             };
         };
         match tokio::time::timeout_at(deadline, upstream.next()).await {
-            Err(_) => Err((self.timeout_error(stage), false)),
+            Err(_) => Err((self.clocks.expired(stage), false)),
             Ok(Some(Ok(chunk))) => {
                 self.on_chunk(chunk);
                 Ok(())
@@ -178,6 +151,7 @@ impl Turn {
                 self.finish_reason = Some(finish_reason_str(reason).to_owned());
             }
         }
+        self.clocks.chunk(self.output_seen);
     }
 
     fn end_of_stream(&mut self) -> Result<(), StepError> {
@@ -219,7 +193,7 @@ impl Turn {
             return Some(error);
         }
         let delay = self.policy.delay(self.retries);
-        if Instant::now() + delay >= self.started + self.turn_timeout {
+        if Instant::now() + delay >= self.clocks.turn_deadline() {
             tracing::warn!(error = %error, "LLM request failed; no time left to retry");
             return Some(error);
         }
@@ -232,7 +206,7 @@ impl Turn {
         tokio::time::sleep(delay).await;
         self.retries += 1;
         self.span.record("attempt", self.retries + 1);
-        self.attempt_started = Instant::now();
+        self.clocks.new_attempt();
         self.output_seen = false;
         self.tools = ToolCallAssembler::default();
         self.finish_reason = None;
