@@ -32,6 +32,7 @@ use tracing::Instrument;
 use super::clock::Timeouts;
 use super::convert::to_openai;
 use super::error::{LlmError, TimeoutStage, classify};
+use super::http_check;
 use super::http_retry::HttpRetry;
 use super::retry::RetryPolicy;
 use super::stream::Turn;
@@ -102,7 +103,7 @@ impl HostedClient {
     }
 
     /// Our HTTP client (connect timeout) behind our retry layer, instead of async-openai's
-    /// fixed one.
+    /// fixed one, and the check of what a response is (`http_check`).
     fn build_client(&self) -> Result<Client<OpenAIConfig>, LlmError> {
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -110,6 +111,7 @@ impl HostedClient {
             .map_err(|e| LlmError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let service = tower::ServiceBuilder::new()
             .retry(HttpRetry::new(self.policy))
+            .map_result(http_check::check)
             .service(async_openai::middleware::ReqwestService::new(http));
         Ok(Client::with_config(self.config.clone()).with_http_service(service))
     }

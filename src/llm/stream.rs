@@ -8,7 +8,10 @@
 //! - once an event reached the caller nothing is retried; a later failure ends the stream with
 //!   [`LlmError::Interrupted`] and the caller keeps what it has;
 //! - the clocks of `clock.rs`: first token per attempt, then idle between chunks, and the
-//!   turn clock over all attempts and backoff sleeps.
+//!   turn clock over all attempts and backoff sleeps;
+//! - a stream that never produced a readable chunk (empty, not SSE, a first chunk that is
+//!   not JSON) is not the protocol and is not retried; one that broke after good chunks
+//!   (a damaged chunk, an early end) is retried while nothing reached the caller.
 
 use std::collections::VecDeque;
 
@@ -41,6 +44,8 @@ pub(crate) struct Turn {
     produced: bool,
     /// This attempt received a content or tool-call delta: the first-token clock stops.
     output_seen: bool,
+    /// Chunks this attempt has read.
+    chunks: usize,
     tools: ToolCallAssembler,
     finish_reason: Option<String>,
     saw_finish: bool,
@@ -67,6 +72,7 @@ impl Turn {
             upstream: None,
             produced: false,
             output_seen: false,
+            chunks: 0,
             tools: ToolCallAssembler::default(),
             finish_reason: None,
             saw_finish: false,
@@ -124,12 +130,24 @@ impl Turn {
             }
             // The answer was complete; a failure while waiting for `[DONE]` loses nothing.
             Ok(Some(Err(_))) if self.saw_finish => self.end_of_stream(),
-            Ok(Some(Err(error))) => Err(classify(error)),
+            Ok(Some(Err(error))) => Err(self.damaged(classify(error))),
             Ok(None) => self.end_of_stream(),
         }
     }
 
+    /// An unreadable stream after good chunks was damaged on the way (a proxy, a glitch),
+    /// not a server that speaks something else: worth another attempt.
+    fn damaged(&self, (error, retry): StepError) -> StepError {
+        match error {
+            LlmError::InvalidResponse(message) if self.chunks > 0 => {
+                (LlmError::CorruptChunk(message), true)
+            }
+            other => (other, retry),
+        }
+    }
+
     fn on_chunk(&mut self, chunk: CreateChatCompletionStreamResponse) {
+        self.chunks += 1;
         if let Some(usage) = chunk.usage {
             self.usage = Some((usage.prompt_tokens, usage.completion_tokens));
         }
@@ -156,9 +174,12 @@ impl Turn {
 
     fn end_of_stream(&mut self) -> Result<(), StepError> {
         if !self.saw_finish {
-            let error =
-                LlmError::Connection("the stream ended before the answer was complete".into());
-            return Err((error, true));
+            return Err(if self.chunks == 0 {
+                let error = "the stream ended without a single chunk (an empty body, or not SSE)";
+                (LlmError::InvalidResponse(error.into()), false)
+            } else {
+                (LlmError::EndedEarly, true)
+            });
         }
         self.upstream = None;
         let tools = std::mem::take(&mut self.tools);
@@ -208,6 +229,7 @@ impl Turn {
         self.span.record("attempt", self.retries + 1);
         self.clocks.new_attempt();
         self.output_seen = false;
+        self.chunks = 0;
         self.tools = ToolCallAssembler::default();
         self.finish_reason = None;
         self.saw_finish = false;
