@@ -115,6 +115,8 @@ pub struct LlmSettings {
     pub organization: String,
     pub connect_timeout_secs: u64,
     pub first_token_timeout_secs: u64,
+    /// Once the answer has started, the longest wait for its next chunk (`llm::clock`).
+    pub idle_timeout_secs: u64,
     pub turn_timeout_secs: u64,
     pub max_retries: u32,
     pub retry_base_ms: u64,

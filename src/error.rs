@@ -6,9 +6,10 @@
 //! ends a stream that has already started; it renders as exactly one ChatKit `error` event
 //! ([`TurnError::to_event`]): a message the user can act on as `custom`, anything else as the
 //! generic `stream.error` (the client shows its own localized text). An `ApiError` raised
-//! inside a turn becomes a `TurnError` by the same rule ([`From<ApiError>`]). Internal causes
-//! are kept as `#[source]` chains, logged once with the whole chain, and never sent to
-//! clients.
+//! inside a turn becomes a `TurnError` by the same rule ([`From<ApiError>`]); a model fault
+//! ([`From<LlmError>`]) is a `custom` event with the message and retry flag of its row of the
+//! fault table (`llm::fault`, protocol §10.3). Internal causes are kept as `#[source]`
+//! chains, logged once with the whole chain, and never sent to clients.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -20,6 +21,7 @@ use serde_json::json;
 
 use crate::chatkit::ThreadStreamEvent;
 use crate::domain::DomainError;
+use crate::llm::LlmError;
 use crate::store::StoreError;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -278,6 +280,17 @@ impl From<ApiError> for TurnError {
     }
 }
 
+/// A model fault: its row of the fault table, as a `custom` event. An answer that was cut
+/// off after text arrives here as `LlmError::Interrupted` and says so.
+impl From<LlmError> for TurnError {
+    fn from(e: LlmError) -> Self {
+        Self::Custom {
+            message: e.user_message(),
+            allow_retry: e.is_retryable(),
+        }
+    }
+}
+
 impl From<StoreError> for TurnError {
     fn from(e: StoreError) -> Self {
         crate::metrics::global().db_errors.inc();
@@ -328,6 +341,26 @@ mod tests {
         assert_eq!(ev["allow_retry"], true);
         let gone: TurnError = ApiError::not_found("item").into();
         assert_eq!(event_json(&gone)["allow_retry"], false);
+    }
+
+    #[test]
+    fn a_model_fault_is_its_row_of_the_fault_table() {
+        let cut: TurnError = LlmError::Connection("reset by peer 10.0.0.7".into())
+            .interrupted()
+            .into();
+        let ev = event_json(&cut);
+        assert_eq!(ev["code"], "custom");
+        assert_eq!(ev["allow_retry"], true);
+        let message = ev["message"].as_str().unwrap();
+        assert!(message.starts_with("The answer was cut off: "), "{message}");
+        assert!(!message.contains("10.0.0.7"), "{message}");
+        let bad_key: TurnError = LlmError::Upstream {
+            status: 401,
+            message: "Incorrect API key provided: sk-123".into(),
+        }
+        .into();
+        assert_eq!(event_json(&bad_key)["allow_retry"], false);
+        assert!(!event_json(&bad_key).to_string().contains("sk-123"));
     }
 
     #[test]

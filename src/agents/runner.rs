@@ -16,10 +16,10 @@
 //!    (`repeat_guard`).
 //! 4. After the first exchange, a short title (a small model call; can be turned off).
 //!
-//! Failures: no model configured is a `custom` error telling how to configure one; an LLM
-//! failure after text was streamed keeps the partial text (stored, marked `incomplete`, and
-//! followed by a hidden note that says it was cut off) and ends with a retryable
-//! `stream.error`.
+//! Failures: every model fault, no model configured included, is a `custom` error with its
+//! row of the fault table (`llm::fault`, protocol §10.3); one after text was streamed keeps
+//! the partial text (stored, marked `incomplete`, and followed by a hidden note that says it
+//! was cut off) and its error says the answer was cut off.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -134,11 +134,7 @@ impl Responder for AgentResponder {
 impl AgentResponder {
     async fn run(&self, turn: &mut TurnContext) -> Result<(), TurnError> {
         if !self.llm.is_configured() {
-            return Err(TurnError::custom(
-                "No language model is configured on this server. Set EVENTCHAT_LLM__API_KEY \
-                 (OpenAI) or EVENTCHAT_LLM__BASE_URL (any OpenAI-compatible server) and restart.",
-                false,
-            ));
+            return Err(LlmError::NotConfigured.into());
         }
         let settings = turn.deps.settings.clone();
         let spec = AgentSpec::of(turn.thread().agent_type);
@@ -324,11 +320,9 @@ impl AgentResponder {
                     // model's next look; the user can retry the rest.
                     let streamed = message.started() || matches!(e, LlmError::Interrupted { .. });
                     message.finish_cut_off(turn).await?;
-                    return Err(if streamed {
-                        TurnError::Stream { allow_retry: true }
-                    } else {
-                        TurnError::custom(e.user_message(), e.is_retryable())
-                    });
+                    // The fault table words it (llm::fault); after text it says the answer
+                    // was cut off.
+                    return Err(if streamed { e.interrupted() } else { e }.into());
                 }
             }
         }

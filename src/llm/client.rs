@@ -29,8 +29,10 @@ use secrecy::ExposeSecret;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::clock::Timeouts;
 use super::convert::to_openai;
 use super::error::{LlmError, TimeoutStage, classify};
+use super::http_check;
 use super::http_retry::HttpRetry;
 use super::retry::RetryPolicy;
 use super::stream::Turn;
@@ -48,8 +50,7 @@ pub struct HostedClient {
     clients: Arc<DashMap<ThreadId, Client<OpenAIConfig>>>,
     configured: bool,
     policy: RetryPolicy,
-    first_token_timeout: Duration,
-    turn_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 /// Header values must be visible ASCII; async-openai would panic on anything else.
@@ -94,8 +95,7 @@ impl HostedClient {
             clients: Arc::new(DashMap::new()),
             configured: settings.is_configured(),
             policy: RetryPolicy::from_settings(settings),
-            first_token_timeout: Duration::from_secs(settings.first_token_timeout_secs.max(1)),
-            turn_timeout: Duration::from_secs(settings.turn_timeout_secs.max(1)),
+            timeouts: Timeouts::from_settings(settings),
         };
         // Fails here, at startup, if the HTTP client cannot be built at all.
         client.build_client()?;
@@ -103,7 +103,7 @@ impl HostedClient {
     }
 
     /// Our HTTP client (connect timeout) behind our retry layer, instead of async-openai's
-    /// fixed one.
+    /// fixed one, and the check of what a response is (`http_check`).
     fn build_client(&self) -> Result<Client<OpenAIConfig>, LlmError> {
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -111,6 +111,7 @@ impl HostedClient {
             .map_err(|e| LlmError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let service = tower::ServiceBuilder::new()
             .retry(HttpRetry::new(self.policy))
+            .map_result(http_check::check)
             .service(async_openai::middleware::ReqwestService::new(http));
         Ok(Client::with_config(self.config.clone()).with_http_service(service))
     }
@@ -162,8 +163,7 @@ impl HostedClient {
             client,
             to_openai(&req, true),
             self.policy,
-            self.first_token_timeout,
-            self.turn_timeout,
+            self.timeouts,
             span,
         );
         Box::pin(futures::stream::unfold(turn, |mut turn| async move {
@@ -181,7 +181,7 @@ impl HostedClient {
         let span = tracing::info_span!("llm.complete", model = %req.model, attempt = 1_u32);
         let request = to_openai(&req, false);
         async move {
-            let deadline = Instant::now() + self.turn_timeout;
+            let deadline = Instant::now() + self.timeouts.turn;
             let mut retries = 0_u32;
             loop {
                 let chat = client.chat();
@@ -191,7 +191,7 @@ impl HostedClient {
                     Ok(Err(error)) => classify(error),
                     Err(_) => {
                         let stage = TimeoutStage::Turn;
-                        (LlmError::Timeout { stage, after: self.turn_timeout }, false)
+                        (LlmError::Timeout { stage, after: self.timeouts.turn }, false)
                     }
                 };
                 let delay = self.policy.delay(retries);

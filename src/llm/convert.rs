@@ -144,7 +144,7 @@ impl ToolCallAssembler {
         self.calls.is_empty()
     }
 
-    /// The complete calls in index order. A call without a name is an invalid response; a
+    /// The complete calls in index order. A call without a name cannot be run; a
     /// missing id is replaced (some compatible servers omit it) and empty arguments become
     /// `{}`.
     pub(crate) fn finish(self) -> Result<Vec<ToolCall>, LlmError> {
@@ -152,7 +152,7 @@ impl ToolCallAssembler {
             .into_iter()
             .map(|(index, call)| {
                 if call.name.is_empty() {
-                    return Err(LlmError::InvalidResponse(format!(
+                    return Err(LlmError::BadToolCall(format!(
                         "tool call {index} has no function name"
                     )));
                 }
@@ -214,6 +214,6 @@ mod tests {
     fn nameless_call_is_invalid() {
         let mut a = ToolCallAssembler::default();
         a.push(&delta(0, Some("c0"), None, "{}"));
-        assert!(matches!(a.finish(), Err(LlmError::InvalidResponse(_))));
+        assert!(matches!(a.finish(), Err(LlmError::BadToolCall(_))));
     }
 }

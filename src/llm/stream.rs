@@ -7,11 +7,13 @@
 //!   error, never a silently truncated success;
 //! - once an event reached the caller nothing is retried; a later failure ends the stream with
 //!   [`LlmError::Interrupted`] and the caller keeps what it has;
-//! - the first-token clock runs from each attempt's request until the first content or
-//!   tool-call delta; the turn clock runs over all attempts and backoff sleeps.
+//! - the clocks of `clock.rs`: first token per attempt, then idle between chunks, and the
+//!   turn clock over all attempts and backoff sleeps;
+//! - a stream that never produced a readable chunk (empty, not SSE, a first chunk that is
+//!   not JSON) is not the protocol and is not retried; one that broke after good chunks
+//!   (a damaged chunk, an early end) is retried while nothing reached the caller.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
@@ -21,8 +23,9 @@ use async_openai::types::chat::{
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use super::clock::{Clocks, Timeouts};
 use super::convert::{ToolCallAssembler, finish_reason_str};
-use super::error::{LlmError, TimeoutStage, classify};
+use super::error::{LlmError, classify};
 use super::retry::RetryPolicy;
 use super::types::LlmEvent;
 
@@ -33,17 +36,16 @@ pub(crate) struct Turn {
     client: Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
     policy: RetryPolicy,
-    first_token_timeout: Duration,
-    turn_timeout: Duration,
+    clocks: Clocks,
     span: tracing::Span,
-    started: Instant,
-    attempt_started: Instant,
     retries: u32,
     upstream: Option<ChatCompletionResponseStream>,
     /// An event has been handed to the caller: no more retries.
     produced: bool,
     /// This attempt received a content or tool-call delta: the first-token clock stops.
     output_seen: bool,
+    /// Chunks this attempt has read.
+    chunks: usize,
     tools: ToolCallAssembler,
     finish_reason: Option<String>,
     saw_finish: bool,
@@ -57,24 +59,20 @@ impl Turn {
         client: Client<OpenAIConfig>,
         request: CreateChatCompletionRequest,
         policy: RetryPolicy,
-        first_token_timeout: Duration,
-        turn_timeout: Duration,
+        timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
-        let now = Instant::now();
         Self {
             client,
             request,
             policy,
-            first_token_timeout,
-            turn_timeout,
+            clocks: Clocks::start(timeouts),
             span,
-            started: now,
-            attempt_started: now,
             retries: 0,
             upstream: None,
             produced: false,
             output_seen: false,
+            chunks: 0,
             tools: ToolCallAssembler::default(),
             finish_reason: None,
             saw_finish: false,
@@ -107,35 +105,16 @@ impl Turn {
         }
     }
 
-    /// The clock that applies now and its deadline.
-    fn deadline(&self) -> (Instant, TimeoutStage) {
-        let turn = self.started + self.turn_timeout;
-        let first = self.attempt_started + self.first_token_timeout;
-        if !self.output_seen && first < turn {
-            (first, TimeoutStage::FirstToken)
-        } else {
-            (turn, TimeoutStage::Turn)
-        }
-    }
-
-    fn timeout_error(&self, stage: TimeoutStage) -> LlmError {
-        let after = match stage {
-            TimeoutStage::FirstToken => self.first_token_timeout,
-            TimeoutStage::Turn => self.turn_timeout,
-        };
-        LlmError::Timeout { stage, after }
-    }
-
     /// Opens the stream or consumes one chunk.
     async fn step(&mut self) -> Result<(), StepError> {
-        let (deadline, stage) = self.deadline();
+        let (deadline, stage) = self.clocks.deadline();
         let Some(upstream) = self.upstream.as_mut() else {
             tracing::debug!(attempt = self.retries + 1, "opening LLM stream");
             let chat = self.client.chat();
             let opened =
                 tokio::time::timeout_at(deadline, chat.create_stream(self.request.clone()));
             return match opened.await {
-                Err(_) => Err((self.timeout_error(stage), false)),
+                Err(_) => Err((self.clocks.expired(stage), false)),
                 Ok(Err(error)) => Err(classify(error)),
                 Ok(Ok(stream)) => {
                     self.upstream = Some(stream);
@@ -144,19 +123,31 @@ impl Turn {
             };
         };
         match tokio::time::timeout_at(deadline, upstream.next()).await {
-            Err(_) => Err((self.timeout_error(stage), false)),
+            Err(_) => Err((self.clocks.expired(stage), false)),
             Ok(Some(Ok(chunk))) => {
                 self.on_chunk(chunk);
                 Ok(())
             }
             // The answer was complete; a failure while waiting for `[DONE]` loses nothing.
             Ok(Some(Err(_))) if self.saw_finish => self.end_of_stream(),
-            Ok(Some(Err(error))) => Err(classify(error)),
+            Ok(Some(Err(error))) => Err(self.damaged(classify(error))),
             Ok(None) => self.end_of_stream(),
         }
     }
 
+    /// An unreadable stream after good chunks was damaged on the way (a proxy, a glitch),
+    /// not a server that speaks something else: worth another attempt.
+    fn damaged(&self, (error, retry): StepError) -> StepError {
+        match error {
+            LlmError::InvalidResponse(message) if self.chunks > 0 => {
+                (LlmError::CorruptChunk(message), true)
+            }
+            other => (other, retry),
+        }
+    }
+
     fn on_chunk(&mut self, chunk: CreateChatCompletionStreamResponse) {
+        self.chunks += 1;
         if let Some(usage) = chunk.usage {
             self.usage = Some((usage.prompt_tokens, usage.completion_tokens));
         }
@@ -178,13 +169,17 @@ impl Turn {
                 self.finish_reason = Some(finish_reason_str(reason).to_owned());
             }
         }
+        self.clocks.chunk(self.output_seen);
     }
 
     fn end_of_stream(&mut self) -> Result<(), StepError> {
         if !self.saw_finish {
-            let error =
-                LlmError::Connection("the stream ended before the answer was complete".into());
-            return Err((error, true));
+            return Err(if self.chunks == 0 {
+                let error = "the stream ended without a single chunk (an empty body, or not SSE)";
+                (LlmError::InvalidResponse(error.into()), false)
+            } else {
+                (LlmError::EndedEarly, true)
+            });
         }
         self.upstream = None;
         let tools = std::mem::take(&mut self.tools);
@@ -219,7 +214,7 @@ impl Turn {
             return Some(error);
         }
         let delay = self.policy.delay(self.retries);
-        if Instant::now() + delay >= self.started + self.turn_timeout {
+        if Instant::now() + delay >= self.clocks.turn_deadline() {
             tracing::warn!(error = %error, "LLM request failed; no time left to retry");
             return Some(error);
         }
@@ -232,8 +227,9 @@ impl Turn {
         tokio::time::sleep(delay).await;
         self.retries += 1;
         self.span.record("attempt", self.retries + 1);
-        self.attempt_started = Instant::now();
+        self.clocks.new_attempt();
         self.output_seen = false;
+        self.chunks = 0;
         self.tools = ToolCallAssembler::default();
         self.finish_reason = None;
         self.saw_finish = false;

@@ -445,12 +445,14 @@ async fn llm_failures(backend: Backend) {
         "Planning the Parker wedding"
     );
     assert_eq!(mock.request_count(), 3);
-    // Text, then the connection drops: the partial text is kept, the error allows retry.
+    // Text, then the connection drops: the partial text is kept, the error says the answer
+    // was cut off and allows a retry (the `reset-mid` row of protocol §10.3).
     mock.push(Reply::text(["Half ", "an ", "answer", " never", " finished"]).disconnect_after(3));
     let (_, ev) = app.add_user_message(&token, &thread_id, "go on").await;
+    let (message, allow_retry) = crate::model_faults::row("reset-mid");
     assert_eq!(
         ev.last().unwrap(),
-        &json!({"type":"error","code":"stream.error","allow_retry":true})
+        &json!({"type":"error","code":"custom","message":message,"allow_retry":allow_retry})
     );
     let kept = ev
         .iter()

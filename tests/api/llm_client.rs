@@ -296,6 +296,60 @@ async fn turn_timeout_after_tokens_interrupts() {
     }
 }
 
+/// Once text came, the idle clock ends a stalled stream (as interrupted, keeping the text);
+/// a stall after the role chunk only is still the first-token clock's.
+#[tokio::test]
+async fn idle_timeout_after_tokens_interrupts_and_the_first_chunk_keeps_its_clock() {
+    let mock = MockLlm::start();
+    mock.push(Reply::text(["a", "b", "c"]).stall_after(3));
+    mock.push(Reply::text(["never"]).stall_after(1));
+    let c = client(
+        &mock,
+        &[
+            ("LLM__IDLE_TIMEOUT_SECS", "1"),
+            ("LLM__FIRST_TOKEN_TIMEOUT_SECS", "2"),
+        ],
+    );
+    let started = Instant::now();
+    let events = collect(&c, request()).await;
+    let took = started.elapsed();
+    assert_eq!(text_of(&events), vec!["a", "b"]);
+    match events.last() {
+        Some(Err(LlmError::Interrupted { cause })) => assert!(
+            matches!(
+                **cause,
+                LlmError::Timeout {
+                    stage: TimeoutStage::Idle,
+                    ..
+                }
+            ),
+            "{cause:?}"
+        ),
+        other => panic!("expected Interrupted, got {other:?}"),
+    }
+    assert!(took < Duration::from_millis(1_800), "{took:?}");
+    // The stalled request is closed (the mock sees it go a moment later).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while mock.closed_early().is_empty() {
+        assert!(Instant::now() < deadline, "the stalled request stays open");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let started = Instant::now();
+    let events = collect(&c, request()).await;
+    assert!(
+        matches!(
+            events[..],
+            [Err(LlmError::Timeout {
+                stage: TimeoutStage::FirstToken,
+                ..
+            })]
+        ),
+        "{events:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}
+
 #[tokio::test]
 async fn not_configured_tells_how_to_configure() {
     // `openai` explicitly: under `auto` no key and no URL means the local model.

@@ -16,6 +16,8 @@ mod helpers;
 mod idempotency;
 mod llm_client;
 mod local_model;
+mod model_faults;
+mod model_stall;
 mod model_store;
 mod recovery;
 mod requests;

@@ -46,9 +46,11 @@ async fn cut_off_answer(backend: Backend) {
             json!({"agentType": "client", "eventId": event_id}),
         )
         .await;
+    // The error event is the `reset-mid` row of the fault table (protocol §10.3).
+    let (message, allow_retry) = crate::model_faults::row("reset-mid");
     assert_eq!(
         ev.last().unwrap(),
-        &json!({"type":"error","code":"stream.error","allow_retry":true})
+        &json!({"type":"error","code":"custom","message":message,"allow_retry":allow_retry})
     );
     let items = all_items(&app, &thread_id).await;
     let kinds: Vec<ItemType> = items.iter().map(|i| i.item_type).collect();

@@ -12,6 +12,12 @@
 //! asked for `stream_options.include_usage`, then `data: [DONE]\n\n`. Requests without
 //! `stream: true` get one `chat.completion` JSON body.
 //!
+//! Faults go on the wire as a faulty server sends them: HTTP errors with OpenAI's error body,
+//! any status with any bytes ([`Reply::raw`]: an HTML page, an empty body, bytes that are not
+//! SSE), and streams that go wrong after `n` data lines: a reset, an `{"error":...}` line,
+//! raw bytes such as a chunk that is not JSON, a clean end without `finish_reason` or
+//! `[DONE]`, or a stall that holds the connection open (see `reply`).
+//!
 //! Pacing of a streamed reply is on absolute deadlines from the moment the request reached the
 //! handler (`start`): the role chunk and the first content token at `start + first_token_delay`,
 //! content token `k` (0-based) at `start + first_token_delay + k × token_delay`, and every other

@@ -1,6 +1,13 @@
 //! The script's vocabulary: [`Reply`] (what the mock answers to one request, built with its
 //! constructors and refined with its builder methods) and [`MockToolCall`]. Plain data: the
 //! server (`server`) picks a reply per request, the wire format (`wire`) turns it into bytes.
+//!
+//! Faults are part of the vocabulary, each as a real faulty server puts it on the wire: HTTP
+//! errors with an OpenAI error body ([`Reply::http_error`], [`Reply::api_error`],
+//! [`Reply::rate_limited`]), any status with any body ([`Reply::raw`]: an HTML page, an empty
+//! body, bytes that are not SSE), and a stream that goes wrong after `n` data lines
+//! ([`Reply::disconnect_after`], [`Reply::error_after`], [`Reply::raw_after`],
+//! [`Reply::end_after`], [`Reply::stall_after`]).
 
 use std::time::Duration;
 
@@ -33,13 +40,35 @@ pub(crate) enum ReplyKind {
     },
     /// `n` content deltas `"tok0 "`, `"tok1 "`, ... (benchmarks).
     Generated(usize),
+    /// An OpenAI error body `{"error":{"message","type","param","code"}}`.
     HttpError {
         status: u16,
         message: String,
+        /// `error.type`; `None`: `server_error` for 5xx, else `invalid_request_error`.
+        kind: Option<String>,
+        code: Option<String>,
+        retry_after_secs: Option<u64>,
     },
-    RateLimited {
-        retry_after_secs: u64,
+    /// Exactly these bytes with this status and content type.
+    Raw {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
     },
+}
+
+/// How a streamed reply goes wrong after its first `n` data lines.
+#[derive(Clone, Debug)]
+pub(crate) enum Cut {
+    /// The connection is aborted (a reset), without `[DONE]`.
+    Disconnect,
+    /// An `{"error":...}` data line, then the body ends.
+    Error(String),
+    /// These bytes as they are, then the body ends.
+    Raw(String),
+    /// Nothing more is sent and the connection stays open (an hour, or until the client
+    /// closes it).
+    Stall,
 }
 
 /// What the mock answers to one request. Build with the constructors, refine with the
@@ -50,8 +79,9 @@ pub struct Reply {
     pub(crate) usage: Option<(u32, u32)>,
     pub(crate) first_token_delay: Duration,
     pub(crate) token_delay: Duration,
-    pub(crate) disconnect_after: Option<usize>,
-    pub(crate) error_after: Option<(usize, String)>,
+    /// The fault after `n` data lines (the role chunk counts); an `n` past the last payload
+    /// replaces `[DONE]`.
+    pub(crate) cut: Option<(usize, Cut)>,
 }
 
 impl Reply {
@@ -61,8 +91,7 @@ impl Reply {
             usage: None,
             first_token_delay: Duration::ZERO,
             token_delay: Duration::ZERO,
-            disconnect_after: None,
-            error_after: None,
+            cut: None,
         }
     }
 
@@ -100,17 +129,54 @@ impl Reply {
         Self::of(ReplyKind::Generated(n_tokens))
     }
 
-    /// An HTTP error with an OpenAI error body `{"error":{"message","type","code"}}`.
+    /// An HTTP error with an OpenAI error body `{"error":{"message","type","code"}}`
+    /// (`type`: `server_error` for 5xx, else `invalid_request_error`).
     pub fn http_error(status: u16, message: impl Into<String>) -> Self {
         Self::of(ReplyKind::HttpError {
             status,
             message: message.into(),
+            kind: None,
+            code: None,
+            retry_after_secs: None,
         })
     }
 
-    /// HTTP 429 with a `retry-after` header.
+    /// An HTTP error with an OpenAI error body of this `type` and `code`, as OpenAI sends
+    /// `context_length_exceeded` (400) or `insufficient_quota` (429).
+    pub fn api_error(
+        status: u16,
+        kind: impl Into<String>,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::of(ReplyKind::HttpError {
+            status,
+            message: message.into(),
+            kind: Some(kind.into()),
+            code: code.map(str::to_owned),
+            retry_after_secs: None,
+        })
+    }
+
+    /// HTTP 429 `rate_limit_exceeded` with a `retry-after` header.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        Self::of(ReplyKind::RateLimited { retry_after_secs })
+        Self::of(ReplyKind::HttpError {
+            status: 429,
+            message: "mock llm: rate limit reached".to_owned(),
+            kind: Some("requests".to_owned()),
+            code: Some("rate_limit_exceeded".to_owned()),
+            retry_after_secs: Some(retry_after_secs),
+        })
+    }
+
+    /// HTTP `status` with exactly `body` as `content_type`, whatever the request asked for:
+    /// an HTML page (a wrong base URL, a proxy's page), an empty body, bytes that are not SSE.
+    pub fn raw(status: u16, content_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Self::of(ReplyKind::Raw {
+            status,
+            content_type: content_type.into(),
+            body: body.into(),
+        })
     }
 
     /// Streams `after_chunks` data lines of generated text (the role chunk counts), then an
@@ -121,7 +187,26 @@ impl Reply {
 
     /// Sends an `{"error":...}` data line after `n_chunks` data lines and ends the stream.
     pub fn error_after(mut self, n_chunks: usize, message: impl Into<String>) -> Self {
-        self.error_after = Some((n_chunks, message.into()));
+        self.cut = Some((n_chunks, Cut::Error(message.into())));
+        self
+    }
+
+    /// Sends `bytes` as they are after `n_chunks` data lines (e.g. `"data: {oops\n\n"`, a
+    /// chunk that is not JSON) and ends the stream without `[DONE]`.
+    pub fn raw_after(mut self, n_chunks: usize, bytes: impl Into<String>) -> Self {
+        self.cut = Some((n_chunks, Cut::Raw(bytes.into())));
+        self
+    }
+
+    /// Ends the body cleanly after `n_chunks` data lines: no `finish_reason`, no `[DONE]`.
+    pub fn end_after(self, n_chunks: usize) -> Self {
+        self.raw_after(n_chunks, "")
+    }
+
+    /// Stops sending after `n_chunks` data lines and holds the connection open (an hour, or
+    /// until the client closes it): a model that stalls mid-answer.
+    pub fn stall_after(mut self, n_chunks: usize) -> Self {
+        self.cut = Some((n_chunks, Cut::Stall));
         self
     }
 
@@ -148,7 +233,7 @@ impl Reply {
     /// Aborts the connection after `n_chunks` data lines (the role chunk counts), without
     /// `[DONE]`.
     pub fn disconnect_after(mut self, n_chunks: usize) -> Self {
-        self.disconnect_after = Some(n_chunks);
+        self.cut = Some((n_chunks, Cut::Disconnect));
         self
     }
 }

@@ -297,24 +297,37 @@ fn answer(
         ));
     };
     match &reply.kind {
-        ReplyKind::HttpError { status, message } => {
+        ReplyKind::HttpError {
+            status,
+            message,
+            kind,
+            code,
+            retry_after_secs,
+        } => {
             let status = actix_web::http::StatusCode::from_u16(*status)
                 .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-            let kind = if status.is_server_error() {
+            let default_kind = if status.is_server_error() {
                 "server_error"
             } else {
                 "invalid_request_error"
             };
-            return HttpResponse::build(status).json(error_body(message, kind, None));
+            let kind = kind.as_deref().unwrap_or(default_kind);
+            let mut response = HttpResponse::build(status);
+            if let Some(secs) = retry_after_secs {
+                response.insert_header(("retry-after", secs.to_string()));
+            }
+            return response.json(error_body(message, kind, code.as_deref()));
         }
-        ReplyKind::RateLimited { retry_after_secs } => {
-            return HttpResponse::TooManyRequests()
-                .insert_header(("retry-after", retry_after_secs.to_string()))
-                .json(error_body(
-                    "mock llm: rate limit reached",
-                    "requests",
-                    Some("rate_limit_exceeded"),
-                ));
+        ReplyKind::Raw {
+            status,
+            content_type,
+            body,
+        } => {
+            let status = actix_web::http::StatusCode::from_u16(*status)
+                .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+            return HttpResponse::build(status)
+                .content_type(content_type.as_str())
+                .body(body.clone());
         }
         ReplyKind::Stream { .. } | ReplyKind::Generated(_) => {}
     }

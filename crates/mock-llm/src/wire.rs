@@ -1,7 +1,8 @@
 //! The OpenAI wire format of a reply: the one `chat.completion` body of a non-streamed answer,
 //! the `chat.completion.chunk` data lines of a streamed one (role chunk, content deltas, tool-call
 //! deltas split the way OpenAI splits them, finish and usage chunks, `[DONE]`), the error body,
-//! and the pacing of a stream on absolute deadlines from the request's arrival.
+//! the pacing of a stream on absolute deadlines from the request's arrival, and a stream's
+//! fault in place of a frame (a reset, an error line, raw bytes, a stall).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -9,7 +10,7 @@ use actix_web::HttpResponse;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::reply::{MockToolCall, Reply, ReplyKind};
+use crate::reply::{Cut, MockToolCall, Reply, ReplyKind};
 use crate::server::{Shared, record_interval};
 
 /// An OpenAI error body, `{"error":{"message","type","param","code"}}`.
@@ -150,10 +151,17 @@ fn stream_payloads(
     out
 }
 
+#[derive(Debug, PartialEq)]
 enum Frame {
     Data(String),
+    /// Fails the body: the connection is reset.
     Abort,
+    /// Sends nothing for [`STALL`], then ends the body.
+    Stall,
 }
+
+/// How long a stalled stream holds its connection open: longer than any test runs.
+const STALL: Duration = Duration::from_secs(3600);
 
 /// Where a streamed reply's frames are timed from, and where its interval is recorded.
 pub(crate) struct StreamClock {
@@ -190,6 +198,36 @@ fn deadline_of(i: usize, tokens: usize, first: Duration, between: Duration) -> O
     }
 }
 
+/// The frames of a streamed reply and when each is due: the payloads as `data:` lines, then
+/// `[DONE]`, or the reply's fault in place of payload `n` (keeping its deadline) or, past the
+/// last payload, in place of `[DONE]`.
+fn frames_of(reply: &Reply, payloads: Vec<String>) -> Vec<(Frame, Option<Duration>)> {
+    let tokens = text_pieces(reply).len();
+    let (first, between) = (reply.first_token_delay, reply.token_delay);
+    let mut frames: Vec<(Frame, Option<Duration>)> = Vec::with_capacity(payloads.len() + 1);
+    let cut_at = reply.cut.as_ref().map_or(usize::MAX, |(n, _)| *n);
+    let mut replaced = None;
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let due = deadline_of(i, tokens, first, between);
+        if i == cut_at {
+            replaced = due;
+            break;
+        }
+        frames.push((Frame::Data(format!("data: {payload}\n\n")), due));
+    }
+    match reply.cut.as_ref().map(|(_, cut)| cut) {
+        None => frames.push((Frame::Data("data: [DONE]\n\n".to_owned()), None)),
+        Some(Cut::Disconnect) => frames.push((Frame::Abort, replaced)),
+        Some(Cut::Error(message)) => {
+            let error = error_body(message, "server_error", None);
+            frames.push((Frame::Data(format!("data: {error}\n\n")), replaced));
+        }
+        Some(Cut::Raw(bytes)) => frames.push((Frame::Data(bytes.clone()), replaced)),
+        Some(Cut::Stall) => frames.push((Frame::Stall, replaced)),
+    }
+    frames
+}
+
 pub(crate) fn stream_response(
     reply: &Reply,
     model: &str,
@@ -198,39 +236,7 @@ pub(crate) fn stream_response(
     stream: StreamClock,
 ) -> HttpResponse {
     let payloads = stream_payloads(reply, model, include_usage, request_bytes);
-    let tokens = text_pieces(reply).len();
-    let (first, between) = (reply.first_token_delay, reply.token_delay);
-    let mut frames: Vec<(Frame, Option<Duration>)> = Vec::with_capacity(payloads.len() + 1);
-    let cut = reply.disconnect_after.unwrap_or(usize::MAX);
-    let error_at = reply
-        .error_after
-        .as_ref()
-        .map(|(n, _)| *n)
-        .unwrap_or(usize::MAX);
-    // An abort or error line that replaces a frame keeps that frame's deadline.
-    let mut replaced = None;
-    for (i, payload) in payloads.into_iter().enumerate() {
-        let due = deadline_of(i, tokens, first, between);
-        if i == cut {
-            frames.push((Frame::Abort, due));
-            break;
-        }
-        if i == error_at {
-            replaced = due;
-            break;
-        }
-        frames.push((Frame::Data(format!("data: {payload}\n\n")), due));
-    }
-    if let Some((_, message)) = &reply.error_after {
-        let error = error_body(message, "server_error", None);
-        frames.push((Frame::Data(format!("data: {error}\n\n")), replaced));
-    } else if !matches!(frames.last(), Some((Frame::Abort, _))) {
-        if cut != usize::MAX {
-            frames.push((Frame::Abort, None));
-        } else {
-            frames.push((Frame::Data("data: [DONE]\n\n".to_owned()), None));
-        }
-    }
+    let frames = frames_of(reply, payloads);
     let start = tokio::time::Instant::from_std(stream.arrived);
     let close = EarlyClose {
         shared: stream.shared.clone(),
@@ -248,6 +254,9 @@ pub(crate) fn stream_response(
                 let grace = tokio::time::Instant::now() + Duration::from_millis(50);
                 at = Some(at.map_or(grace, |a| a.max(grace)));
             }
+            if matches!(frame, Frame::Stall) {
+                at = Some(at.unwrap_or_else(tokio::time::Instant::now) + STALL);
+            }
             if let Some(at) = at
                 && at > tokio::time::Instant::now()
             {
@@ -258,6 +267,7 @@ pub(crate) fn stream_response(
             }
             let item = match frame {
                 Frame::Data(line) => Ok(Bytes::from(line)),
+                Frame::Stall => Ok(Bytes::new()),
                 Frame::Abort => Err(std::io::Error::other("mock llm: disconnect")),
             };
             if it.peek().is_none() {
@@ -328,6 +338,64 @@ mod tests {
         assert_eq!(
             usage["usage"]["prompt_tokens"], 10,
             "a quarter of the request's bytes"
+        );
+    }
+
+    /// A fault takes the place of data line `n` with that line's deadline (a stall after two
+    /// tokens starts when the third token was due); past the last line it replaces `[DONE]`.
+    #[test]
+    fn a_fault_replaces_its_frame_and_done() {
+        let between = Duration::from_millis(10);
+        let reply = Reply::text(["a", "b", "c"]).token_delay(between);
+        let frames = |r: &Reply| frames_of(r, stream_payloads(r, "m", false, 0));
+        let kinds = |f: &[(Frame, Option<Duration>)]| {
+            f.iter()
+                .map(|(frame, _)| match frame {
+                    Frame::Data(line) if line == "data: [DONE]\n\n" => "done".to_owned(),
+                    Frame::Data(line) if line.starts_with("data: {\"error\"") => "error".to_owned(),
+                    Frame::Data(line) if line.contains("chat.completion.chunk") => {
+                        "chunk".to_owned()
+                    }
+                    Frame::Data(line) => format!("raw {line:?}"),
+                    Frame::Abort => "abort".to_owned(),
+                    Frame::Stall => "stall".to_owned(),
+                })
+                .collect::<Vec<_>>()
+        };
+        // Role, three tokens, finish.
+        assert_eq!(
+            kinds(&frames(&reply)),
+            ["chunk"; 5]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(["done".to_owned()])
+                .collect::<Vec<_>>()
+        );
+        let stalled = frames(&reply.clone().stall_after(3));
+        assert_eq!(kinds(&stalled), ["chunk", "chunk", "chunk", "stall"]);
+        assert_eq!(
+            stalled[3].1,
+            Some(between * 2),
+            "the third token's deadline"
+        );
+        assert_eq!(
+            kinds(&frames(&reply.clone().raw_after(2, "data: {oops\n\n"))),
+            ["chunk", "chunk", "raw \"data: {oops\\n\\n\""]
+        );
+        assert_eq!(
+            kinds(&frames(&reply.clone().end_after(2))),
+            ["chunk", "chunk", "raw \"\""]
+        );
+        assert_eq!(
+            kinds(&frames(&reply.clone().error_after(1, "x"))),
+            ["chunk", "error"]
+        );
+        let late = frames(&reply.disconnect_after(99));
+        assert_eq!(kinds(&late).last().map(String::as_str), Some("abort"));
+        assert_eq!(
+            late.len(),
+            6,
+            "every payload, then the abort instead of [DONE]"
         );
     }
 

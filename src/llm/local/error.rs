@@ -1,4 +1,5 @@
-//! [`LocalError`]: what the local model can answer instead of tokens.
+//! [`LocalError`]: what the local model can answer instead of tokens. What the user is told
+//! about each, and whether a retry may help, is its row of the fault table (`llm::fault`).
 
 /// Why the local model did not (fully) answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -22,37 +23,4 @@ pub enum LocalError {
     /// llama.cpp failed while evaluating.
     #[error("the local model failed: {0}")]
     Engine(String),
-}
-
-impl LocalError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Starting { .. } | Self::Busy { .. } | Self::CacheFull | Self::Engine(_)
-        )
-    }
-
-    /// The text shown to the user. `Unavailable` carries the operator's hint on purpose:
-    /// on a local install the user is the operator.
-    pub fn user_message(&self) -> String {
-        match self {
-            Self::Starting { what } => {
-                format!(
-                    "The local AI model is still starting ({what}). Please try again in a moment."
-                )
-            }
-            Self::Unavailable { reason } => {
-                format!("The local AI model is not available: {reason}")
-            }
-            Self::Busy { .. } | Self::CacheFull => {
-                "The local AI model is busy with other conversations. Please try again in a moment."
-                    .to_owned()
-            }
-            Self::PromptTooLong { .. } => {
-                "This conversation is too long for the local AI model. Please start a new thread."
-                    .to_owned()
-            }
-            Self::Engine(_) => "The local AI model had a problem. Please try again.".to_owned(),
-        }
-    }
 }

@@ -27,10 +27,8 @@ mod template;
 mod utf8;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio::time::Instant;
 
 pub use error::LocalError;
 pub use handle::{EngineState, LocalEngine, ModelInfo};
@@ -38,7 +36,8 @@ pub use template::{ChatTemplate, TemplateError};
 
 use self::handle::{Finish, Job, JobEvent};
 use super::client::LlmStream;
-use super::error::{LlmError, TimeoutStage};
+use super::clock::{Clocks, Timeouts};
+use super::error::LlmError;
 use super::types::{ChatRequest, LlmEvent};
 use crate::config::LlmSettings;
 
@@ -46,7 +45,8 @@ use crate::config::LlmSettings;
 #[derive(Debug, Clone)]
 pub struct LocalClient {
     engine: Arc<LocalEngine>,
-    turn_timeout: Duration,
+    /// No first-token clock: a turn may wait in the engine's queue before its first token.
+    timeouts: Timeouts,
     greedy: bool,
 }
 
@@ -55,7 +55,7 @@ impl LocalClient {
     pub fn new(settings: &LlmSettings) -> Self {
         Self {
             engine: LocalEngine::shared(&settings.local),
-            turn_timeout: Duration::from_secs(settings.turn_timeout_secs.max(1)),
+            timeouts: Timeouts::from_settings(settings).without_first_token(),
             greedy: settings.local.greedy,
         }
     }
@@ -96,14 +96,7 @@ impl LocalClient {
             Err(error) => return Box::pin(futures::stream::once(async move { Err(error) })),
         };
         let span = tracing::info_span!("llm.local", tools = req.tools.len());
-        let state = Answer {
-            receiver,
-            deadline: Instant::now() + self.turn_timeout,
-            timeout: self.turn_timeout,
-            pending: Vec::new(),
-            produced: false,
-            done: false,
-        };
+        let state = Answer::new(receiver, self.timeouts);
         Box::pin(futures::stream::unfold(state, move |mut state| {
             let span = span.clone();
             async move {
@@ -128,11 +121,11 @@ impl LocalClient {
     }
 }
 
-/// One answer being read from the engine.
+/// One answer being read from the engine, on the clocks of `clock.rs` (the idle clock runs
+/// from each token once the first came).
 struct Answer {
     receiver: UnboundedReceiver<JobEvent>,
-    deadline: Instant,
-    timeout: Duration,
+    clocks: Clocks,
     /// Events to hand out before reading more (Usage, then Finished).
     pending: Vec<LlmEvent>,
     produced: bool,
@@ -140,6 +133,16 @@ struct Answer {
 }
 
 impl Answer {
+    fn new(receiver: UnboundedReceiver<JobEvent>, timeouts: Timeouts) -> Self {
+        Self {
+            receiver,
+            clocks: Clocks::start(timeouts),
+            pending: Vec::new(),
+            produced: false,
+            done: false,
+        }
+    }
+
     async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
         if !self.pending.is_empty() {
             return Some(Ok(self.pending.remove(0)));
@@ -147,10 +150,12 @@ impl Answer {
         if self.done {
             return None;
         }
-        let event = tokio::time::timeout_at(self.deadline, self.receiver.recv()).await;
+        let (deadline, stage) = self.clocks.deadline();
+        let event = tokio::time::timeout_at(deadline, self.receiver.recv()).await;
         let error = match event {
             Ok(Some(JobEvent::Text(text))) => {
                 self.produced = true;
+                self.clocks.chunk(true);
                 return Some(Ok(LlmEvent::TextDelta(text)));
             }
             Ok(Some(JobEvent::Done {
@@ -174,10 +179,7 @@ impl Answer {
             }
             Ok(Some(JobEvent::Failed(error))) => LlmError::from(error),
             Ok(None) => LocalError::Engine("the model thread stopped mid-answer".into()).into(),
-            Err(_) => LlmError::Timeout {
-                stage: TimeoutStage::Turn,
-                after: self.timeout,
-            },
+            Err(_) => self.clocks.expired(stage),
         };
         self.done = true;
         Some(Err(if self.produced {
@@ -185,5 +187,60 @@ impl Answer {
         } else {
             error
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn timeouts() -> Timeouts {
+        Timeouts {
+            first_token: None,
+            idle: Duration::from_secs(30),
+            turn: Duration::from_secs(300),
+        }
+    }
+
+    /// Tokens, then none: the answer ends on the idle clock, as interrupted, after the text;
+    /// before the first token only the turn clock runs (the job may be queued).
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_engine_ends_the_answer_on_the_idle_clock() {
+        let (events, receiver) = unbounded_channel();
+        let mut answer = Answer::new(receiver, timeouts());
+        let started = tokio::time::Instant::now();
+        let sender = events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(100)).await;
+            let _ = sender.send(JobEvent::Text("Hello".into()));
+        });
+        assert!(matches!(
+            answer.next().await,
+            Some(Ok(LlmEvent::TextDelta(ref t))) if t == "Hello"
+        ));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(100),
+            "no first-token clock"
+        );
+        let error = answer.next().await;
+        assert_eq!(started.elapsed(), Duration::from_secs(130));
+        match error {
+            Some(Err(LlmError::Interrupted { cause })) => assert!(
+                matches!(
+                    *cause,
+                    LlmError::Timeout {
+                        stage: crate::llm::TimeoutStage::Idle,
+                        ..
+                    }
+                ),
+                "{cause:?}"
+            ),
+            other => panic!("expected an interrupted answer, got {other:?}"),
+        }
+        assert!(answer.next().await.is_none());
+        drop(events);
     }
 }
