@@ -14,6 +14,10 @@ use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod deployment;
+
+pub use deployment::{DEVELOPMENT_ENVIRONMENTS, env_var};
+
 /// The defaults, compiled in so that a bare binary in an empty directory starts.
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -23,6 +27,10 @@ pub enum ConfigError {
     Invalid(#[from] config::ConfigError),
     #[error("invalid configuration: {0}")]
     Rule(String),
+    /// Settings that must not serve outside the development environments
+    /// (`config/deployment.rs`).
+    #[error("refusing to start in environment {env:?}: {problems}")]
+    Deployment { env: String, problems: String },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +44,9 @@ pub struct Settings {
     pub turns: TurnSettings,
     pub limits: LimitSettings,
     pub ui: UiSettings,
+    /// The environment these settings were loaded for (`EVENTCHAT_ENV`); not a key.
+    #[serde(skip)]
+    pub environment: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -375,7 +386,7 @@ impl Settings {
             .filter(|(k, _)| k.starts_with("EVENTCHAT_") && k["EVENTCHAT_".len()..].contains("__"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let settings: Settings = Config::builder()
+        let mut settings: Settings = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{env_name}.toml"))).required(false))
@@ -391,8 +402,25 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
+        settings.environment = env_name.to_owned();
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The compiled-in `config/default.toml` alone: what the binary ships.
+    pub fn shipped() -> Result<Self, ConfigError> {
+        Ok(Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    /// Whether these settings may serve in their environment: outside `local` and `test`, no
+    /// shipped credential, no HS256 secret under 32 bytes, no dev login
+    /// (`config/deployment.rs`). Checked by `Application::build` and `eventchat token`, not
+    /// by every load, so that `migrate` runs without the secrets.
+    pub fn check_deployment(&self) -> Result<(), ConfigError> {
+        deployment::check(&self.environment, self, &Self::shipped()?)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
