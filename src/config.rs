@@ -352,6 +352,14 @@ pub struct LimitSettings {
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub max_concurrent_streams: usize,
+    /// Distinct item ids one `items.feedback` may rate.
+    pub max_feedback_items: usize,
+    /// Distinct attachment ids one user message may carry.
+    pub max_message_attachments: usize,
+    /// Text and tag parts of one user message.
+    pub max_content_parts: usize,
+    /// Answers in one structured-input submission, and values in one answer.
+    pub max_structured_answers: usize,
 }
 
 impl Settings {

@@ -166,6 +166,10 @@ fn limits_render_as_429s() {
         rate_limit_per_minute: 60,
         rate_limit_burst: 1,
         max_concurrent_streams: 1,
+        max_feedback_items: 1,
+        max_message_attachments: 1,
+        max_content_parts: 1,
+        max_structured_answers: 1,
     };
     let limits = Limits::new(&settings);
     assert!(limits.check_rate("u").is_ok());

@@ -13,6 +13,7 @@ mod conversation;
 mod health;
 mod helpers;
 mod idempotency;
+mod list_caps;
 mod llm_client;
 mod local_model;
 mod model_store;

@@ -21,6 +21,7 @@ mod attach;
 mod attachments;
 mod dispatch;
 mod idempotency;
+mod lists;
 mod metadata;
 mod streaming;
 mod threads;
