@@ -15,8 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 mod deployment;
+mod proxies;
 
 pub use deployment::{DEVELOPMENT_ENVIRONMENTS, env_var};
+pub use proxies::ProxyNet;
 
 /// The defaults, compiled in so that a bare binary in an empty directory starts.
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -66,6 +68,8 @@ pub struct ServerSettings {
     pub backlog: u32,
     pub cors_allowed_origins: Vec<String>,
     pub log_format: LogFormat,
+    /// Peers (IPs or CIDR blocks) whose `X-Forwarded-For` names the client (`limits::address`).
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -352,6 +356,9 @@ pub struct LimitSettings {
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub max_concurrent_streams: usize,
+    /// Per client address, before authentication: a bucket like the per-user one.
+    pub address_rate_limit_per_minute: u32,
+    pub address_rate_limit_burst: u32,
     /// Distinct item ids one `items.feedback` may rate.
     pub max_feedback_items: usize,
     /// Distinct attachment ids one user message may carry.
@@ -405,6 +412,7 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.cors_allowed_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .with_list_parse_key("limits.attachment_mime_types")
                     .source(Some(overrides)),
             )

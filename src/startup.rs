@@ -97,7 +97,10 @@ impl Application {
             bus,
         };
         let registry = Registry::new(deps, per_core(settings.server.actor_threads), changes);
-        let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
+        let limits = Arc::new(crate::limits::Limits::new(
+            &settings.limits,
+            &settings.server.trusted_proxies,
+        ));
         let user_cache_secs = settings.auth.user_cache_secs;
         let state = AppState {
             settings,
@@ -139,7 +142,7 @@ impl Application {
             let state = data.clone();
             App::new()
                 .wrap(cors(&state.settings.server.cors_allowed_origins))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::request_log::RequestLog>::new())
                 .app_data(state.clone())
                 .configure(|cfg| crate::http::configure(cfg, &state))
         })

@@ -18,6 +18,7 @@ pub mod changes;
 pub mod chatkit;
 pub mod dev;
 pub mod health;
+pub mod request_log;
 pub mod sse_body;
 
 use actix_web::{HttpResponse, web};
