@@ -8,10 +8,10 @@ item 5) and reports what the server did with them.
 Each of --threads connections (keep-alive, HTTP/1.1, from 127.0.0.1) posts a ChatKit
 `threads.list` with a bad bearer token for --seconds and counts the statuses. With --token,
 one more connection from a second loopback address (127.0.0.2, so a per-address limit does
-not apply to it) sends the same request with that valid token once every 250 ms (under the per-user limit) and reports
-its latency: what a real user sees during the flood. --log is the file the server's
-stderr goes to; its growth during the flood is reported. Standard library only; bounded by
---seconds (every socket has a 5 s timeout).
+not apply to it) sends the same request with that valid token every 250 ms (under the
+per-user limit) and reports its latency: what a real user sees during the flood. --log is
+the file the server's stderr goes to; its growth during the flood is reported. Standard
+library only; bounded by --seconds (every socket has a 5 s timeout).
 """
 
 import argparse
