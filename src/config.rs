@@ -14,6 +14,12 @@ use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod deployment;
+mod proxies;
+
+pub use deployment::{DEVELOPMENT_ENVIRONMENTS, env_var};
+pub use proxies::ProxyNet;
+
 /// The defaults, compiled in so that a bare binary in an empty directory starts.
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -23,6 +29,10 @@ pub enum ConfigError {
     Invalid(#[from] config::ConfigError),
     #[error("invalid configuration: {0}")]
     Rule(String),
+    /// Settings that must not serve outside the development environments
+    /// (`config/deployment.rs`).
+    #[error("refusing to start in environment {env:?}: {problems}")]
+    Deployment { env: String, problems: String },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +46,9 @@ pub struct Settings {
     pub turns: TurnSettings,
     pub limits: LimitSettings,
     pub ui: UiSettings,
+    /// The environment these settings were loaded for (`EVENTCHAT_ENV`); not a key.
+    #[serde(skip)]
+    pub environment: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +68,8 @@ pub struct ServerSettings {
     pub backlog: u32,
     pub cors_allowed_origins: Vec<String>,
     pub log_format: LogFormat,
+    /// Peers (IPs or CIDR blocks) whose `X-Forwarded-For` names the client (`limits::address`).
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -350,6 +365,17 @@ pub struct LimitSettings {
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub max_concurrent_streams: usize,
+    /// Per client address, before authentication: a bucket like the per-user one.
+    pub address_rate_limit_per_minute: u32,
+    pub address_rate_limit_burst: u32,
+    /// Distinct item ids one `items.feedback` may rate.
+    pub max_feedback_items: usize,
+    /// Distinct attachment ids one user message may carry.
+    pub max_message_attachments: usize,
+    /// Text and tag parts of one user message.
+    pub max_content_parts: usize,
+    /// Answers in one structured-input submission, and values in one answer.
+    pub max_structured_answers: usize,
 }
 
 impl Settings {
@@ -384,7 +410,7 @@ impl Settings {
             .filter(|(k, _)| k.starts_with("EVENTCHAT_") && k["EVENTCHAT_".len()..].contains("__"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let settings: Settings = Config::builder()
+        let mut settings: Settings = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{env_name}.toml"))).required(false))
@@ -395,13 +421,31 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.cors_allowed_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .with_list_parse_key("limits.attachment_mime_types")
                     .source(Some(overrides)),
             )
             .build()?
             .try_deserialize()?;
+        settings.environment = env_name.to_owned();
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The compiled-in `config/default.toml` alone: what the binary ships.
+    pub fn shipped() -> Result<Self, ConfigError> {
+        Ok(Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    /// Whether these settings may serve in their environment: outside `local` and `test`, no
+    /// shipped credential, no HS256 secret under 32 bytes, no dev login
+    /// (`config/deployment.rs`). Checked by `Application::build` and `eventchat token`, not
+    /// by every load, so that `migrate` runs without the secrets.
+    pub fn check_deployment(&self) -> Result<(), ConfigError> {
+        deployment::check(&self.environment, self, &Self::shipped()?)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -112,12 +112,24 @@ impl ApiError {
         )
     }
 
+    /// Logs the error once, where it becomes a response: a failure at error with its cause
+    /// chain, a refusal (4xx, which any client can cause at will) at debug only. Both are
+    /// bounded: a message may quote the request (a serde error names the offending value).
     fn log(&self) {
+        use crate::telemetry::{MAX_LOGGED_TEXT, bounded};
         match self {
             Self::Internal(_) | Self::Unavailable(_) => {
-                tracing::error!(error = ?self, code = self.code(), "request failed");
+                let chain = format!("{self:?}");
+                let chain = bounded(&chain, 16 * MAX_LOGGED_TEXT);
+                tracing::error!(error = %chain, code = self.code(), "request failed");
             }
-            _ => tracing::debug!(error = %self, code = self.code(), "request refused"),
+            // Formatted only when debug is on: a flood of refusals costs no formatting.
+            _ if tracing::enabled!(tracing::Level::DEBUG) => {
+                let message = self.to_string();
+                let message = bounded(&message, MAX_LOGGED_TEXT);
+                tracing::debug!(error = %message, code = self.code(), "request refused");
+            }
+            _ => {}
         }
     }
 }

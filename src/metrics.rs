@@ -110,6 +110,10 @@ pub struct Metrics {
     pub requests: DashMap<(String, u16), u64>,
     /// Turns cancelled, by cause (disconnect, explicit, admin).
     pub turn_cancels: DashMap<&'static str, u64>,
+    /// Requests answered 401, by reason (`missing`, `malformed_header`, `expired`, ...).
+    pub auth_failures: DashMap<&'static str, u64>,
+    /// Requests answered 429 by a limiter, by scope (`address`, `user`, `streams`).
+    pub rate_limited: DashMap<&'static str, u64>,
     /// Reads of a turn's events that resumed after a sequence number.
     pub turn_resumes: Counter,
     /// Resumes refused because the turn was gone (410) or the reader fell behind.
@@ -158,6 +162,16 @@ impl Metrics {
         *self.turn_cancels.entry(cause).or_insert(0) += 1;
     }
 
+    /// A request refused 401 for `reason`.
+    pub fn record_auth_failure(&self, reason: &'static str) {
+        *self.auth_failures.entry(reason).or_insert(0) += 1;
+    }
+
+    /// A request refused 429 by the limiter of `scope`.
+    pub fn record_rate_limited(&self, scope: &'static str) {
+        *self.rate_limited.entry(scope).or_insert(0) += 1;
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -177,18 +191,28 @@ impl Metrics {
                 "eventchat_requests_total{{type=\"{kind}\",status=\"{status}\"}} {n}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP eventchat_turn_cancels_total Turns cancelled, by cause.\n# TYPE eventchat_turn_cancels_total counter"
-        );
-        let mut cancels: Vec<_> = self
-            .turn_cancels
-            .iter()
-            .map(|e| (*e.key(), *e.value()))
-            .collect();
-        cancels.sort();
-        for (cause, n) in cancels {
-            let _ = writeln!(out, "eventchat_turn_cancels_total{{cause=\"{cause}\"}} {n}");
+        let labelled = [
+            (
+                "eventchat_turn_cancels_total",
+                "Turns cancelled, by cause.",
+                "cause",
+                &self.turn_cancels,
+            ),
+            (
+                "eventchat_auth_failures_total",
+                "Requests refused 401 (no valid token), by reason; they are logged at debug only.",
+                "reason",
+                &self.auth_failures,
+            ),
+            (
+                "eventchat_rate_limited_total",
+                "Requests refused 429 by a limiter: per client address, per user, open streams.",
+                "scope",
+                &self.rate_limited,
+            ),
+        ];
+        for (name, help, label, map) in labelled {
+            render_labelled(&mut out, name, help, label, map);
         }
         self.turn_latency.render(
             "eventchat_turn_seconds",
@@ -319,6 +343,22 @@ impl Metrics {
     }
 }
 
+/// A counter with one label, its rows sorted by label value.
+fn render_labelled(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    map: &DashMap<&'static str, u64>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    let mut rows: Vec<_> = map.iter().map(|e| (*e.key(), *e.value())).collect();
+    rows.sort();
+    for (value, n) in rows {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,7 +369,15 @@ mod tests {
         m.record_request("threads.list", 200);
         m.turn_latency.observe(Duration::from_millis(30));
         m.actor_restarts.inc();
+        m.record_cancel("explicit");
+        m.record_auth_failure("expired");
+        m.record_auth_failure("expired");
+        m.record_rate_limited("address");
         let text = m.render();
+        assert!(text.contains("eventchat_turn_cancels_total{cause=\"explicit\"} 1"));
+        assert!(text.contains("eventchat_auth_failures_total{reason=\"expired\"} 2"));
+        assert!(text.contains("# TYPE eventchat_rate_limited_total counter"));
+        assert!(text.contains("eventchat_rate_limited_total{scope=\"address\"} 1"));
         assert!(text.contains("eventchat_requests_total{type=\"threads.list\",status=\"200\"} 1"));
         assert!(text.contains("eventchat_turn_seconds_bucket{le=\"0.05\"} 1"));
         assert!(text.contains("eventchat_turn_seconds_bucket{le=\"0.025\"} 0"));

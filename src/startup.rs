@@ -21,6 +21,9 @@ use crate::store::{Stores, db};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// Settings that must not serve in this environment (a shipped secret in production).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cannot connect to the database: {0}")]
     Database(#[source] sea_orm::DbErr),
     #[error("cannot run migrations: {0}")]
@@ -65,6 +68,8 @@ impl Application {
         settings: Settings,
         responder: Option<Arc<dyn Responder>>,
     ) -> Result<Self, StartupError> {
+        // Before anything is touched: a server that must not run does not migrate either.
+        settings.check_deployment()?;
         std::fs::create_dir_all(&settings.server.data_dir).map_err(|source| {
             StartupError::DataDir {
                 path: settings.server.data_dir.display().to_string(),
@@ -103,7 +108,10 @@ impl Application {
             bus,
         };
         let registry = Registry::new(deps, per_core(settings.server.actor_threads), changes);
-        let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
+        let limits = Arc::new(crate::limits::Limits::new(
+            &settings.limits,
+            &settings.server.trusted_proxies,
+        ));
         let user_cache_secs = settings.auth.user_cache_secs;
         let state = AppState {
             settings,
@@ -148,7 +156,7 @@ impl Application {
                     crate::http::nul_url::refuse_nul,
                 ))
                 .wrap(cors(&state.settings.server.cors_allowed_origins))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::request_log::RequestLog>::new())
                 .app_data(state.clone())
                 .configure(|cfg| crate::http::configure(cfg, &state))
         })

@@ -17,6 +17,7 @@ pub struct AppState {
     /// Users looked up by recent requests (`auth.user_cache_secs`).
     pub users: Arc<crate::auth::UserCache>,
     pub registry: Registry,
-    /// Per-user rate limit and open-stream cap of the ChatKit endpoint.
+    /// The per-address limit before authentication, and the per-user rate limit and
+    /// open-stream cap of the ChatKit endpoint.
     pub limits: Arc<Limits>,
 }

@@ -26,9 +26,10 @@ pub struct Setup {
     pub mock_base: String,
 }
 
-/// The environment of an eventchat child: loopback, the mock as model, limits off; every
-/// other setting is the server's default, unless an `EVENTCHAT_*` variable in the bench's own
-/// environment (which the child inherits) sets it, e.g. `EVENTCHAT_DATABASE__MAX_CONNECTIONS`.
+/// The environment of an eventchat child: loopback, the mock as model, limits off (the load
+/// generator is one address, so the per-address limit too); every other setting is the
+/// server's default, unless an `EVENTCHAT_*` variable in the bench's own environment (which
+/// the child inherits) sets it, e.g. `EVENTCHAT_DATABASE__MAX_CONNECTIONS`.
 fn eventchat_env(setup: &Setup, port: u16, db_url: &str) -> Vec<(String, String)> {
     // The server's log filter: quiet by default; `BENCH_SERVER_LOG=debug` (with
     // `BENCH_KEEP_WORK=1`) keeps a detailed log in the work dir.
@@ -48,6 +49,7 @@ fn eventchat_env(setup: &Setup, port: u16, db_url: &str) -> Vec<(String, String)
         ("EVENTCHAT_LIMITS__RATE_LIMIT_PER_MINUTE", "1000000"),
         ("EVENTCHAT_LIMITS__RATE_LIMIT_BURST", "1000000"),
         ("EVENTCHAT_LIMITS__MAX_CONCURRENT_STREAMS", "100000"),
+        ("EVENTCHAT_LIMITS__ADDRESS_RATE_LIMIT_PER_MINUTE", "0"),
         ("EVENTCHAT_AUTH__DEV_LOGIN", "false"),
         ("RUST_LOG", &log),
     ]

@@ -37,9 +37,66 @@ pub enum AuthError {
     #[error("missing bearer token")]
     Missing,
     #[error("invalid token: {0}")]
-    Invalid(&'static str),
+    Invalid(InvalidToken),
     #[error("auth configuration error: {0}")]
     Config(String),
+}
+
+/// Why a token was refused; the message never quotes the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidToken {
+    #[error("malformed")]
+    Malformed,
+    #[error("unexpected algorithm")]
+    UnexpectedAlgorithm,
+    #[error("no key id")]
+    NoKeyId,
+    #[error("unknown key id")]
+    UnknownKeyId,
+    #[error("expired")]
+    Expired,
+    #[error("not yet valid")]
+    NotYetValid,
+    #[error("wrong audience")]
+    WrongAudience,
+    #[error("wrong issuer")]
+    WrongIssuer,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("missing claim")]
+    MissingClaim,
+    #[error("empty subject")]
+    EmptySubject,
+}
+
+impl InvalidToken {
+    /// The label of `eventchat_auth_failures_total{reason}`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed_token",
+            Self::UnexpectedAlgorithm => "unexpected_algorithm",
+            Self::NoKeyId => "no_key_id",
+            Self::UnknownKeyId => "unknown_key_id",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::BadSignature => "bad_signature",
+            Self::MissingClaim => "missing_claim",
+            Self::EmptySubject => "empty_subject",
+        }
+    }
+}
+
+impl AuthError {
+    /// The label of `eventchat_auth_failures_total{reason}`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid(why) => why.reason(),
+            Self::Config(_) => "config",
+        }
+    }
 }
 
 enum Keys {
@@ -99,9 +156,10 @@ impl JwtVerifier {
 
     /// Verifies a token and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let header = decode_header(token).map_err(|_| AuthError::Invalid("malformed"))?;
+        use InvalidToken as I;
+        let header = decode_header(token).map_err(|_| AuthError::Invalid(I::Malformed))?;
         if header.alg != self.algorithm {
-            return Err(AuthError::Invalid("unexpected algorithm"));
+            return Err(AuthError::Invalid(I::UnexpectedAlgorithm));
         }
         let key = match &self.keys {
             Keys::Single(k) => k,
@@ -109,25 +167,25 @@ impl JwtVerifier {
                 let kid = header
                     .kid
                     .as_deref()
-                    .ok_or(AuthError::Invalid("no key id"))?;
-                map.get(kid).ok_or(AuthError::Invalid("unknown key id"))?
+                    .ok_or(AuthError::Invalid(I::NoKeyId))?;
+                map.get(kid).ok_or(AuthError::Invalid(I::UnknownKeyId))?
             }
         };
         let data = decode::<Claims>(token, key, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             AuthError::Invalid(match e.kind() {
-                K::ExpiredSignature => "expired",
-                K::ImmatureSignature => "not yet valid",
-                K::InvalidAudience => "wrong audience",
-                K::InvalidIssuer => "wrong issuer",
-                K::InvalidSignature => "bad signature",
-                K::MissingRequiredClaim(_) => "missing claim",
-                K::InvalidAlgorithm => "unexpected algorithm",
-                _ => "malformed",
+                K::ExpiredSignature => I::Expired,
+                K::ImmatureSignature => I::NotYetValid,
+                K::InvalidAudience => I::WrongAudience,
+                K::InvalidIssuer => I::WrongIssuer,
+                K::InvalidSignature => I::BadSignature,
+                K::MissingRequiredClaim(_) => I::MissingClaim,
+                K::InvalidAlgorithm => I::UnexpectedAlgorithm,
+                _ => I::Malformed,
             })
         })?;
         if data.claims.sub.trim().is_empty() {
-            return Err(AuthError::Invalid("empty subject"));
+            return Err(AuthError::Invalid(I::EmptySubject));
         }
         Ok(data.claims)
     }

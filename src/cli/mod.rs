@@ -140,6 +140,8 @@ pub async fn run(
 ) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { demo } => {
+            // Refused before the demo data is written (Application::build checks it too).
+            settings.check_deployment()?;
             if demo {
                 let conn = db::connect(&settings.database).await?;
                 db::migrate_up(&conn).await?;
@@ -183,6 +185,8 @@ pub async fn run(
             )?;
         }
         Command::Token { user, ttl } => {
+            // A token signed with a public secret is a token anyone could have made.
+            settings.check_deployment()?;
             let conn = db::connect(&settings.database).await?;
             let found = UserStore::new(conn)
                 .find_by_email(&user)

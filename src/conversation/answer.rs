@@ -24,7 +24,8 @@ pub fn answer_structured_input(
     }
     for id in sub.answers.keys() {
         if !inputs.iter().any(|q| &q.id == id) {
-            tracing::warn!(question = %id, "answer for an unknown question ignored");
+            let question = crate::telemetry::bounded(id, 64);
+            tracing::warn!(%question, "answer for an unknown question ignored");
         }
     }
     let skipped_all = sub.status == StructuredInputStatus::Skipped;

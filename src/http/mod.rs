@@ -23,6 +23,7 @@ pub mod dev;
 pub mod health;
 pub mod json_body;
 pub mod nul_url;
+pub mod request_log;
 pub mod sse_body;
 
 use actix_web::{HttpResponse, web};

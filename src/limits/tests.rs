@@ -166,8 +166,14 @@ fn limits_render_as_429s() {
         rate_limit_per_minute: 60,
         rate_limit_burst: 1,
         max_concurrent_streams: 1,
+        max_feedback_items: 1,
+        max_message_attachments: 1,
+        max_content_parts: 1,
+        max_structured_answers: 1,
+        address_rate_limit_per_minute: 60,
+        address_rate_limit_burst: 2,
     };
-    let limits = Limits::new(&settings);
+    let limits = Limits::new(&settings, &[]);
     assert!(limits.check_rate("u").is_ok());
     match limits.check_rate("u") {
         Err(ApiError::RateLimited {
@@ -179,4 +185,14 @@ fn limits_render_as_429s() {
     let err = limits.open_stream("u").unwrap_err();
     assert_eq!(actix_web::ResponseError::status_code(&err), 429);
     assert!(err.to_string().contains("at most 1"), "{err}");
+    // Per address: two, then a 429 for that address only; no address, no limit.
+    let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+    assert!(limits.check_address(ip("203.0.113.7")).is_ok());
+    assert!(limits.check_address(ip("203.0.113.7")).is_ok());
+    let err = limits.check_address(ip("203.0.113.7")).unwrap_err();
+    assert!(err.to_string().contains("from this address"), "{err}");
+    assert!(limits.check_address(ip("203.0.113.8")).is_ok());
+    for _ in 0..10 {
+        assert!(limits.check_address(None).is_ok());
+    }
 }

@@ -14,6 +14,7 @@ mod db_outage;
 mod health;
 mod helpers;
 mod idempotency;
+mod list_caps;
 mod llm_client;
 mod local_model;
 mod model_faults;

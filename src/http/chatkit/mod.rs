@@ -21,6 +21,7 @@ mod attach;
 mod attachments;
 mod dispatch;
 mod idempotency;
+mod lists;
 mod metadata;
 mod streaming;
 mod threads;
@@ -194,6 +195,8 @@ pub async fn upload(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // The upload token is a capability, like a bearer token: guesses share the address limit.
+    check_address(&req, &state)?;
     let id = path.into_inner();
     let token = req
         .headers()
@@ -216,6 +219,13 @@ pub async fn upload(
     };
     let data = upload_bytes(&state, &id, token.as_deref(), part_type.as_deref(), &bytes).await?;
     Ok(HttpResponse::Ok().json(data))
+}
+
+/// Takes a token of the client address's bucket (`limits`), as the `Principal` extractor
+/// does for bearer tokens.
+fn check_address(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let client = state.limits.client_ip(req.peer_addr(), req.headers());
+    state.limits.check_address(client)
 }
 
 /// Reads a body of at most `max` bytes.
@@ -272,10 +282,12 @@ pub struct PreviewQuery {
 
 /// The bytes behind an image attachment's `preview_url`.
 pub async fn preview(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    check_address(&req, &state)?;
     let (mime, bytes) = read_bytes(&state, &path.into_inner(), &query.token).await?;
     let content_type = mime
         .parse::<mime::Mime>()

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::dispatch::{Reply, TurnStream, check_id};
-use super::metadata;
 use super::threads::load;
+use super::{lists, metadata};
 use crate::actors::thread_actor::QueuedTurn;
 use crate::auth::{Principal, access};
 use crate::chatkit::content::UserMessageContent;
@@ -84,12 +84,13 @@ pub(super) async fn load_item(
     Ok(state.stores.items.load_item(thread, item_id).await?)
 }
 
-/// Checks a user message before anything is written.
+/// Checks a user message before anything is written; a repeated attachment id is kept once.
 async fn validate_input(
     state: &AppState,
     p: &Principal,
-    input: &UserMessageInput,
+    input: &mut UserMessageInput,
 ) -> Result<(), ApiError> {
+    lists::check_message(&state.settings.limits, input)?;
     let max = state.settings.limits.max_message_chars;
     let chars: usize = input
         .content
@@ -131,12 +132,12 @@ async fn validate_input(
 pub(super) async fn create(
     state: &AppState,
     p: &Principal,
-    params: CreateThreadParams,
+    mut params: CreateThreadParams,
     meta: &Map<String, Value>,
     opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let plan = metadata::plan_thread(state, p, meta).await?;
-    validate_input(state, p, &params.input).await?;
+    validate_input(state, p, &mut params.input).await?;
     let now = now_micros();
     let thread = ThreadRecord {
         id: new_id(IdPrefix::Thread),
@@ -170,11 +171,11 @@ pub(super) async fn create(
 pub(super) async fn add_user_message(
     state: &AppState,
     p: &Principal,
-    params: AddUserMessageParams,
+    mut params: AddUserMessageParams,
     opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
     let thread = load_for_turn(state, p, &params.thread_id).await?;
-    validate_input(state, p, &params.input).await?;
+    validate_input(state, p, &mut params.input).await?;
     submit(
         state,
         p,
@@ -223,6 +224,7 @@ pub(super) async fn add_structured_input(
     params: AddStructuredInputParams,
     opts: &SendOptions,
 ) -> Result<Reply, ApiError> {
+    lists::check_submission(&state.settings.limits, &params.input)?;
     let thread = load_for_turn(state, p, &params.thread_id).await?;
     let item = load_item(state, &thread, &params.item_id).await?;
     if item.item_type != ItemType::StructuredInput || item.status != Some(ItemStatus::Pending) {

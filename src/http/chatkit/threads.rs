@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::dispatch::{check_id, store_order};
+use super::lists;
 use super::metadata::list_filter;
 use super::streaming::{check_action, load_for_turn, load_item};
 use crate::auth::Principal;
@@ -205,13 +206,16 @@ pub(super) async fn feedback(
     p: &Principal,
     params: FeedbackParams,
 ) -> Result<(), ApiError> {
+    // Bounded before any query: one request rates at most `max_feedback_items` items, each
+    // once, however many ids it sends.
+    let item_ids = lists::feedback_ids(&state.settings.limits, params.item_ids)?;
     let thread = load(state, p, &params.thread_id).await?;
-    if params.item_ids.is_empty() {
+    if item_ids.is_empty() {
         return Err(ApiError::bad_request(
             "item_ids must name at least one item",
         ));
     }
-    for id in &params.item_ids {
+    for id in &item_ids {
         check_id(id, "item")?;
         state.stores.items.load_item(&thread, id).await?;
     }
@@ -222,7 +226,7 @@ pub(super) async fn feedback(
     state
         .stores
         .feedback
-        .add(&thread, &params.item_ids, kind, now_micros())
+        .add(&thread, &item_ids, kind, now_micros())
         .await?;
     Ok(())
 }

@@ -145,7 +145,8 @@ both_backends!(stream_cap_is_hit_and_recovers, stream_cap);
 
 /// The shipped limits fit the venue dashboard: one staff user streams in 8 event panels at
 /// once while the page loads every panel's history (about 3 requests each for 12 panels),
-/// and nothing is refused. The limits are the compiled-in defaults, not the test config's.
+/// and nothing is refused. The limits are the compiled-in defaults, not the test config's,
+/// the per-address one included.
 #[actix_web::test]
 async fn a_dashboard_load_fits_the_default_limits() {
     use std::collections::HashMap;
@@ -165,6 +166,11 @@ async fn a_dashboard_load_fits_the_default_limits() {
         shipped.rate_limit_burst.to_string(),
         shipped.max_concurrent_streams.to_string(),
     );
+    // The whole load comes from one address (127.0.0.1): the per-address limit fits it too.
+    let (address_per_minute, address_burst) = (
+        shipped.address_rate_limit_per_minute.to_string(),
+        shipped.address_rate_limit_burst.to_string(),
+    );
     let mock = MockLlm::start();
     // Slow enough that all eight streams are open at the same time.
     mock.set_fallback(
@@ -180,6 +186,14 @@ async fn a_dashboard_load_fits_the_default_limits() {
             ),
             ("EVENTCHAT_LIMITS__RATE_LIMIT_BURST", burst.as_str()),
             ("EVENTCHAT_LIMITS__MAX_CONCURRENT_STREAMS", streams.as_str()),
+            (
+                "EVENTCHAT_LIMITS__ADDRESS_RATE_LIMIT_PER_MINUTE",
+                address_per_minute.as_str(),
+            ),
+            (
+                "EVENTCHAT_LIMITS__ADDRESS_RATE_LIMIT_BURST",
+                address_burst.as_str(),
+            ),
         ],
     )
     .await;

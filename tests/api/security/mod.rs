@@ -4,9 +4,13 @@
 //! see untrusted bytes (`parse_request`, `encode_event`).
 //!
 //! One file per concern: `tokens` (which tokens get in), `access` (someone else's data),
-//! `limits` (rate limit, stream cap), `properties` (the parsers and encoders).
+//! `limits` (rate limit, stream cap), `addresses` (the per-address limit before
+//! authentication, trusted proxies, what a 401 logs), `properties` (the parsers and
+//! encoders), `deployment` (no shipped secret outside local and test).
 
 mod access;
+mod addresses;
+mod deployment;
 mod limits;
 mod properties;
 mod tokens;
