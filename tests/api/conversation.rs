@@ -70,6 +70,23 @@ async fn titles(app: &TestApp, token: &str, thread_id: &str) -> (Value, Value) {
     (got["title"].clone(), listed)
 }
 
+/// The id of the user's newest thread, once `threads.list` shows one (bounded: 5 s).
+async fn until_listed(app: &TestApp, token: &str) -> String {
+    for _ in 0..500 {
+        let (_, list) = app
+            .chatkit(
+                token,
+                json!({"type":"threads.list","params":{"order":"desc"}}),
+            )
+            .await;
+        if let Some(id) = list["data"][0]["id"].as_str() {
+            return id.to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no thread listed within 5 s");
+}
+
 async fn rename_during_a_turn(backend: Backend) {
     let mock = MockLlm::start();
     let app = TestApp::with_mock(backend, &mock, &[("EVENTCHAT_LLM__TITLE_ENABLED", "true")]).await;
@@ -82,7 +99,9 @@ async fn rename_during_a_turn(backend: Backend) {
     let streaming = app.stream(&token, create(&meta, "hello"));
     let renaming = async {
         until_requests(&mock, 1).await;
-        let id = app.newest_thread(&token).await;
+        // The model request goes out while the thread's first write commits (the client
+        // learns the id from `thread.created`, which waits for it): wait for the row.
+        let id = until_listed(&app, &token).await;
         rename(&app, &token, &id, "My own title").await;
         id
     };
