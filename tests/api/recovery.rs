@@ -267,10 +267,40 @@ async fn until_ready(http: &reqwest::Client, port: u16) {
     panic!("the server on {port} did not become ready in 15 s");
 }
 
-/// Stops a child by its process id (SIGKILL: the drill's kill -9).
-fn kill9(child: &mut Child) {
-    child.kill().ok();
-    child.wait().ok();
+/// The real binary serving `app`'s database (seeded, and its tokens minted, by the
+/// in-process `app`), answered by `mock`; its output goes to `server.log` in the test's
+/// directory.
+struct Binary {
+    child: Child,
+    port: u16,
+}
+
+impl Binary {
+    async fn start(app: &TestApp, mock: &MockLlm) -> Binary {
+        let dir = app.db.dir.path();
+        let data = dir.join("binary-data");
+        let (child, port) = start_binary(&app.db.url, &data, mock, &server_log(app));
+        until_ready(&app.http, port).await;
+        Binary { child, port }
+    }
+
+    /// A ChatKit request to this binary.
+    fn chatkit(&self, app: &TestApp, token: &str, body: &Value) -> reqwest::RequestBuilder {
+        app.http
+            .post(format!("http://127.0.0.1:{}/api/chatkit", self.port))
+            .bearer_auth(token)
+            .json(body)
+    }
+
+    /// Stops it by its process id (SIGKILL: the drill's kill -9).
+    fn kill9(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn server_log(app: &TestApp) -> std::path::PathBuf {
+    app.db.dir.path().join("server.log")
 }
 
 /// kill -9 mid-answer, then a restart: the partial answer the client saw is kept and
@@ -281,23 +311,13 @@ async fn killed_mid_answer(backend: Backend) {
     let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
-    let log = app.db.dir.path().join("server.log");
-    let data = app.db.dir.path().join("binary-data");
-    let (mut server, port) = start_binary(&app.db.url, &data, &mock, &log);
-    until_ready(&app.http, port).await;
+    let mut server = Binary::start(&app, &mock).await;
     mock.push(Reply::generated(200).token_delay(Duration::from_millis(50)));
     let body = create_thread(
         "Write a long answer",
         json!({"agentType": "client", "eventId": event_id}),
     );
-    let response = app
-        .http
-        .post(format!("http://127.0.0.1:{port}/api/chatkit"))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = server.chatkit(&app, &token, &body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     // Read the stream until well over a second of text has arrived, then kill the server.
     let mut seen = String::new();
@@ -311,7 +331,7 @@ async fn killed_mid_answer(backend: Backend) {
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
-    kill9(&mut server);
+    server.kill9();
     drop(stream);
     let deltas: String = crate::helpers::parse_sse(&complete_frames(&seen))
         .iter()
@@ -322,8 +342,7 @@ async fn killed_mid_answer(backend: Backend) {
     let thread_id = app.newest_thread(&token).await;
     assert_eq!(app.state.stores.runs.open().await.unwrap().len(), 1);
     // The restart closes the turn.
-    let (mut server, port) = start_binary(&app.db.url, &data, &mock, &log);
-    until_ready(&app.http, port).await;
+    let mut server = Binary::start(&app, &mock).await;
     assert!(app.state.stores.runs.open().await.unwrap().is_empty());
     let items = all_items(&app, &thread_id).await;
     let kinds: Vec<ItemType> = items.iter().map(|i| i.item_type).collect();
@@ -350,16 +369,13 @@ async fn killed_mid_answer(backend: Backend) {
     assert_eq!(items[1].status, None);
     // The next turn is normal, and its model reads the partial answer and the note.
     mock.push(Reply::text(["Picking up."]));
-    let r = app
-        .http
-        .post(format!("http://127.0.0.1:{port}/api/chatkit"))
-        .bearer_auth(&token)
-        .json(&add_user_message(&thread_id, "go on"))
+    let r = server
+        .chatkit(&app, &token, &add_user_message(&thread_id, "go on"))
         .send()
         .await
         .unwrap();
     let text = r.text().await.unwrap();
-    kill9(&mut server);
+    server.kill9();
     let events = crate::helpers::parse_sse(&text);
     assert_eq!(events.last().unwrap()["type"], "thread.item.done", "{text}");
     let request = mock.requests().last().cloned().unwrap();
@@ -381,7 +397,7 @@ async fn killed_mid_answer(backend: Backend) {
             .contains("the server stopped"),
         "{messages:#?}"
     );
-    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let logged = std::fs::read_to_string(server_log(&app)).unwrap_or_default();
     assert!(
         logged.contains("closed turns the previous process left running"),
         "{logged}"
@@ -406,30 +422,20 @@ async fn killed_while_creating(backend: Backend) {
     let app = TestApp::with_mock(backend, &mock, &[]).await;
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
-    let log = app.db.dir.path().join("server.log");
-    let data = app.db.dir.path().join("binary-data");
     mock.set_fallback(Reply::generated(50).token_delay(Duration::from_millis(20)));
     for round in 0..8u64 {
-        let (mut server, port) = start_binary(&app.db.url, &data, &mock, &log);
-        until_ready(&app.http, port).await;
+        let mut server = Binary::start(&app, &mock).await;
         let body = create_thread(
             "Hello there",
             json!({"agentType": "client", "eventId": event_id}),
         );
-        let send = app
-            .http
-            .post(format!("http://127.0.0.1:{port}/api/chatkit"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send();
+        let send = server.chatkit(&app, &token, &body).send();
         // Kill at 0, 4, 8, ... 28 ms after the request went out.
         let _ = tokio::time::timeout(Duration::from_millis(round * 4), send).await;
-        kill9(&mut server);
+        server.kill9();
     }
     // One more start closes what the last kill left.
-    let (mut server, port) = start_binary(&app.db.url, &data, &mock, &log);
-    until_ready(&app.http, port).await;
-    kill9(&mut server);
+    Binary::start(&app, &mock).await.kill9();
     let (_, list) = app
         .chatkit(&token, list_threads(json!({"limit": 100})))
         .await;
