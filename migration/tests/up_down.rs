@@ -24,6 +24,7 @@ const TABLES: &[&str] = &[
     "chatkit_item_feedback",
     "tool_calls",
     "search_docs",
+    "chatkit_turn_runs",
 ];
 
 async fn tables_present(db: &DatabaseConnection) -> Vec<&'static str> {
@@ -114,6 +115,9 @@ async fn round_trip(db: &DatabaseConnection) {
     Migrator::up(db, None).await.unwrap();
     assert_eq!(tables_present(db).await, TABLES);
     // One step down removes only the last migration's tables.
+    Migrator::down(db, Some(1)).await.unwrap();
+    assert!(!tables_present(db).await.contains(&"chatkit_turn_runs"));
+    assert!(tables_present(db).await.contains(&"search_docs"));
     Migrator::down(db, Some(1)).await.unwrap();
     assert!(!tables_present(db).await.contains(&"search_docs"));
     assert!(tables_present(db).await.contains(&"chatkit_threads"));
