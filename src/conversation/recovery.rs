@@ -15,6 +15,10 @@
 //!   coherent conversation instead of two user messages in a row without a word;
 //! - the run row goes.
 //!
+//! A row whose thread shows a finished answer (no snapshot, and the newest visible item is
+//! not the user's message) is a turn that ended but whose row's delete, which runs on its own
+//! task, was lost when the process stopped: only the row goes.
+//!
 //! A failure on one thread is logged and leaves its row for the next start; it does not stop
 //! the server. One process per database: with several nodes the owner's fencing of issue #17
 //! decides which turns are dead.
@@ -23,7 +27,7 @@ use serde_json::json;
 
 use super::convert::item_to_record;
 use super::notes::{CutOff, cut_off_note};
-use crate::store::{RunRecord, StoreError, StoreResult, Stores};
+use crate::store::{Order, RunRecord, StoreError, StoreResult, Stores, Visibility};
 
 /// What startup closed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +80,27 @@ async fn close(stores: &Stores, run: &RunRecord) -> StoreResult<usize> {
         CutOff::Interrupted.mark(&mut record.metadata);
         stores.items.upsert_item(&thread, &record).await?;
     }
+    if partial.is_empty() && answered(stores, &thread).await? {
+        // The turn finished; only its row's delete (on its own task) was lost.
+        stores.runs.end(&run.thread_id, &run.turn_id).await?;
+        return Ok(0);
+    }
     let note = cut_off_note(&thread.id, CutOff::Interrupted, !partial.is_empty());
     let note = item_to_record(&note, json!({})).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     stores.items.upsert_item(&thread, &note).await?;
     stores.runs.end(&run.thread_id, &run.turn_id).await?;
     Ok(partial.len())
+}
+
+/// Whether the thread's newest visible item is something other than a user message: the
+/// turn that the row names got to the end of its answer (or its tool call).
+async fn answered(stores: &Stores, thread: &crate::store::ThreadRecord) -> StoreResult<bool> {
+    let newest = stores
+        .items
+        .load_items(thread, None, 1, Order::Desc, Visibility::Visible)
+        .await?;
+    Ok(newest
+        .data
+        .first()
+        .is_some_and(|i| i.item_type != crate::vocab::ItemType::UserMessage))
 }

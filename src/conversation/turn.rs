@@ -39,7 +39,8 @@ use crate::chatkit::{ThreadItem, ThreadStreamEvent, UserMessageInput};
 use crate::error::TurnError;
 use crate::vocab::{ItemStatus, ItemType};
 
-/// How long the end of a turn waits for its run row to be deleted.
+/// How long the delete of a turn's run row may take (while the database is away it would
+/// otherwise wait a whole acquire timeout).
 const RUN_END_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Runs a whole turn and reports its end; never panics on bad data.
@@ -95,18 +96,20 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
             tracing::error!(error = ?e, "cannot save thread after a failed turn");
         }
     }
-    // The run row goes before the turn reports its end, so a turn that ended never looks
-    // interrupted to the next start, even when the process stops right after it. Bounded:
-    // while the database is away the delete would wait a whole acquire timeout after the
-    // error event; a row left behind only costs a needless "interrupted" note at the next
-    // start, unless the thread's next turn replaces it first.
+    // The run row goes on its own task, off the turn's critical path (awaited here it cost
+    // a quarter of scenario (a)'s throughput, docs/performance.md 2026-12-03). A row that a
+    // stopping process never deleted is harmless: startup sees that the turn's answer was
+    // finished and only drops the row (`recovery.rs`). The delete names the turn, so it
+    // never removes the row of the thread's next turn.
     let (thread_id, turn_id) = (turn.thread().id.clone(), turn.turn_id.clone());
-    let end = turn.deps.stores.runs.end(&thread_id, &turn_id);
-    match tokio::time::timeout(RUN_END_WAIT, end).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot clear the turn's run row"),
-        Err(_) => tracing::warn!("the turn's run row was not cleared in time"),
-    }
+    let runs = turn.deps.stores.runs.clone();
+    tokio::spawn(async move {
+        match tokio::time::timeout(RUN_END_WAIT, runs.end(&thread_id, &turn_id)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot clear the turn's run row"),
+            Err(_) => tracing::warn!("the turn's run row was not cleared in time"),
+        }
+    });
     metrics.turn_latency.observe(started.elapsed());
     if turn.tokens_in + turn.tokens_out > 0 {
         metrics.llm_tokens_in.add(turn.tokens_in);
