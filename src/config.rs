@@ -46,6 +46,7 @@ pub struct Settings {
     pub turns: TurnSettings,
     pub limits: LimitSettings,
     pub ui: UiSettings,
+    pub cluster: ClusterSettings,
     /// The environment these settings were loaded for (`EVENTCHAT_ENV`); not a key.
     #[serde(skip)]
     pub environment: String,
@@ -302,6 +303,41 @@ pub struct ActorSettings {
     pub fault_injection: bool,
 }
 
+/// The nodes of one deployment on one PostgreSQL database (issue #17, `src/cluster/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Off: one node, as without a cluster. On: PostgreSQL only.
+    pub enabled: bool,
+    /// This node's name in the membership table; empty: its internal address.
+    pub node_id: String,
+    /// `host:port` the other nodes reach this one at; empty: the address it listens on.
+    pub internal_address: String,
+    /// Signs the principal a forwarded request carries; required when enabled.
+    pub secret: SecretString,
+    /// How often a node renews its heartbeat (ms).
+    pub heartbeat_interval_ms: u64,
+    /// A node whose heartbeat is older than this is dead to the others (ms); one that cannot
+    /// renew its own for half of it stops taking turns (self-fencing).
+    pub heartbeat_timeout_ms: u64,
+    /// How long a forwarded request waits for the owner's response headers (ms).
+    pub forward_timeout_ms: u64,
+    /// How long a forwarded principal stays valid (seconds).
+    pub forward_ttl_secs: u64,
+    /// How long domain changes stay in the outbox for nodes that were away (seconds).
+    pub outbox_retention_secs: u64,
+}
+
+impl ClusterSettings {
+    pub fn heartbeat_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.heartbeat_interval_ms.max(10))
+    }
+
+    pub fn heartbeat_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.heartbeat_timeout_ms.max(20))
+    }
+}
+
 /// What happens to a running turn when the connection that started it goes away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -459,11 +495,41 @@ impl Settings {
                 "actors.queue_bound and turns.buffer_events must be at least 1".into(),
             ));
         }
+        if self.cluster.enabled {
+            self.validate_cluster()?;
+        }
         if self.auth.algorithm == JwtAlgorithm::HS256
             && self.auth.jwt_secret.expose_secret().len() < 16
         {
             return Err(ConfigError::Rule(
                 "auth.jwt_secret must be at least 16 characters for HS256".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A cluster needs PostgreSQL (the cluster state lives there), a secret, and a timeout
+    /// that leaves room for more than one heartbeat.
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose_secret();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Rule(
+                "cluster.enabled needs PostgreSQL (database.url = postgres://...): SQLite is one \
+                 node's file; turn the cluster off or point EVENTCHAT_DATABASE__URL at PostgreSQL"
+                    .into(),
+            ));
+        }
+        if self.cluster.secret.expose_secret().is_empty() {
+            return Err(ConfigError::Rule(format!(
+                "cluster.enabled needs cluster.secret (the key forwarded requests are signed \
+                 with, the same on every node): set {} to a random value of at least 32 bytes",
+                env_var("cluster.secret")
+            )));
+        }
+        if self.cluster.heartbeat_timeout_ms < 2 * self.cluster.heartbeat_interval_ms.max(1) {
+            return Err(ConfigError::Rule(
+                "cluster.heartbeat_timeout_ms must be at least twice cluster.heartbeat_interval_ms"
+                    .into(),
             ));
         }
         Ok(())

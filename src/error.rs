@@ -187,6 +187,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             StoreError::Conflict(msg) => Self::Conflict(msg),
             StoreError::Db(db) => db.into(),
+            // The thread changed hands mid-request; a retry reaches its new owner.
+            e @ StoreError::Fenced(_) => Self::Unavailable(Box::new(e)),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -305,6 +307,17 @@ impl From<LlmError> for TurnError {
 
 impl From<StoreError> for TurnError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Fenced(_) = e {
+            // Another node took the thread over (this one was paused or cut off past its
+            // heartbeat timeout); nothing more of this turn is stored. Sending again reaches
+            // the new owner.
+            return Self::Custom {
+                message: "This conversation moved to another server while the answer was \
+                          being written. Please send your message again."
+                    .to_owned(),
+                allow_retry: true,
+            };
+        }
         crate::metrics::global().db_errors.inc();
         Self::Internal(Box::new(e))
     }

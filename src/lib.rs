@@ -24,6 +24,7 @@ pub mod agents;
 pub mod auth;
 pub mod chatkit;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod conversation;
 pub mod domain;

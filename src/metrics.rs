@@ -143,6 +143,15 @@ pub struct Metrics {
     pub local_queued: Gauge,
     pub local_active: Gauge,
     pub local_cached_threads: Gauge,
+    /// The cluster (issue #17): requests handed to a thread's owner, threads taken over from
+    /// a dead node, writes refused by the owner fence, domain changes read from the outbox
+    /// and how far behind their writing the newest one arrived.
+    pub cluster_forwards: Counter,
+    pub cluster_forward_errors: Counter,
+    pub cluster_takeovers: Counter,
+    pub cluster_fenced_writes: Counter,
+    pub cluster_outbox_received: Counter,
+    pub cluster_outbox_lag_ms: Gauge,
 }
 
 static GLOBAL: OnceLock<Metrics> = OnceLock::new();
@@ -229,7 +238,12 @@ impl Metrics {
             "Local model: time a turn waited for a free sequence.",
             &mut out,
         );
-        let gauges: [(&str, &str, i64); 4] = [
+        let gauges: [(&str, &str, i64); 5] = [
+            (
+                "eventchat_cluster_outbox_lag_ms",
+                "Milliseconds between the writing of the newest outbox change read and its reading.",
+                self.cluster_outbox_lag_ms.get(),
+            ),
             (
                 "eventchat_live_thread_actors",
                 "Thread actors currently alive.",
@@ -254,7 +268,32 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
-        let counters: [(&str, &str, &Counter); 16] = [
+        let counters: [(&str, &str, &Counter); 21] = [
+            (
+                "eventchat_cluster_forwards_total",
+                "Requests this node handed to the thread's owner node.",
+                &self.cluster_forwards,
+            ),
+            (
+                "eventchat_cluster_forward_errors_total",
+                "Forwards that failed before the owner answered.",
+                &self.cluster_forward_errors,
+            ),
+            (
+                "eventchat_cluster_takeovers_total",
+                "Threads this node took over from a dead node.",
+                &self.cluster_takeovers,
+            ),
+            (
+                "eventchat_cluster_fenced_writes_total",
+                "Writes refused because another node took the thread over.",
+                &self.cluster_fenced_writes,
+            ),
+            (
+                "eventchat_cluster_outbox_received_total",
+                "Domain changes of other nodes read from the outbox.",
+                &self.cluster_outbox_received,
+            ),
             (
                 "eventchat_turn_resumes_total",
                 "Reads of a turn's events resumed after a sequence number.",

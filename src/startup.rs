@@ -38,6 +38,8 @@ pub enum StartupError {
     Auth(#[from] crate::auth::AuthError),
     #[error("cannot set up the LLM client: {0}")]
     Llm(#[source] crate::llm::LlmError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -83,18 +85,30 @@ impl Application {
             db::migrate_up(&conn).await.map_err(StartupError::Migrate)?;
         }
         let verifier = Arc::new(JwtVerifier::new(&settings.auth)?);
+        // Bound before the cluster is joined: a node's internal address names its real port.
+        let addr = settings.bind_address();
+        let listener =
+            listen(&addr, settings.server.backlog).map_err(|source| StartupError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
         let settings = Arc::new(settings);
-        let stores = Stores::new(conn);
-        // Before any request: turns the previous process did not finish are closed, their
-        // partial answers kept and marked (a failure here is logged, never fatal).
-        match crate::conversation::recovery::close_abandoned_turns(&stores).await {
-            Ok(r) if r.turns > 0 => tracing::warn!(
-                turns = r.turns,
-                partial_answers = r.partial_answers,
-                "closed turns the previous process left running"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "cannot look for turns left running"),
+        let cluster = if settings.cluster.enabled {
+            let address = internal_address(&settings, port);
+            Some(crate::cluster::Cluster::join(&settings.cluster, conn.clone(), address).await?)
+        } else {
+            None
+        };
+        let stores = Stores::with_owners(conn, cluster.as_ref().map(|c| c.owners().clone()));
+        match &cluster {
+            // In a cluster the other nodes' turns are running: a turn left by a dead node
+            // is closed by the node that takes its thread over (`actors::registry`).
+            Some(c) => c.spawn_heartbeat(),
+            None => close_abandoned_turns(&stores).await,
         }
         let responder = match responder {
             Some(r) => r,
@@ -107,7 +121,12 @@ impl Application {
             responder,
             bus,
         };
-        let registry = Registry::new(deps, per_core(settings.server.actor_threads), changes);
+        let registry = Registry::new(
+            deps,
+            per_core(settings.server.actor_threads),
+            changes,
+            cluster.clone(),
+        );
         let limits = Arc::new(crate::limits::Limits::new(
             &settings.limits,
             &settings.server.trusted_proxies,
@@ -122,17 +141,8 @@ impl Application {
             ))),
             registry,
             limits,
+            cluster,
         };
-        let addr = state.settings.bind_address();
-        let listener =
-            listen(&addr, state.settings.server.backlog).map_err(|source| StartupError::Bind {
-                addr: addr.clone(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr, source })?
-            .port();
         let server = Self::server(listener, state.clone())?;
         tracing::info!(
             port,
@@ -201,10 +211,15 @@ impl Application {
     /// Serves until the server is stopped (Ctrl-C, SIGTERM or its handle), then stops the
     /// actor arbiters.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
-        match self.server.take() {
+        let served = match self.server.take() {
             Some(server) => server.await,
             None => Ok(()),
+        };
+        // The turns have drained with the server: the node's threads can move now.
+        if let Some(cluster) = &self.state.cluster {
+            cluster.leave().await;
         }
+        served
         // `self` drops here, which shuts the registry down.
     }
 }
@@ -263,6 +278,34 @@ fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
     }))
+}
+
+/// Closes, before any request, the turns the previous process did not finish: their partial
+/// answers kept and marked (a failure here is logged, never fatal). One node only.
+async fn close_abandoned_turns(stores: &Stores) {
+    match crate::conversation::recovery::close_abandoned_turns(stores).await {
+        Ok(r) if r.turns > 0 => tracing::warn!(
+            turns = r.turns,
+            partial_answers = r.partial_answers,
+            "closed turns the previous process left running"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot look for turns left running"),
+    }
+}
+
+/// The `host:port` the other nodes reach this one at: `cluster.internal_address`, else the
+/// listening address with the bound port (a wildcard host becomes loopback, reachable only
+/// from this machine: set `cluster.internal_address` for a cluster of several machines).
+fn internal_address(settings: &Settings, port: u16) -> String {
+    let configured = settings.cluster.internal_address.trim();
+    if !configured.is_empty() {
+        return configured.to_owned();
+    }
+    match settings.server.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => format!("127.0.0.1:{port}"),
+        host => format!("{host}:{port}"),
+    }
 }
 
 /// A configured thread count, where 0 means one per core.

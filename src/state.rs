@@ -20,4 +20,6 @@ pub struct AppState {
     /// The per-address limit before authentication, and the per-user rate limit and
     /// open-stream cap of the ChatKit endpoint.
     pub limits: Arc<Limits>,
+    /// This node's part in a cluster (`cluster.enabled`); `None` on a single node.
+    pub cluster: Option<crate::cluster::Cluster>,
 }

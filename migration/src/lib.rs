@@ -13,6 +13,7 @@ mod m20261125_000002_create_event_tables;
 mod m20261125_000003_create_chatkit_tables;
 mod m20261202_000004_create_search_index;
 mod m20261203_000005_create_turn_runs;
+mod m20261203_000006_create_cluster_tables;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_chatkit_tables::Migration),
             Box::new(m20261202_000004_create_search_index::Migration),
             Box::new(m20261203_000005_create_turn_runs::Migration),
+            Box::new(m20261203_000006_create_cluster_tables::Migration),
         ]
     }
 }

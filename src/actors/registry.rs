@@ -11,6 +11,12 @@
 //!
 //! The registry also owns the turn index (turn id -> log, see `turn_log.rs`) and the
 //! idempotency keys of sends (`send_keys.rs`); one task sweeps both.
+//!
+//! In a cluster (issue #17) no actor starts before this node has claimed its thread
+//! (`store::owners`): [`Registry::thread`] claims first, once per thread however many
+//! requests arrive together, and when the claim took the thread over from a dead node it
+//! closes the turn that node left running (`conversation::recovery`) before the new actor
+//! starts. A thread this node has lost is never served by its old actor again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,15 +35,21 @@ use super::supervisor::{
 };
 use super::turn_log::TurnLog;
 use crate::chatkit::ids::{IdPrefix, new_id};
+use crate::cluster::Cluster;
 use crate::conversation::{DomainBus, DomainChange, TurnDeps};
 use crate::error::ApiError;
 use crate::store::ThreadRecord;
+use crate::store::{Claim, Hold};
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 
 const NO_VENUE: &str = "-";
 
 type Supervisors = Arc<DashMap<String, Addr<VenueSupervisor>>>;
 /// Turn id -> its log, while the turn runs and for `turns.retention_secs` after.
 type Turns = Arc<DashMap<String, Arc<TurnLog>>>;
+/// A claim in flight, shared by the requests that wait for it.
+type ClaimFuture = Shared<BoxFuture<'static, Result<Claim, Arc<str>>>>;
 
 struct Inner {
     supervisors: Supervisors,
@@ -47,6 +59,8 @@ struct Inner {
     live: LiveIndex,
     turns: Turns,
     sends: SendKeys,
+    cluster: Option<Cluster>,
+    claims: DashMap<String, ClaimFuture>,
 }
 
 /// Cheap to clone; lives in the application state.
@@ -62,6 +76,7 @@ impl Registry {
         deps: TurnDeps,
         arbiters: usize,
         changes: mpsc::UnboundedReceiver<DomainChange>,
+        cluster: Option<Cluster>,
     ) -> Self {
         let arbiters: Vec<ArbiterHandle> = (0..arbiters.max(1))
             .map(|_| Arbiter::new().handle())
@@ -84,6 +99,8 @@ impl Registry {
                 live: LiveIndex::default(),
                 turns,
                 sends,
+                cluster,
+                claims: DashMap::new(),
             }),
         }
     }
@@ -124,7 +141,14 @@ impl Registry {
         // A running actor is reached directly; starting one (or restarting a dead one) is
         // the supervisor's job.
         if let Some(addr) = self.inner.live.addr(&thread.id) {
-            return Ok(ThreadHandle::new(addr));
+            if !self.lost(&thread.id) {
+                return Ok(ThreadHandle::new(addr));
+            }
+            // Another node took the thread over: its old actor here must not serve again.
+            self.stop_thread(thread).await?;
+        }
+        if let Some(cluster) = &self.inner.cluster {
+            self.claim(cluster, &thread.id).await?;
         }
         let sup = self.supervisor(thread.venue_id.as_deref());
         let addr = sup
@@ -132,6 +156,70 @@ impl Registry {
             .await
             .map_err(|e| ApiError::internal(format!("venue supervisor unavailable: {e}")))?;
         Ok(ThreadHandle::new(addr))
+    }
+
+    /// Whether this node lost `thread_id` to another node (always false on a single node).
+    fn lost(&self, thread_id: &str) -> bool {
+        self.inner
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.owners().hold(thread_id) == Some(Hold::Lost))
+    }
+
+    /// Whether a request for `thread_id` is served by a live actor of this node (in a
+    /// cluster, one whose claim is not lost); otherwise routing asks who owns the thread.
+    pub fn serves_here(&self, thread_id: &str) -> bool {
+        self.inner.live.addr(thread_id).is_some() && !self.lost(thread_id)
+    }
+
+    /// Claims `thread_id` for this node before its actor starts (see the module doc). One
+    /// claim per thread runs at a time; the requests that arrive meanwhile wait for it.
+    async fn claim(&self, cluster: &Cluster, thread_id: &str) -> Result<(), ApiError> {
+        if !cluster.accepting() {
+            return Err(ApiError::Unavailable(
+                "this node is not taking turns: its cluster heartbeat lapsed".into(),
+            ));
+        }
+        if matches!(cluster.owners().hold(thread_id), Some(Hold::Owned(_))) {
+            return Ok(());
+        }
+        let claim =
+            self.inner
+                .claims
+                .entry(thread_id.to_owned())
+                .or_insert_with(|| {
+                    let owners = cluster.owners().clone();
+                    let stores = self.inner.deps.stores.clone();
+                    let id = thread_id.to_owned();
+                    async move {
+                        let claim = owners.claim(&id).await.map_err(|e| {
+                            Arc::<str>::from(format!("cannot claim the thread: {e}"))
+                        })?;
+                        if let Claim::Here { fresh: true, .. } = claim {
+                            crate::conversation::recovery::close_thread(&stores, &id)
+                                .await
+                                .map_err(|e| {
+                                    Arc::<str>::from(format!(
+                                        "cannot close the thread's last turn: {e}"
+                                    ))
+                                })?;
+                        }
+                        Ok(claim)
+                    }
+                    .boxed()
+                    .shared()
+                })
+                .clone();
+        let result = claim.await;
+        self.inner.claims.remove(thread_id);
+        match result {
+            Ok(Claim::Here { .. }) => Ok(()),
+            // It was claimed elsewhere between routing and here; a retry is routed there.
+            Ok(Claim::Elsewhere { node_id, .. }) => Err(ApiError::Unavailable(
+                format!("the conversation is now served by node {node_id}; try again").into(),
+            )),
+            Err(e) => Err(ApiError::internal(e.to_string())),
+        }
     }
 
     /// The live actor of a thread, without starting one (from the live index, which the

@@ -6,6 +6,10 @@
 //! evicts actors idle past `actors.idle_ttl` (driven by the [`EvictIdle`] message with an
 //! explicit `now`, sent by a timer in production and directly by tests), fans domain changes
 //! out to the threads whose context covers them, and answers inspection queries.
+//!
+//! In a cluster, a thread that leaves this node's supervisor (evicted, stopped) gives its
+//! owner row up (`store::owners`), so the next request may be served by any node; a thread
+//! another node took over (its claim here is lost) is stopped at the next sweep.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -52,6 +56,46 @@ impl VenueSupervisor {
     fn spawn_thread(&self, thread: ThreadRecord, restarts: u32) -> Addr<ThreadActor> {
         let deps = self.deps.clone();
         ThreadActor::new(thread, deps, restarts).start()
+    }
+
+    /// Gives up the owner rows of threads that left this supervisor (no-op on one node).
+    fn release(&self, ids: Vec<String>) {
+        let Some(owners) = self.deps.stores.owners.clone() else {
+            return;
+        };
+        if ids.is_empty() {
+            return;
+        }
+        actix::spawn(async move {
+            for id in ids {
+                if let Err(e) = owners.release(&id).await {
+                    tracing::warn!(thread_id = %id, error = %e, "cannot release the thread's owner row; it moves when this node is seen dead");
+                }
+            }
+        });
+    }
+
+    /// Stops the actors of threads another node took over.
+    fn stop_lost(&mut self) {
+        let Some(owners) = &self.deps.stores.owners else {
+            return;
+        };
+        let lost: Vec<String> = self
+            .threads
+            .keys()
+            .filter(|id| owners.hold(id) == Some(crate::store::Hold::Lost))
+            .cloned()
+            .collect();
+        for id in &lost {
+            if let Some(e) = self.threads.remove(id) {
+                self.live.remove(id);
+                if e.addr.connected() {
+                    e.addr.do_send(StopThread);
+                }
+                tracing::warn!(thread_id = %id, "stopped the actor of a thread another node took over");
+            }
+        }
+        self.release(lost);
     }
 }
 
@@ -118,6 +162,7 @@ impl Handler<EvictIdle> for VenueSupervisor {
     type Result = ResponseActFuture<Self, usize>;
 
     fn handle(&mut self, msg: EvictIdle, _: &mut Self::Context) -> Self::Result {
+        self.stop_lost();
         let ttl = Duration::from_secs(self.deps.settings.actors.idle_ttl_secs);
         // Dead actors are not idle, they are gone: keep them so the next request counts a
         // restart, but do not ask them.
@@ -132,15 +177,17 @@ impl Handler<EvictIdle> for VenueSupervisor {
             })
             .collect();
         Box::pin(join_all(asks).into_actor(self).map(|results, act, _| {
-            let mut n = 0;
+            let mut gone = Vec::new();
             for (id, stopped) in results {
                 if stopped {
                     act.threads.remove(&id);
                     act.live.remove(&id);
-                    n += 1;
+                    gone.push(id);
                 }
             }
+            let n = gone.len();
             act.evicted_total += n as u64;
+            act.release(gone);
             n
         }))
     }
@@ -157,6 +204,7 @@ impl Handler<StopLiveThread> for VenueSupervisor {
     fn handle(&mut self, msg: StopLiveThread, _: &mut Self::Context) -> Self::Result {
         let entry = self.threads.remove(&msg.0);
         self.live.remove(&msg.0);
+        let id = msg.0;
         Box::pin(
             async move {
                 match entry {
@@ -164,7 +212,12 @@ impl Handler<StopLiveThread> for VenueSupervisor {
                     _ => false,
                 }
             }
-            .into_actor(self),
+            .into_actor(self)
+            // Once the actor has stopped (its turn with it): the row may go.
+            .map(move |stopped, act, _| {
+                act.release(vec![id]);
+                stopped
+            }),
         )
     }
 }
@@ -178,11 +231,13 @@ impl Handler<StopAll> for VenueSupervisor {
     type Result = ResponseActFuture<Self, usize>;
 
     fn handle(&mut self, _: StopAll, _: &mut Self::Context) -> Self::Result {
+        let mut ids = Vec::new();
         let addrs: Vec<_> = self
             .threads
             .drain()
             .map(|(id, e)| {
                 self.live.remove(&id);
+                ids.push(id);
                 e.addr
             })
             .collect();
@@ -193,7 +248,11 @@ impl Handler<StopAll> for VenueSupervisor {
                 join_all(live.iter().map(|a| a.send(StopThread))).await;
                 n
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(move |n, act, _| {
+                act.release(ids);
+                n
+            }),
         )
     }
 }

@@ -29,8 +29,9 @@ pub struct Credential<'a> {
     pub setting: &'static str,
     /// Its value in the loaded settings.
     pub value: &'a str,
-    /// The value `config/default.toml` ships.
-    pub shipped: &'a str,
+    /// The values the repository ships (`config/default.toml`, and for the cluster secret
+    /// the development files too).
+    pub shipped: Vec<String>,
     /// Whether the server uses it with these settings (the HS256 secret is not used when
     /// tokens are verified with public keys).
     pub in_use: bool,
@@ -41,13 +42,45 @@ pub struct Credential<'a> {
 /// Every shipped credential, read from the loaded settings and from the compiled-in
 /// defaults. Add a new one here.
 fn credentials<'a>(s: &'a Settings, shipped: &'a Settings) -> Vec<Credential<'a>> {
-    vec![Credential {
-        setting: "auth.jwt_secret",
-        value: s.auth.jwt_secret.expose_secret(),
-        shipped: shipped.auth.jwt_secret.expose_secret(),
-        in_use: s.auth.algorithm == JwtAlgorithm::HS256,
-        min_bytes: 32,
-    }]
+    let mut cluster_shipped = dev_values("cluster", "secret");
+    cluster_shipped.push(shipped.cluster.secret.expose_secret().to_owned());
+    vec![
+        Credential {
+            setting: "auth.jwt_secret",
+            value: s.auth.jwt_secret.expose_secret(),
+            shipped: vec![shipped.auth.jwt_secret.expose_secret().to_owned()],
+            in_use: s.auth.algorithm == JwtAlgorithm::HS256,
+            min_bytes: 32,
+        },
+        Credential {
+            setting: "cluster.secret",
+            value: s.cluster.secret.expose_secret(),
+            shipped: cluster_shipped,
+            in_use: s.cluster.enabled,
+            min_bytes: 32,
+        },
+    ]
+}
+
+/// The development files of the repository: their values are as public as the defaults.
+const DEV_FILES: [&str; 2] = [
+    include_str!("../../config/local.toml"),
+    include_str!("../../config/test.toml"),
+];
+
+/// `[section] key` of every development file that sets it.
+fn dev_values(section: &str, key: &str) -> Vec<String> {
+    DEV_FILES
+        .iter()
+        .filter_map(|text| {
+            config::Config::builder()
+                .add_source(config::File::from_str(text, config::FileFormat::Toml))
+                .build()
+                .ok()?
+                .get_string(&format!("{section}.{key}"))
+                .ok()
+        })
+        .collect()
 }
 
 /// The environment variable that sets `setting`: `auth.jwt_secret` ->
@@ -69,9 +102,9 @@ fn problem(c: &Credential<'_>) -> Option<String> {
         env_var(c.setting),
         c.min_bytes
     );
-    if c.value == c.shipped {
+    if c.shipped.iter().any(|v| v == c.value) {
         Some(format!(
-            "{} is the public value shipped in config/default.toml: {fix}",
+            "{} is a public value shipped in config/: {fix}",
             c.setting
         ))
     } else if c.value.len() < c.min_bytes {
@@ -138,7 +171,7 @@ mod tests {
         for env in ["production", "staging"] {
             let err = refusal(env, &[]);
             assert!(err.contains(&format!("environment \"{env}\"")), "{err}");
-            assert!(err.contains("auth.jwt_secret is the public value"), "{err}");
+            assert!(err.contains("auth.jwt_secret is a public value"), "{err}");
             assert!(err.contains("set EVENTCHAT_AUTH__JWT_SECRET"), "{err}");
         }
         for env in DEVELOPMENT_ENVIRONMENTS {
@@ -173,6 +206,51 @@ mod tests {
         load("production", &[("EVENTCHAT_AUTH__ALGORITHM", "RS256")])
             .check_deployment()
             .unwrap();
+    }
+
+    #[test]
+    fn a_cluster_needs_its_own_secret_outside_development() {
+        let pg = ("EVENTCHAT_DATABASE__URL", "postgres://u@127.0.0.1/db");
+        let on = ("EVENTCHAT_CLUSTER__ENABLED", "true");
+        let jwt = ("EVENTCHAT_AUTH__JWT_SECRET", GOOD);
+        // The development value of config/local.toml, set in production by hand.
+        let dev = (
+            "EVENTCHAT_CLUSTER__SECRET",
+            "local-development-cluster-secret-not-for-production",
+        );
+        let err = refusal("production", &[pg, on, jwt, dev]);
+        assert!(err.contains("cluster.secret is a public value"), "{err}");
+        assert!(err.contains("EVENTCHAT_CLUSTER__SECRET"), "{err}");
+        let short = ("EVENTCHAT_CLUSTER__SECRET", "short-cluster-secret");
+        let err = refusal("production", &[pg, on, jwt, short]);
+        assert!(err.contains("cluster.secret is 20 bytes"), "{err}");
+        let good = ("EVENTCHAT_CLUSTER__SECRET", GOOD);
+        load("production", &[pg, on, jwt, good])
+            .check_deployment()
+            .unwrap();
+        // Off, the secret is not used and not checked.
+        load("production", &[jwt]).check_deployment().unwrap();
+    }
+
+    #[test]
+    fn a_cluster_on_sqlite_or_without_a_secret_is_a_startup_error() {
+        let load_err = |env: &str, pairs: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Settings::load_from(Path::new("/nonexistent"), env, &vars)
+                .unwrap_err()
+                .to_string()
+        };
+        let on = ("EVENTCHAT_CLUSTER__ENABLED", "true");
+        let err = load_err("local", &[on]);
+        assert!(err.contains("cluster.enabled needs PostgreSQL"), "{err}");
+        let pg = ("EVENTCHAT_DATABASE__URL", "postgres://u@127.0.0.1/db");
+        // No config directory: only the compiled-in defaults, whose secret is empty.
+        let err = load_err("production", &[on, pg]);
+        assert!(err.contains("needs cluster.secret"), "{err}");
+        assert!(err.contains("EVENTCHAT_CLUSTER__SECRET"), "{err}");
     }
 
     #[test]

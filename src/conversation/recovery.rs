@@ -20,8 +20,12 @@
 //! task, was lost when the process stopped: only the row goes.
 //!
 //! A failure on one thread is logged and leaves its row for the next start; it does not stop
-//! the server. One process per database: with several nodes the owner's fencing of issue #17
-//! decides which turns are dead.
+//! the server.
+//!
+//! In a cluster (issue #17) startup closes nothing: the other nodes' turns are running. A
+//! turn is dead when its node is, and the node that claims the thread from the dead one
+//! closes it with [`close_thread`] before its own actor starts; the claim has already moved
+//! the fence, so nothing the old node might still write lands after it.
 
 use serde_json::json;
 
@@ -61,6 +65,22 @@ pub async fn close_abandoned_turns(stores: &Stores) -> StoreResult<Recovered> {
         }
     }
     Ok(done)
+}
+
+/// Closes the turn `thread_id`'s previous owner left running, if its row is still there;
+/// returns how many partial answers it kept. Only for a thread this node just claimed.
+pub async fn close_thread(stores: &Stores, thread_id: &str) -> StoreResult<usize> {
+    let Some(run) = stores.runs.find(thread_id).await? else {
+        return Ok(0);
+    };
+    let partial = close(stores, &run).await?;
+    tracing::warn!(
+        thread_id,
+        turn_id = %run.turn_id,
+        partial_answers = partial,
+        "closed the turn a dead node left running"
+    );
+    Ok(partial)
 }
 
 /// Closes one abandoned turn; returns how many partial answers it kept.

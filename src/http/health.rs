@@ -1,4 +1,6 @@
-//! `GET /health` (the process is up) and `GET /ready` (the database answers).
+//! `GET /health` (the process is up) and `GET /ready` (the database answers, and in a
+//! cluster this node takes turns: a self-fenced node is not ready, so a load balancer stops
+//! sending it requests).
 //!
 //! `/ready` answers within a second whatever the database does: its round trip gets
 //! [`READY_DEADLINE`], and a database that has not answered by then (down, unreachable, its
@@ -28,8 +30,19 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
+/// A cluster node that does not take turns (its heartbeat lapsed, or it was replaced).
+#[derive(Debug, thiserror::Error)]
+#[error("this cluster node is self-fenced: its heartbeat was last renewed {0} ms ago")]
+struct SelfFenced(u128);
+
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(cluster) = &state.cluster
+        && !cluster.accepting()
+    {
+        let since = cluster.health().since_renewed().as_millis();
+        return Err(ApiError::Unavailable(Box::new(SelfFenced(since))));
+    }
     match tokio::time::timeout(READY_DEADLINE, db::ping(&state.stores.db)).await {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({
             "status": "ok",

@@ -13,6 +13,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error")]
     Db(#[from] sea_orm::DbErr),
+    /// Thread `{0}` was taken over by another node of the cluster: this node must not write
+    /// to it again (`owners.rs`).
+    #[error("thread {0} is now served by another node")]
+    Fenced(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -22,6 +22,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::error::{StoreError, StoreResult};
+use super::owners::{OwnerStore, fenced};
 use super::paging::{Order, PageOf, after_condition};
 use super::threads::ThreadRecord;
 use crate::vocab::{ItemStatus, ItemType};
@@ -118,20 +119,25 @@ pub(super) async fn upsert_on<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Item queries over one connection pool.
+/// Item queries over one connection pool. The writes of a thread this node holds in a
+/// cluster are fenced (`owners.rs`).
 #[derive(Clone, Debug)]
 pub struct ItemStore {
     db: DatabaseConnection,
+    owners: Option<OwnerStore>,
 }
 
 impl ItemStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
+        Self { db, owners }
     }
 
     /// Inserts the item, or updates it in place if its id exists in the same thread.
     pub async fn upsert_item(&self, thread: &ThreadRecord, item: &ItemRecord) -> StoreResult<()> {
-        upsert_on(&self.db, thread, item).await
+        fenced!(self.owners, &self.db, &thread.id, |c| upsert_on(
+            c, thread, item
+        )
+        .await)
     }
 
     /// A page of the thread's items in `(created_at, seq)` order, starting strictly after the
@@ -230,11 +236,12 @@ impl ItemStore {
 
     /// Deletes one item; `NotFound` if it is not in the thread.
     pub async fn delete_item(&self, thread: &ThreadRecord, item_id: &str) -> StoreResult<()> {
-        let res = Entity::delete_many()
+        let delete = Entity::delete_many()
             .filter(Column::ThreadId.eq(&thread.id))
-            .filter(Column::Id.eq(item_id))
-            .exec(&self.db)
-            .await?;
+            .filter(Column::Id.eq(item_id));
+        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.db, &thread.id, |c| {
+            delete.exec(c).await.map_err(StoreError::from)
+        })?;
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("item"));
         }
@@ -248,7 +255,7 @@ impl ItemStore {
         item_id: &str,
     ) -> StoreResult<u64> {
         let anchor = self.find_model(thread, item_id).await?;
-        let res = Entity::delete_many()
+        let delete = Entity::delete_many()
             .filter(Column::ThreadId.eq(&thread.id))
             .filter(after_condition(
                 Order::Asc,
@@ -256,9 +263,10 @@ impl ItemStore {
                 anchor.created_at,
                 Column::Seq,
                 anchor.seq,
-            ))
-            .exec(&self.db)
-            .await?;
+            ));
+        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.db, &thread.id, |c| {
+            delete.exec(c).await.map_err(StoreError::from)
+        })?;
         Ok(res.rows_affected)
     }
 

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod feedback;
 pub mod items;
+pub mod owners;
 pub mod paging;
 pub mod runs;
 pub mod search;
@@ -24,6 +25,7 @@ pub use domain::DomainStore;
 pub use error::{StoreError, StoreResult};
 pub use feedback::FeedbackStore;
 pub use items::{ItemRecord, ItemStore, Visibility};
+pub use owners::{Claim, Hold, Owner, OwnerStore};
 pub use paging::{Order, PageOf};
 pub use runs::{RunRecord, RunStore, TurnBegin};
 pub use search::SearchStore;
@@ -45,19 +47,29 @@ pub struct Stores {
     pub users: UserStore,
     pub domain: DomainStore,
     pub search: SearchStore,
+    /// In a cluster: this node's claims on threads, which fence the writes of the threads it
+    /// runs (`owners.rs`). `None` on a single node.
+    pub owners: Option<OwnerStore>,
 }
 
 impl Stores {
+    /// The stores of a single node: no write is fenced.
     pub fn new(db: DatabaseConnection) -> Self {
+        Self::with_owners(db, None)
+    }
+
+    /// The stores of a cluster node: the writes of every thread `owners` holds are fenced.
+    pub fn with_owners(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
         Self {
-            threads: ThreadStore::new(db.clone()),
-            items: ItemStore::new(db.clone()),
+            threads: ThreadStore::new(db.clone(), owners.clone()),
+            items: ItemStore::new(db.clone(), owners.clone()),
             attachments: AttachmentStore::new(db.clone()),
             feedback: FeedbackStore::new(db.clone()),
-            runs: RunStore::new(db.clone()),
+            runs: RunStore::new(db.clone(), owners.clone()),
             users: UserStore::new(db.clone()),
-            domain: DomainStore::new(db.clone()),
+            domain: DomainStore::new(db.clone(), owners.clone()),
             search: SearchStore::new(db.clone()),
+            owners,
             db,
         }
     }

@@ -21,6 +21,7 @@ use sea_orm::{
 
 use super::error::StoreResult;
 use super::items::{ItemRecord, upsert_on};
+use super::owners::OwnerStore;
 use super::threads::{ThreadRecord, insert_on};
 
 /// A running (or, at startup, abandoned) turn.
@@ -45,11 +46,12 @@ pub struct TurnBegin<'a> {
 #[derive(Clone, Debug)]
 pub struct RunStore {
     db: DatabaseConnection,
+    owners: Option<OwnerStore>,
 }
 
 impl RunStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
+        Self { db, owners }
     }
 
     /// A turn's first write, in one transaction (see the module doc).
@@ -65,6 +67,12 @@ impl RunStore {
                 ..TransactionOptions::default()
             })
             .await?;
+        // In a cluster, the first write of a turn is fenced like every other (`owners.rs`).
+        if let Some(owners) = &self.owners
+            && let Some(epoch) = owners.guard(&b.thread.id)?
+        {
+            owners.check(&txn, &b.thread.id, epoch).await?;
+        }
         if b.new_thread {
             insert_on(&txn, b.thread).await?;
         }
@@ -96,6 +104,27 @@ impl RunStore {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// The row of `thread_id`, if its last turn did not end.
+    pub async fn find(&self, thread_id: &str) -> StoreResult<Option<RunRecord>> {
+        let row = Entity::find_by_id(thread_id.to_owned())
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|m| RunRecord {
+            thread_id: m.thread_id,
+            turn_id: m.turn_id,
+            started_at: m.started_at,
+        }))
+    }
+
+    /// The thread a running turn belongs to (routing a resume or cancel in a cluster).
+    pub async fn thread_of_turn(&self, turn_id: &str) -> StoreResult<Option<String>> {
+        let row = Entity::find()
+            .filter(Column::TurnId.eq(turn_id))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|m| m.thread_id))
     }
 
     /// Every row, oldest first.

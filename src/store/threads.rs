@@ -19,6 +19,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use super::error::{StoreError, StoreResult};
+use super::owners::{OwnerStore, fenced};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
 use crate::chatkit::ThreadStatus;
@@ -145,11 +146,12 @@ fn to_active(t: &ThreadRecord) -> StoreResult<chatkit_threads::ActiveModel> {
 #[derive(Clone, Debug)]
 pub struct ThreadStore {
     db: DatabaseConnection,
+    owners: Option<OwnerStore>,
 }
 
 impl ThreadStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
+        Self { db, owners }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -193,13 +195,14 @@ impl ThreadStore {
             let v = Value::Object(metadata.clone());
             update = update.col_expr(Column::Metadata, Expr::value(v));
         }
-        let res = update
+        let update = update
             .col_expr(Column::UpdatedAt, Expr::value(patch.updated_at))
             .filter(Column::Id.eq(thread_id))
             .filter(Column::UserId.eq(user_id))
-            .filter(Column::DeletedAt.is_null())
-            .exec(&self.db)
-            .await?;
+            .filter(Column::DeletedAt.is_null());
+        let res: sea_orm::UpdateResult = fenced!(self.owners, &self.db, thread_id, |c| {
+            update.exec(c).await.map_err(StoreError::from)
+        })?;
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("thread"));
         }
@@ -324,15 +327,16 @@ impl ThreadStore {
         tokens_in: i64,
         tokens_out: i64,
     ) -> StoreResult<()> {
-        Entity::update_many()
+        let update = Entity::update_many()
             .col_expr(Column::TokensIn, Expr::col(Column::TokensIn).add(tokens_in))
             .col_expr(
                 Column::TokensOut,
                 Expr::col(Column::TokensOut).add(tokens_out),
             )
-            .filter(Column::Id.eq(thread_id))
-            .exec(&self.db)
-            .await?;
+            .filter(Column::Id.eq(thread_id));
+        let _: sea_orm::UpdateResult = fenced!(self.owners, &self.db, thread_id, |c| {
+            update.exec(c).await.map_err(StoreError::from)
+        })?;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::DomainStore;
+use crate::store::owners::fenced;
 use crate::store::{StoreError, StoreResult};
 use crate::vocab::AgentType;
 
@@ -45,7 +46,8 @@ pub struct ToolCallRecord {
 
 impl DomainStore {
     pub async fn record_tool_call(&self, a: ToolCallAudit) -> StoreResult<()> {
-        Entity::insert(tool_calls::ActiveModel {
+        let thread_id = a.thread_id.clone();
+        let insert = Entity::insert(tool_calls::ActiveModel {
             id: NotSet,
             thread_id: Set(a.thread_id),
             user_id: Set(a.user_id),
@@ -57,9 +59,13 @@ impl DomainStore {
             error: Set(a.error),
             duration_ms: Set(a.duration_ms),
             created_at: Set(Utc::now()),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
+        });
+        let _: u64 = fenced!(self.owners, &self.db, &thread_id, |c| {
+            insert
+                .exec_without_returning(c)
+                .await
+                .map_err(StoreError::from)
+        })?;
         Ok(())
     }
 

@@ -31,14 +31,18 @@ pub use venues::{OfferingRecord, UserProfile, VendorRecord, VenueRecord, VenueVe
 
 use sea_orm::DatabaseConnection;
 
+use super::owners::OwnerStore;
+
 /// Domain queries over one pool; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DomainStore {
     pub(crate) db: DatabaseConnection,
+    /// Fences the audit rows of the threads this node holds in a cluster.
+    pub(crate) owners: Option<OwnerStore>,
 }
 
 impl DomainStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
+        Self { db, owners }
     }
 }
