@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -108,6 +108,41 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     Ok(principal)
 }
 
+/// Set on a request whose principal another cluster node verified and signed
+/// (`cluster::signing`): it is served here and never forwarded again, and the limits were
+/// taken by the node the client reached.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    /// The node that forwarded it.
+    pub from_node: String,
+}
+
+/// The principal a cluster node forwarded (see [`Forwarded`]). A node without a cluster, a
+/// bad signature or an expired header: 401, counted like any refused token.
+fn forwarded(
+    req: &HttpRequest,
+    state: &AppState,
+    value: &header::HeaderValue,
+) -> Result<Principal, ApiError> {
+    let Some(cluster) = &state.cluster else {
+        return Err(unauthorized(
+            "forwarded_no_cluster",
+            "a forwarded principal is only accepted between cluster nodes",
+        ));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("forwarded_malformed", "malformed forwarded principal"))?;
+    let now = chrono::Utc::now().timestamp();
+    match cluster.signer().verify(value, now) {
+        Ok((principal, from_node)) => {
+            req.extensions_mut().insert(Forwarded { from_node });
+            Ok(principal)
+        }
+        Err(e) => Err(unauthorized(e.reason(), e.to_string())),
+    }
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -116,6 +151,19 @@ impl FromRequest for Principal {
         let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
             return Box::pin(async { Err(ApiError::internal("application state missing")) });
         };
+        if let Some(value) = req.headers().get(crate::cluster::signing::PRINCIPAL_HEADER) {
+            // Checked before the address limit: a verified forward comes from a node, whose
+            // address must not spend the clients' budget; a refused one takes a token as any
+            // bad token does.
+            let result = forwarded(req, &state, value);
+            if result.is_err() {
+                let client = state.limits.client_ip(req.peer_addr(), req.headers());
+                if let Err(e) = state.limits.check_address(client) {
+                    return Box::pin(async { Err(e) });
+                }
+            }
+            return Box::pin(async move { result });
+        }
         // The address's bucket first: refused here, the token is never parsed or verified.
         let client = state.limits.client_ip(req.peer_addr(), req.headers());
         if let Err(e) = state.limits.check_address(client) {

@@ -289,6 +289,19 @@ impl Request {
         )
     }
 
+    /// The thread whose live actor serves this request, if any: the streaming requests on
+    /// an existing thread and the ones that change its row or items through the actor. The
+    /// other requests read the store and may be answered by any cluster node.
+    pub fn actor_thread_id(&self) -> Option<&str> {
+        match self {
+            Request::SyncCustomAction(_) | Request::UpdateThread(_) | Request::DeleteThread(_) => {
+                self.thread_id()
+            }
+            r if r.is_streaming() => r.thread_id(),
+            _ => None,
+        }
+    }
+
     /// The thread the request targets, if it names one.
     pub fn thread_id(&self) -> Option<&str> {
         match self {

@@ -62,6 +62,8 @@ pub struct Forward<'a> {
     pub headers: &'a HeaderMap,
     pub principal: &'a Principal,
     pub body: Bytes,
+    /// The client's stream slot, held until the forwarded stream ends.
+    pub slot: Option<crate::limits::StreamSlot>,
 }
 
 /// Sends `f` to the owner and answers with what it answers (see the module doc).
@@ -116,11 +118,14 @@ pub async fn forward(cluster: &Cluster, f: Forward<'_>) -> Result<HttpResponse, 
         }
     }
     let body = resp.bytes_stream();
-    if is_stream {
-        Ok(out.streaming(ending_with_error(body)))
-    } else {
-        Ok(out.streaming(body))
+    if !is_stream {
+        return Ok(out.streaming(body));
     }
+    let body = Box::pin(ending_with_error(body));
+    Ok(match f.slot {
+        Some(slot) => out.streaming(crate::limits::Guarded::new(body, slot)),
+        None => out.streaming(body),
+    })
 }
 
 /// The owner's event stream; if it breaks off (the owner died), one retryable `error` event

@@ -243,16 +243,21 @@ impl TurnContext {
             .unwrap_or_else(|| Value::Object(Default::default()));
         let mut record = item_to_record(item, metadata).map_err(TurnError::internal)?;
         record.status = Some(crate::vocab::ItemStatus::InProgress);
-        if let Err(e) = self
+        match self
             .deps
             .stores
             .items
             .upsert_item(&self.thread, &record)
             .await
         {
-            tracing::warn!(error = %e, item_id = %item.id, "cannot snapshot the answer being streamed");
+            Ok(()) => Ok(()),
+            // Another node took the thread over: this turn must stop here, writing nothing.
+            Err(e @ crate::store::StoreError::Fenced(_)) => Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, item_id = %item.id, "cannot snapshot the answer being streamed");
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// The thread's newest items in store order (see `transcript.rs`): the actor's copy, or

@@ -4,7 +4,10 @@
 //! - `GET /admin/actors/{thread_id}`: one live thread actor;
 //! - `POST /admin/actors/{thread_id}/stop`: cancel its turn (keeping partial text) and stop it;
 //! - `POST /admin/venues/{venue_id}/evict`: stop every idle thread actor of the venue now;
-//! - `POST /admin/actors/{thread_id}/panic`: only with `actors.fault_injection` (tests).
+//! - `POST /admin/actors/{thread_id}/panic`: only with `actors.fault_injection` (tests);
+//! - `GET /admin/cluster`: this node (id, epoch, whether it takes turns, threads it holds,
+//!   live actors) and every node of the membership table with its heartbeat's age and how
+//!   many threads it owns; `{"enabled": false}` on a single node.
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/actors/{thread_id}", web::get().to(show))
         .route("/admin/actors/{thread_id}/stop", web::post().to(stop))
         .route("/admin/actors/{thread_id}/panic", web::post().to(panic))
-        .route("/admin/venues/{venue_id}/evict", web::post().to(evict));
+        .route("/admin/venues/{venue_id}/evict", web::post().to(evict))
+        .route("/admin/cluster", web::get().to(cluster));
 }
 
 fn require_admin(p: &Principal) -> Result<(), ApiError> {
@@ -87,6 +91,34 @@ async fn list(
         "per_page": per_page,
         "total": total,
         "has_more": page * per_page < total,
+    })))
+}
+
+async fn cluster(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
+    require_admin(&p)?;
+    let Some(cluster) = &state.cluster else {
+        return Ok(HttpResponse::Ok().json(json!({"enabled": false})));
+    };
+    let nodes = cluster.nodes().await?;
+    let live_actors: usize = state
+        .registry
+        .inspect_all()
+        .await
+        .iter()
+        .map(|v| v.live_threads)
+        .sum();
+    Ok(HttpResponse::Ok().json(json!({
+        "enabled": true,
+        "node": {
+            "node_id": cluster.node_id(),
+            "epoch": cluster.epoch(),
+            "address": cluster.address(),
+            "accepting": cluster.accepting(),
+            "heartbeat_age_ms": u64::try_from(cluster.health().since_renewed().as_millis()).unwrap_or(u64::MAX),
+            "threads_held": cluster.owners().held(),
+            "live_actors": live_actors,
+        },
+        "nodes": nodes,
     })))
 }
 

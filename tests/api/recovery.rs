@@ -3,7 +3,6 @@
 //! marked interrupted after the next start, an answer cut off by a model failure is marked
 //! incomplete for the model, and a thread is written together with its first message.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use eventchat::store::{ItemRecord, ThreadRecord, TurnBegin};
@@ -12,8 +11,9 @@ use futures::StreamExt;
 use mock_llm::{MockLlm, Reply};
 use serde_json::{Value, json};
 
+use crate::binary::{Binary, server_log};
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, repo_config_dir};
+use crate::helpers::{Backend, TestApp};
 use crate::requests::{add_user_message, create_thread, list_items, list_threads};
 
 use eventchat::store::seed::DEMO_CLIENT_EMAIL;
@@ -228,92 +228,6 @@ both_backends!(
     a_thread_is_stored_with_its_first_message,
     first_write_is_atomic
 );
-
-/// The real binary on `url`, answered by `mock`; stdout and stderr go to `log`.
-fn start_binary(
-    url: &str,
-    data_dir: &std::path::Path,
-    mock: &MockLlm,
-    log: &std::path::Path,
-) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_eventchat"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("EVENTCHAT_ENV", "test")
-        .env("EVENTCHAT_CONFIG_DIR", repo_config_dir())
-        .env("EVENTCHAT_SERVER__PORT", port.to_string())
-        .env("EVENTCHAT_SERVER__DATA_DIR", data_dir)
-        .env("EVENTCHAT_DATABASE__URL", url)
-        .env("EVENTCHAT_LLM__BASE_URL", mock.base_url())
-        .env("EVENTCHAT_TURNS__SNAPSHOT_INTERVAL_MS", "200")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::from(out.try_clone().unwrap()))
-        .stderr(Stdio::from(out))
-        .spawn()
-        .unwrap();
-    (child, port)
-}
-
-/// Waits (bounded) until the binary on `port` is ready.
-async fn until_ready(http: &reqwest::Client, port: u16) {
-    let url = format!("http://127.0.0.1:{port}/ready");
-    for _ in 0..300 {
-        if let Ok(r) = http.get(&url).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server on {port} did not become ready in 15 s");
-}
-
-/// The real binary serving `app`'s database (seeded, and its tokens minted, by the
-/// in-process `app`), answered by `mock`; its output goes to `server.log` in the test's
-/// directory.
-struct Binary {
-    child: Child,
-    port: u16,
-}
-
-impl Binary {
-    async fn start(app: &TestApp, mock: &MockLlm) -> Binary {
-        let dir = app.db.dir.path();
-        let data = dir.join("binary-data");
-        let (child, port) = start_binary(&app.db.url, &data, mock, &server_log(app));
-        until_ready(&app.http, port).await;
-        Binary { child, port }
-    }
-
-    /// A ChatKit request to this binary.
-    fn chatkit(&self, app: &TestApp, token: &str, body: &Value) -> reqwest::RequestBuilder {
-        app.http
-            .post(format!("http://127.0.0.1:{}/api/chatkit", self.port))
-            .bearer_auth(token)
-            .json(body)
-    }
-
-    /// Stops it by its process id (SIGKILL: the drill's kill -9).
-    fn kill9(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn server_log(app: &TestApp) -> std::path::PathBuf {
-    app.db.dir.path().join("server.log")
-}
 
 /// kill -9 mid-answer, then a restart: the partial answer the client saw is kept and
 /// marked interrupted, a hidden note follows it, and the next turn is normal.
