@@ -60,7 +60,7 @@ struct Inner {
     turns: Turns,
     sends: SendKeys,
     cluster: Option<Cluster>,
-    claims: DashMap<String, ClaimFuture>,
+    claimer: Claimer,
 }
 
 /// Cheap to clone; lives in the application state.
@@ -86,11 +86,15 @@ impl Registry {
         let retention = Duration::from_secs(deps.settings.turns.retention_secs);
         let window = Duration::from_secs(deps.settings.turns.idempotency_window_secs);
         let sends = SendKeys::new(window, START_WAIT);
+        let claimer = Claimer {
+            claims: Arc::default(),
+            stores: deps.stores.clone(),
+        };
         if let Some(first) = arbiters.first() {
             first.spawn(forward_changes(changes, supervisors.clone()));
             first.spawn(sweep_turns(turns.clone(), retention, sends.clone()));
         }
-        Self {
+        let registry = Self {
             inner: Arc::new(Inner {
                 supervisors,
                 arbiters,
@@ -100,9 +104,19 @@ impl Registry {
                 turns,
                 sends,
                 cluster,
-                claims: DashMap::new(),
+                claimer,
             }),
+        };
+        if let (Some(first), Some(cluster)) =
+            (registry.inner.arbiters.first(), &registry.inner.cluster)
+        {
+            first.spawn(close_orphaned_turns(
+                registry.inner.claimer.clone(),
+                registry.inner.live.clone(),
+                cluster.clone(),
+            ));
         }
+        registry
     }
 
     fn venue_key(venue_id: Option<&str>) -> String {
@@ -148,7 +162,7 @@ impl Registry {
             self.stop_thread(thread).await?;
         }
         if let Some(cluster) = &self.inner.cluster {
-            self.claim(cluster, &thread.id).await?;
+            self.inner.claimer.claim(cluster, &thread.id).await?;
         }
         let sup = self.supervisor(thread.venue_id.as_deref());
         let addr = sup
@@ -170,56 +184,6 @@ impl Registry {
     /// cluster, one whose claim is not lost); otherwise routing asks who owns the thread.
     pub fn serves_here(&self, thread_id: &str) -> bool {
         self.inner.live.addr(thread_id).is_some() && !self.lost(thread_id)
-    }
-
-    /// Claims `thread_id` for this node before its actor starts (see the module doc). One
-    /// claim per thread runs at a time; the requests that arrive meanwhile wait for it.
-    async fn claim(&self, cluster: &Cluster, thread_id: &str) -> Result<(), ApiError> {
-        if !cluster.accepting() {
-            return Err(ApiError::Unavailable(
-                "this node is not taking turns: its cluster heartbeat lapsed".into(),
-            ));
-        }
-        if matches!(cluster.owners().hold(thread_id), Some(Hold::Owned(_))) {
-            return Ok(());
-        }
-        let claim =
-            self.inner
-                .claims
-                .entry(thread_id.to_owned())
-                .or_insert_with(|| {
-                    let owners = cluster.owners().clone();
-                    let stores = self.inner.deps.stores.clone();
-                    let id = thread_id.to_owned();
-                    async move {
-                        let claim = owners.claim(&id).await.map_err(|e| {
-                            Arc::<str>::from(format!("cannot claim the thread: {e}"))
-                        })?;
-                        if let Claim::Here { fresh: true, .. } = claim {
-                            crate::conversation::recovery::close_thread(&stores, &id)
-                                .await
-                                .map_err(|e| {
-                                    Arc::<str>::from(format!(
-                                        "cannot close the thread's last turn: {e}"
-                                    ))
-                                })?;
-                        }
-                        Ok(claim)
-                    }
-                    .boxed()
-                    .shared()
-                })
-                .clone();
-        let result = claim.await;
-        self.inner.claims.remove(thread_id);
-        match result {
-            Ok(Claim::Here { .. }) => Ok(()),
-            // It was claimed elsewhere between routing and here; a retry is routed there.
-            Ok(Claim::Elsewhere { node_id, .. }) => Err(ApiError::Unavailable(
-                format!("the conversation is now served by node {node_id}; try again").into(),
-            )),
-            Err(e) => Err(ApiError::internal(e.to_string())),
-        }
     }
 
     /// The live actor of a thread, without starting one (from the live index, which the
@@ -330,6 +294,99 @@ impl Registry {
         }
         out.sort_by(|a, b| a.venue_id.cmp(&b.venue_id));
         out
+    }
+}
+
+/// In a cluster: every half heartbeat timeout, the turns dead nodes left running are closed
+/// by claiming their threads (the claim closes the turn, see [`Registry::thread`]), so a
+/// user who reloads the page sees the partial answer without sending anything first.
+async fn close_orphaned_turns(claimer: Claimer, live: LiveIndex, cluster: Cluster) {
+    let every = cluster.settings().heartbeat_timeout() / 2;
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !cluster.accepting() {
+            continue;
+        }
+        let orphans = match cluster.owners().orphaned_turns(20).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot look for turns of dead nodes");
+                continue;
+            }
+        };
+        for thread_id in orphans {
+            if live.addr(&thread_id).is_some() {
+                continue;
+            }
+            // The claim closes the turn. The row stays this node's (an owner needs no
+            // actor: the thread's next request is served here, and its actor starts then);
+            // giving it up again could race a request that starts an actor meanwhile.
+            if let Err(e) = claimer.claim(&cluster, &thread_id).await {
+                // Another node claimed it first: its claim closes the turn.
+                tracing::debug!(thread_id, error = %e, "did not close a dead node's turn");
+            }
+        }
+    }
+}
+
+/// The claims in flight (see [`Registry::thread`]); shared by the registry and its sweep of
+/// dead nodes' turns, which must not hold the registry itself.
+#[derive(Clone)]
+struct Claimer {
+    claims: Arc<DashMap<String, ClaimFuture>>,
+    stores: crate::store::Stores,
+}
+
+impl Claimer {
+    /// Claims `thread_id` for this node before its actor starts (see the module doc). One
+    /// claim per thread runs at a time; the requests that arrive meanwhile wait for it.
+    async fn claim(&self, cluster: &Cluster, thread_id: &str) -> Result<(), ApiError> {
+        if !cluster.accepting() {
+            return Err(ApiError::Unavailable(
+                "this node is not taking turns: its cluster heartbeat lapsed".into(),
+            ));
+        }
+        if matches!(cluster.owners().hold(thread_id), Some(Hold::Owned(_))) {
+            return Ok(());
+        }
+        let claim =
+            self.claims
+                .entry(thread_id.to_owned())
+                .or_insert_with(|| {
+                    let owners = cluster.owners().clone();
+                    let stores = self.stores.clone();
+                    let id = thread_id.to_owned();
+                    async move {
+                        let claim = owners.claim(&id).await.map_err(|e| {
+                            Arc::<str>::from(format!("cannot claim the thread: {e}"))
+                        })?;
+                        if let Claim::Here { fresh: true, .. } = claim {
+                            crate::conversation::recovery::close_thread(&stores, &id)
+                                .await
+                                .map_err(|e| {
+                                    Arc::<str>::from(format!(
+                                        "cannot close the thread's last turn: {e}"
+                                    ))
+                                })?;
+                        }
+                        Ok(claim)
+                    }
+                    .boxed()
+                    .shared()
+                })
+                .clone();
+        let result = claim.await;
+        self.claims.remove(thread_id);
+        match result {
+            Ok(Claim::Here { .. }) => Ok(()),
+            // It was claimed elsewhere between routing and here; a retry is routed there.
+            Ok(Claim::Elsewhere { node_id, .. }) => Err(ApiError::Unavailable(
+                format!("the conversation is now served by node {node_id}; try again").into(),
+            )),
+            Err(e) => Err(ApiError::internal(e.to_string())),
+        }
     }
 }
 

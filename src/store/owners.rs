@@ -278,6 +278,31 @@ impl OwnerStore {
         })
     }
 
+    /// Threads whose turn is still marked running (`chatkit_turn_runs`) but whose owner is a
+    /// dead node: turns nobody will finish, to be closed by a node that claims them.
+    pub async fn orphaned_turns(&self, limit: u64) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "SELECT r.thread_id FROM chatkit_turn_runs r \
+             JOIN cluster_thread_owners o ON o.thread_id = r.thread_id \
+             WHERE NOT EXISTS (SELECT 1 FROM cluster_nodes n \
+               WHERE n.node_id = o.node_id AND n.epoch = o.node_epoch AND {}) \
+             ORDER BY r.started_at LIMIT $2",
+            alive(1)
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .inner
+            .db
+            .query_all_raw(stmt(&sql, vec![self.inner.timeout_ms.into(), limit.into()]))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<String>("", "thread_id")
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
     /// Gives a thread up (its actor was evicted or stopped): the row goes if this node still
     /// holds it with the epoch it remembers.
     pub async fn release(&self, thread_id: &str) -> StoreResult<()> {

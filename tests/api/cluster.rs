@@ -543,3 +543,137 @@ async fn a_forged_forwarding_header_is_refused() {
     drop(a);
     app.finish().await;
 }
+
+/// The turn endpoints reach the owner through any node: the current turn, a resume from a
+/// sequence number, and a cancel.
+#[actix_web::test]
+async fn turn_endpoints_reach_the_owner() {
+    let mock = MockLlm::start();
+    let app = TestApp::with_mock(Backend::Postgres, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let a = node(&app, &mock, "node-a", &[]).await;
+    let b = node(&app, &mock, "node-b", &[]).await;
+    mock.push(Reply::text(["First"]));
+    let r = a
+        .chatkit(
+            &app,
+            &token,
+            &create_thread("Hi", json!({"agentType": "client", "eventId": event_id})),
+        )
+        .send()
+        .await
+        .unwrap();
+    let thread_id = thread_of(&parse_sse(&body(r).await));
+    mock.push(Reply::generated(300).token_delay(Duration::from_millis(40)));
+    let r = a
+        .chatkit(&app, &token, &add_user_message(&thread_id, "Write a lot"))
+        .header("x-eventchat-on-disconnect", "continue")
+        .send()
+        .await
+        .unwrap();
+    let turn_id = r.headers()["x-eventchat-turn"].to_str().unwrap().to_owned();
+    let (_, stream) = read_for(r, Duration::from_millis(500)).await;
+    drop(stream);
+
+    let current: Value = app
+        .http
+        .get(b.url(&format!("/api/chatkit/threads/{thread_id}/turn")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(current["running"], true, "{current}");
+    assert_eq!(current["turn_id"], turn_id.as_str());
+
+    let r = app
+        .http
+        .post(b.url(&format!("/api/chatkit/turns/{turn_id}/events")))
+        .bearer_auth(&token)
+        .json(&json!({"after": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (seen, stream) = read_for(r, Duration::from_millis(300)).await;
+    assert!(seen.contains("thread.item.added"), "{seen}");
+    drop(stream);
+
+    let cancelled: Value = app
+        .http
+        .post(b.url(&format!("/api/chatkit/turns/{turn_id}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cancelled["cancelled"], "running", "{cancelled}");
+    drop((a, b));
+    app.finish().await;
+}
+
+/// A dead node's unfinished turn is closed by a live node within a few heartbeats even if
+/// nobody writes to the thread: a reload shows the partial answer.
+#[actix_web::test]
+async fn a_dead_node_s_turn_is_closed_without_a_new_message() {
+    let mock = MockLlm::start();
+    let app = TestApp::with_mock(Backend::Postgres, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let mut a = node(&app, &mock, "node-a", &[]).await;
+    let b = node(&app, &mock, "node-b", &[]).await;
+    mock.push(Reply::generated(300).token_delay(Duration::from_millis(40)));
+    let r = a
+        .chatkit(
+            &app,
+            &token,
+            &create_thread(
+                "Write a lot",
+                json!({"agentType": "client", "eventId": event_id}),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (seen, stream) = read_for(r, Duration::from_millis(1200)).await;
+    let thread_id = thread_of(&parse_sse(&seen[..seen.rfind("\n\n").unwrap() + 2]));
+    a.kill9();
+    drop(stream);
+    let started = Instant::now();
+    loop {
+        let r = b
+            .chatkit(
+                &app,
+                &token,
+                &list_items(&thread_id, json!({"order": "asc"})),
+            )
+            .send()
+            .await
+            .unwrap();
+        let items: Value = r.json().await.unwrap();
+        let kinds: Vec<&str> = items["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["type"].as_str().unwrap())
+            .collect();
+        if kinds == ["user_message", "assistant_message"] {
+            let text = items["data"][1]["content"][0]["text"].as_str().unwrap();
+            assert!(text.starts_with("tok0"), "{text}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the partial answer did not appear: {items}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("closed without a message after {:?}", started.elapsed());
+    drop(b);
+    app.finish().await;
+}

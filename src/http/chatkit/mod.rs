@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt;
 
 mod attach;
@@ -23,6 +23,7 @@ mod dispatch;
 mod idempotency;
 mod lists;
 mod metadata;
+mod route;
 mod streaming;
 mod threads;
 pub mod turns;
@@ -32,15 +33,12 @@ pub use dispatch::{Origin, Reply, TurnStream, check_id, dispatch};
 pub use streaming::SendOptions;
 
 use crate::auth::Principal;
-use crate::auth::principal::Forwarded;
 use crate::chatkit::request::parse_request;
-use crate::cluster::forward::{Forward, forward};
 use crate::config::OnDisconnect;
 use crate::error::ApiError;
 use crate::http::sse_body::{ClientGone, sse_body};
 use crate::limits::Guarded;
 use crate::state::AppState;
-use crate::store::Owner;
 
 /// The scheme and host the client used, or `server.public_url` when configured.
 pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
@@ -64,7 +62,7 @@ pub async fn chatkit(
 ) -> Result<HttpResponse, ApiError> {
     let metrics = crate::metrics::global();
     // A request another cluster node forwarded took its limits there.
-    let forwarded = req.extensions().get::<Forwarded>().is_some();
+    let forwarded = route::is_forwarded(&req);
     // Before any work (even reading the body): a flood costs one map lookup per request.
     if !forwarded && let Err(e) = state.limits.check_rate(&principal.user_id) {
         metrics.record_request("rate_limited", 429);
@@ -105,30 +103,13 @@ pub async fn chatkit(
             return Err(e);
         }
     };
-    if !forwarded
-        && let Some(cluster) = &state.cluster
-        && let Some(thread_id) = envelope.request.actor_thread_id()
-        && !state.registry.serves_here(thread_id)
-        && let Owner::Elsewhere { address, node_id } = cluster.owners().owner(thread_id).await?
-    {
-        tracing::debug!(thread_id, owner = %node_id, r#type = kind, "forwarding to the thread's owner");
-        let path = req
-            .uri()
-            .path_and_query()
-            .map_or(req.path(), |p| p.as_str());
-        let response = forward(
-            cluster,
-            Forward {
-                address: &address,
-                method: reqwest::Method::POST,
-                path_and_query: path,
-                headers: req.headers(),
-                principal: &principal,
-                body: body.into(),
-                slot,
-            },
-        )
-        .await;
+    let owner = match envelope.request.actor_thread_id() {
+        Some(thread_id) => route::owner_elsewhere(&state, &req, thread_id).await?,
+        None => None,
+    };
+    if let Some(address) = owner {
+        let response =
+            route::forward_to(&state, &req, &principal, &address, body.into(), slot).await;
         let status = match &response {
             Ok(r) => r.status().as_u16(),
             Err(e) => actix_web::ResponseError::status_code(e).as_u16(),

@@ -16,12 +16,14 @@
 //! Only the thread's owner may see or touch its turns: anyone else gets the 404 a foreign
 //! thread gets.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::dispatch::check_id;
 use super::event_stream;
+use super::route;
 use crate::actors::thread_messages::{CancelCause, Cancelled};
 use crate::actors::thread_state::Activity;
 use crate::actors::turn_log::TurnLog;
@@ -59,23 +61,39 @@ fn owned_turn(
 }
 
 pub async fn events(
+    req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
     JsonBody(body): JsonBody<ResumeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = owned_turn(&state, &principal, &path.into_inner())?;
+    let turn_id = path.into_inner();
+    if let Some(address) = route::turn_owner_elsewhere(&state, &req, &turn_id).await? {
+        let slot = state.limits.open_stream(&principal.user_id)?;
+        let body = serde_json::to_vec(&json!({"after": body.after})).map_err(ApiError::internal)?;
+        return route::forward_to(&state, &req, &principal, &address, body.into(), Some(slot))
+            .await;
+    }
+    let log = owned_turn(&state, &principal, &turn_id)?;
     crate::metrics::global().turn_resumes.inc();
-    let slot = state.limits.open_stream(&principal.user_id)?;
-    Ok(event_stream(&state, log, body.after, None, Some(slot)))
+    let slot = if route::is_forwarded(&req) {
+        None
+    } else {
+        Some(state.limits.open_stream(&principal.user_id)?)
+    };
+    Ok(event_stream(&state, log, body.after, None, slot))
 }
 
 pub async fn cancel(
+    req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let turn_id = path.into_inner();
+    if let Some(address) = route::turn_owner_elsewhere(&state, &req, &turn_id).await? {
+        return route::forward_to(&state, &req, &principal, &address, Bytes::new(), None).await;
+    }
     let log = owned_turn(&state, &principal, &turn_id)?;
     // Still the owner's thread (a deleted one is a 404).
     state
@@ -96,12 +114,16 @@ pub async fn cancel(
 }
 
 pub async fn current(
+    req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let thread_id = path.into_inner();
     check_id(&thread_id, "thread")?;
+    if let Some(address) = route::owner_elsewhere(&state, &req, &thread_id).await? {
+        return route::forward_to(&state, &req, &principal, &address, Bytes::new(), None).await;
+    }
     state
         .stores
         .threads
