@@ -382,7 +382,6 @@ async fn a_killed_owner_s_threads_are_taken_over() {
         .unwrap();
     assert_eq!(owner.try_get::<String>("", "node_id").unwrap(), "node-b");
     assert_eq!(owner.try_get::<i64>("", "owner_epoch").unwrap(), 2);
-    eprintln!("takeover after kill -9: {takeover:?}");
     drop(b);
     app.finish().await;
 }
@@ -673,7 +672,6 @@ async fn a_dead_node_s_turn_is_closed_without_a_new_message() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!("closed without a message after {:?}", started.elapsed());
     drop(b);
     app.finish().await;
 }
