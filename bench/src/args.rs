@@ -8,7 +8,7 @@ use crate::Res;
 
 pub const USAGE: &str = "eventchat-bench [options]
   --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f; s (search), m (local model
-                          performance) and q (local model quality) only when named)
+                          performance), q (local model quality) and k (cluster) only when named)
   --server-bin PATH       eventchat binary (default target/release/eventchat)
   --python PATH           python of a venv with openai-chatkit + openai-agents; enables the reference
   --reference-script PATH default scripts/bench/reference_server.py
@@ -25,6 +25,9 @@ pub const USAGE: &str = "eventchat-bench [options]
   --mock-workers N        worker threads of the mock LLM (default 2)
   --idle LIST             idle live threads to hold in (c) (default 10000,100000)
   --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
+  --vk N                  users of the cluster scenario (k) (default 256)
+  --cluster-timeout-ms T  heartbeat timeout of the (k) nodes; the interval is a fifth (default 2000)
+  --takeover-rounds R     kill -9 takeovers timed in (k) (default 20)
   --lifecycle-turns N     turns cancelled by a dropped connection in (f) (default 50)
   --lifecycle-deltas N    text deltas of the turn replayed in (f) (default 1500; within turns.buffer_events)
   --search-docs N         documents written for (s) (default 1000000)
@@ -70,6 +73,10 @@ pub struct Args {
     pub idle: Vec<usize>,
     pub rehydrate_threads: usize,
     pub lifecycle_turns: usize,
+    /// Scenario (k): users, the nodes' heartbeat timeout, kill -9 rounds.
+    pub vk: usize,
+    pub cluster_timeout_ms: u64,
+    pub takeover_rounds: usize,
     pub lifecycle_deltas: usize,
     /// Scenario (s): documents to write, timed queries per class, backends.
     pub search_docs: usize,
@@ -122,6 +129,9 @@ pub fn parse_args() -> Res<Option<Args>> {
         idle: vec![10_000, 100_000],
         rehydrate_threads: 20,
         lifecycle_turns: 50,
+        vk: 256,
+        cluster_timeout_ms: 2000,
+        takeover_rounds: 20,
         lifecycle_deltas: 1500,
         search_docs: 1_000_000,
         search_queries: 100,
@@ -172,6 +182,9 @@ pub fn parse_args() -> Res<Option<Args>> {
             "--mock-workers" => a.mock_workers = val.parse::<usize>()?.max(1),
             "--idle" => a.idle = list(&val)?,
             "--rehydrate-threads" => a.rehydrate_threads = val.parse::<usize>()?.max(1),
+            "--vk" => a.vk = val.parse::<usize>()?.max(1),
+            "--cluster-timeout-ms" => a.cluster_timeout_ms = val.parse::<u64>()?.max(100),
+            "--takeover-rounds" => a.takeover_rounds = val.parse()?,
             "--lifecycle-turns" => a.lifecycle_turns = val.parse::<usize>()?.max(1),
             "--lifecycle-deltas" => a.lifecycle_deltas = val.parse::<usize>()?.max(1),
             "--search-docs" => a.search_docs = val.parse::<usize>()?.max(10),

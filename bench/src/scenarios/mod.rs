@@ -2,8 +2,9 @@
 //! under load, (c) memory of idle live threads, (d) cold-start rehydration; (f) of issue #15,
 //! the turn lifecycle (cancel latency, replay cost); (s) of issue #19, full-text search
 //! latency over a large index; (m) and (q) of issue #16, the local model's performance and
-//! the quality of its tool use (`local` is what both share).
+//! the quality of its tool use (`local` is what both share); (k) of issue #17, the cluster.
 
+mod cluster;
 mod corpus;
 mod idle;
 mod lifecycle;
@@ -15,6 +16,7 @@ mod model_perf;
 mod rehydrate;
 mod search;
 
+pub use cluster::scenario_cluster;
 pub use idle::scenario_idle;
 pub use lifecycle::scenario_lifecycle;
 pub use load::scenario_load;
