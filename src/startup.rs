@@ -115,6 +115,22 @@ impl Application {
             None => Arc::new(AgentResponder::new(&settings).map_err(StartupError::Llm)?),
         };
         let (bus, changes) = DomainBus::channel();
+        // Cluster (#17, item 5): this node's domain changes go to the outbox, and the other
+        // nodes' come back from it to this node's bus (`cluster::outbox`). Runs until exit.
+        if let Some(c) = &cluster {
+            bus.set_outbox(
+                crate::store::OutboxStore::new(c.db().clone()),
+                c.node_id().to_owned(),
+            );
+            let retention = std::time::Duration::from_secs(c.settings().outbox_retention_secs);
+            crate::cluster::outbox::start(
+                c.db().clone(),
+                c.node_id().to_owned(),
+                bus.clone(),
+                retention,
+            )
+            .await?;
+        }
         let deps = TurnDeps {
             stores: stores.clone(),
             settings: settings.clone(),

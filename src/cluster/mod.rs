@@ -19,6 +19,7 @@
 
 pub mod forward;
 pub mod membership;
+pub mod outbox;
 pub mod signing;
 
 use std::sync::Arc;

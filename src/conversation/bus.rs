@@ -11,8 +11,22 @@
 //! views read (`GET /api/v1/venues/{id}/changes`, `GET /api/v1/events/{id}/changes`). The
 //! feed is bounded: a reader that falls [`FEED_CAPACITY`] changes behind is told it lagged
 //! (and reloads what it shows) instead of holding memory for it.
+//!
+//! In a cluster (issue #17) the bus also has an [outbox](DomainBus::set_outbox): `publish`
+//! then appends the change to `cluster_outbox` on a task of its own (the caller never waits
+//! for the database), and the other nodes' fan-out (`cluster::outbox`) hands it to their own
+//! bus with [`DomainBus::deliver_local`], which does not write the outbox again. Known gap:
+//! the row is written right after the domain write, not in its transaction (the domain
+//! stores write on the pool), so a process that dies between the two loses that change's
+//! fan-out; the other nodes' threads then see it only when their context is next rebuilt.
+//! Two changes published back to back may also reach the outbox in either order.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{broadcast, mpsc};
+
+use crate::store::{OutboxChange, OutboxStore};
 
 /// Changes a slow feed reader may fall behind before it is told it lagged.
 pub const FEED_CAPACITY: usize = 1024;
@@ -28,11 +42,45 @@ pub struct DomainChange {
     pub origin_thread: Option<String>,
 }
 
+impl From<DomainChange> for OutboxChange {
+    fn from(c: DomainChange) -> Self {
+        Self {
+            venue_id: c.venue_id,
+            event_id: c.event_id,
+            summary: c.summary,
+            origin_thread: c.origin_thread,
+        }
+    }
+}
+
+impl From<OutboxChange> for DomainChange {
+    fn from(c: OutboxChange) -> Self {
+        Self {
+            venue_id: c.venue_id,
+            event_id: c.event_id,
+            summary: c.summary,
+            origin_thread: c.origin_thread,
+        }
+    }
+}
+
+/// Where a cluster node's changes go for the other nodes.
+#[derive(Debug)]
+struct Outbox {
+    store: OutboxStore,
+    node_id: String,
+    /// Appends that failed (logged; those changes did not reach the other nodes).
+    failures: AtomicU64,
+}
+
 /// The sending end; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DomainBus {
     tx: mpsc::UnboundedSender<DomainChange>,
     feed: broadcast::Sender<DomainChange>,
+    /// Set once at startup in a cluster; shared by every clone, so the clones made before
+    /// it was set publish to it too.
+    outbox: Arc<OnceLock<Outbox>>,
 }
 
 impl DomainBus {
@@ -40,7 +88,33 @@ impl DomainBus {
     pub fn channel() -> (Self, mpsc::UnboundedReceiver<DomainChange>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
-        (Self { tx, feed }, rx)
+        (
+            Self {
+                tx,
+                feed,
+                outbox: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    /// From now on every change published here is also appended to the cluster's outbox as
+    /// `node_id`'s. Only the first call counts (false for a later one).
+    pub fn set_outbox(&self, store: OutboxStore, node_id: String) -> bool {
+        self.outbox
+            .set(Outbox {
+                store,
+                node_id,
+                failures: AtomicU64::new(0),
+            })
+            .is_ok()
+    }
+
+    /// How many outbox appends failed on this bus.
+    pub fn outbox_failures(&self) -> u64 {
+        self.outbox
+            .get()
+            .map_or(0, |o| o.failures.load(Ordering::Relaxed))
     }
 
     /// Every change published from now on (the pages' live views).
@@ -62,10 +136,48 @@ impl DomainBus {
             summary: summary.to_owned(),
             origin_thread: origin_thread.map(str::to_owned),
         };
+        if self.outbox.get().is_some() {
+            self.append_to_outbox(change.clone());
+        }
+        self.deliver_local(change);
+    }
+
+    /// Hands `change` to this node's live threads and feed readers only (a change another
+    /// node published, read from the outbox).
+    pub fn deliver_local(&self, change: DomainChange) {
         // No feed reader is not an error: the pages are optional.
         let _ = self.feed.send(change.clone());
         // After shutdown nobody listens, and there is no live thread to tell.
         let _ = self.tx.send(change);
+    }
+
+    /// Appends on a task of its own: a turn's tool never waits for the outbox.
+    fn append_to_outbox(&self, change: DomainChange) {
+        let outbox = self.outbox.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            if let Some(o) = outbox.get() {
+                o.failures.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::warn!(
+                venue_id = %change.venue_id,
+                event_id = %change.event_id,
+                "no runtime to append the domain change to the outbox; the other nodes miss it"
+            );
+            return;
+        };
+        runtime.spawn(async move {
+            let Some(o) = outbox.get() else { return };
+            let (venue_id, event_id) = (change.venue_id.clone(), change.event_id.clone());
+            if let Err(error) = o.store.append(&change.into(), &o.node_id).await {
+                o.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    venue_id,
+                    event_id,
+                    %error,
+                    "cannot append the domain change to the outbox; the other nodes miss it"
+                );
+            }
+        });
     }
 }
 
