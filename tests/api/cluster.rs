@@ -675,3 +675,126 @@ async fn a_dead_node_s_turn_is_closed_without_a_new_message() {
     drop(b);
     app.finish().await;
 }
+
+/// A domain change made through node A (a change request approved over the REST API)
+/// reaches a live thread owned by node C: its next model request carries the change. Also
+/// after C's outbox listener lost its database connection.
+#[actix_web::test]
+async fn a_domain_change_on_one_node_reaches_threads_on_another() {
+    use crate::rest_support::{MAYA, venue};
+    let mock = MockLlm::start();
+    let app = TestApp::with_mock(Backend::Postgres, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let maya = app.token_for(MAYA).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let a = node(&app, &mock, "node-a", &[]).await;
+    let c = node(&app, &mock, "node-c", &[]).await;
+    mock.push(Reply::text(["Hello"]));
+    let r = c
+        .chatkit(
+            &app,
+            &token,
+            &create_thread("Hi", json!({"agentType": "client", "eventId": event_id})),
+        )
+        .send()
+        .await
+        .unwrap();
+    let thread_id = thread_of(&parse_sse(&body(r).await));
+    let v1 = venue(1);
+
+    // The open change requests of the client's event, approved one at a time through a.
+    let open: Value = app
+        .http
+        .get(a.url(&format!("/api/v1/venues/{v1}/change-requests?status=open")))
+        .bearer_auth(&maya)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = open["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|cr| cr["event_id"] == event_id.as_str())
+        .unwrap_or_else(|| panic!("no open change request: {open}"))
+        .clone();
+    let emily = eventchat::auth::principal::authenticate(&app.state, &token)
+        .await
+        .unwrap();
+
+    for round in 0..2 {
+        let (cr, verb) = if round == 0 {
+            (first["id"].as_str().unwrap().to_owned(), "approve")
+        } else {
+            // c's listener loses its connection; the change is read after it reconnects.
+            let killed = count(
+                &app,
+                "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE application_name = $1",
+                "eventchat-outbox node-c",
+            )
+            .await;
+            assert_eq!(killed, 1, "c's listener connection");
+            // A second request, made through the domain as the client's tool would.
+            let request = eventchat::domain::change_requests::request_change(
+                &app.state.stores.domain,
+                &emily,
+                eventchat::domain::change_requests::NewChangeRequest {
+                    event_id: event_id.clone(),
+                    request_type: "modify".into(),
+                    element_id: first["element_id"].as_str().map(str::to_owned),
+                    description: "Make it 30 vegetarian meals.".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            (request.id, "decline")
+        };
+        let r = app
+            .http
+            .post(a.url(&format!("/api/v1/venues/{v1}/change-requests/{cr}/{verb}")))
+            .bearer_auth(&maya)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", body(r).await);
+        // c's thread hears of it (a hidden note, stored by c's actor): bounded wait.
+        let started = Instant::now();
+        loop {
+            let notes = count(
+                &app,
+                "SELECT COUNT(*) AS n FROM chatkit_thread_items \
+                 WHERE thread_id = $1 AND item_type = 'hidden_context_item'",
+                &thread_id,
+            )
+            .await;
+            if notes > round as i64 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "round {round}: the change did not reach node c"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        mock.push(Reply::text(["Noted"]));
+        let r = c
+            .chatkit(&app, &token, &add_user_message(&thread_id, "Anything new?"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer(&parse_sse(&body(r).await)), "Noted");
+        let history = mock.requests().last().unwrap()["messages"].to_string();
+        assert_eq!(
+            history.matches("the modify request").count(),
+            round + 1,
+            "round {round}: {history}"
+        );
+    }
+    drop((a, c));
+    app.finish().await;
+}
