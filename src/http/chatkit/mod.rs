@@ -60,8 +60,9 @@ pub async fn chatkit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let metrics = crate::metrics::global();
-    // Before any work (even reading the body): a flood costs one map lookup per request.
-    if let Err(e) = state.limits.check_rate(&principal.user_id) {
+    // Before any work (even reading the body): a flood costs one map lookup per request (one
+    // statement in a cluster).
+    if let Err(e) = state.limits.check_rate(&principal.user_id).await {
         metrics.record_request("rate_limited", 429);
         return Err(e);
     }
@@ -83,7 +84,7 @@ pub async fn chatkit(
     // Streams hold a slot from here until their body is dropped; refused before the actor
     // sees anything. A failed dispatch drops the slot with it.
     let slot = if envelope.request.is_streaming() {
-        match state.limits.open_stream(&principal.user_id) {
+        match state.limits.open_stream(&principal.user_id).await {
             Ok(slot) => Some(slot),
             Err(e) => {
                 metrics.record_request(kind, 429);

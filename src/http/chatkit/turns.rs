@@ -66,7 +66,7 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let log = owned_turn(&state, &principal, &path.into_inner())?;
     crate::metrics::global().turn_resumes.inc();
-    let slot = state.limits.open_stream(&principal.user_id)?;
+    let slot = state.limits.open_stream(&principal.user_id).await?;
     Ok(event_stream(&state, log, body.after, None, Some(slot)))
 }
 
