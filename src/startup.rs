@@ -143,10 +143,20 @@ impl Application {
             changes,
             cluster.clone(),
         );
-        let limits = Arc::new(crate::limits::Limits::new(
-            &settings.limits,
-            &settings.server.trusted_proxies,
-        ));
+        let limits = crate::limits::Limits::new(&settings.limits, &settings.server.trusted_proxies);
+        // In a cluster the per-user limits hold across the nodes (`limits::cluster`).
+        let limits = Arc::new(match &cluster {
+            Some(c) => limits.with_cluster(crate::limits::ClusterLimits::new(
+                c.db().clone(),
+                c.node_id().to_owned(),
+                c.epoch_handle(),
+                c.settings().heartbeat_timeout(),
+                settings.limits.rate_limit_per_minute,
+                settings.limits.rate_limit_burst,
+                settings.limits.max_concurrent_streams,
+            )),
+            None => limits,
+        });
         let user_cache_secs = settings.auth.user_cache_secs;
         let state = AppState {
             settings,

@@ -153,6 +153,12 @@ impl Cluster {
         self.inner.epoch.load(Ordering::Acquire)
     }
 
+    /// The shared cell of this node's epoch, for code that reads the current epoch later
+    /// without holding the `Cluster` (the stream leases of `limits::cluster`).
+    pub fn epoch_handle(&self) -> Arc<AtomicI64> {
+        self.inner.epoch.clone()
+    }
+
     pub fn address(&self) -> &str {
         &self.inner.address
     }

@@ -18,17 +18,27 @@
 //!   the response body ([`Guarded`]), so it is released however the stream ends: finished,
 //!   failed, or the client went away.
 //!
+//! - In a cluster (`cluster.enabled`), [`ClusterLimits`] keeps the two per-user limits in
+//!   PostgreSQL so that they hold across the nodes (a bucket row per user, a lease row per open
+//!   stream; the protocol is in the docs of `cluster.rs`). The in-process `rate` and `streams`
+//!   then only decide while the database cannot answer (fail open onto the node's own limit).
+//!   Without a cluster nothing here touches the database.
+//!
 //! The two per-user limits are keyed by user id, not by address, so that a user behind a
 //! shared NAT does not starve another. The clock is a parameter (`*_at(.., now)`) so the
 //! arithmetic is tested without sleeping. Every refusal is counted in
 //! `eventchat_rate_limited_total{scope}` (`address`, `user`, `streams`).
 //!
 //! Layout: `rate.rs` (the token buckets), `streams.rs` (the open-stream cap and the body
-//! wrapper that holds a slot), `address.rs` (who the client is). Plain names, not links:
+//! wrapper that holds a slot), `cluster.rs` (both, cluster-wide), `address.rs` (who the
+//! client is). Plain names, not links:
 //! `rate` and `streams` are private, so rustdoc could not resolve a link to them from this
 //! public page.
 
 pub mod address;
+pub mod cluster;
+#[cfg(test)]
+mod cluster_tests;
 mod rate;
 mod streams;
 #[cfg(test)]
@@ -39,6 +49,7 @@ use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
 
+pub use cluster::{ClusterLease, ClusterLimitError, ClusterLimits};
 pub use rate::RateLimiter;
 pub use streams::{Guarded, StreamLimiter, StreamSlot};
 
@@ -53,6 +64,9 @@ pub struct Limits {
     /// Per client address ([`address::bucket_key`]), before authentication.
     pub address: RateLimiter,
     trusted_proxies: Vec<ProxyNet>,
+    /// In a cluster: the per-user limits shared by every node (`cluster.rs`); `rate` and
+    /// `streams` then only serve while the database cannot answer.
+    cluster: Option<ClusterLimits>,
 }
 
 impl Limits {
@@ -65,7 +79,20 @@ impl Limits {
                 settings.address_rate_limit_burst,
             ),
             trusted_proxies: trusted_proxies.to_vec(),
+            cluster: None,
         }
+    }
+
+    /// These limits with the per-user rate limit and stream cap kept cluster-wide by
+    /// `cluster` (built from the same `LimitSettings`). The address limit stays per node.
+    pub fn with_cluster(mut self, cluster: ClusterLimits) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The cluster-wide backend, if any.
+    pub fn cluster(&self) -> Option<&ClusterLimits> {
+        self.cluster.as_ref()
     }
 
     /// The client address of a request from `peer` with these headers (`address.rs`).
@@ -84,16 +111,36 @@ impl Limits {
             .map_err(|wait| refused("address", "too many requests from this address", wait))
     }
 
-    /// Takes one request token for `user_id`, or the 429 to answer.
-    pub fn check_rate(&self, user_id: &str) -> Result<(), ApiError> {
-        self.rate
-            .check(user_id)
-            .map_err(|wait| refused("user", "too many requests", wait))
+    /// Takes one request token for `user_id`, or the 429 to answer. In a cluster the bucket
+    /// is the database's (one statement); if that fails, this node's own bucket decides.
+    pub async fn check_rate(&self, user_id: &str) -> Result<(), ApiError> {
+        let decision = match &self.cluster {
+            Some(c) if c.limits_rate() => match c.check_rate(user_id).await {
+                Ok(decision) => decision,
+                Err(e) => {
+                    c.record_failure("rate", &e);
+                    self.rate.check(user_id)
+                }
+            },
+            _ => self.rate.check(user_id),
+        };
+        decision.map_err(|wait| refused("user", "too many requests", wait))
     }
 
-    /// Opens a stream slot for `user_id`, or the 429 to answer.
-    pub fn open_stream(&self, user_id: &str) -> Result<StreamSlot, ApiError> {
-        self.streams.try_acquire(user_id).ok_or_else(|| {
+    /// Opens a stream slot for `user_id`, or the 429 to answer. In a cluster the slot is a
+    /// lease row counted across the nodes; if the database fails, a slot of this node's own.
+    pub async fn open_stream(&self, user_id: &str) -> Result<StreamSlot, ApiError> {
+        let slot = match &self.cluster {
+            Some(c) if c.limits_streams() => match c.try_acquire(user_id).await {
+                Ok(lease) => lease.map(StreamSlot::cluster),
+                Err(e) => {
+                    c.record_failure("streams", &e);
+                    self.streams.try_acquire(user_id)
+                }
+            },
+            _ => self.streams.try_acquire(user_id),
+        };
+        slot.ok_or_else(|| {
             crate::metrics::global().record_rate_limited("streams");
             ApiError::RateLimited {
                 message: format!(

@@ -8,6 +8,8 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use futures::Stream;
 
+use super::cluster::ClusterLease;
+
 /// Open streams per user.
 #[derive(Debug)]
 pub struct StreamLimiter {
@@ -32,8 +34,12 @@ impl StreamLimiter {
         }
         *n += 1;
         Some(StreamSlot {
-            open: self.open.clone(),
-            user_id: user_id.to_owned(),
+            slot: Slot::Local {
+                _slot: LocalSlot {
+                    open: self.open.clone(),
+                    user_id: user_id.to_owned(),
+                },
+            },
         })
     }
 
@@ -48,14 +54,40 @@ impl StreamLimiter {
     }
 }
 
-/// One open stream; dropping it frees the slot.
+/// One open stream; dropping it frees the slot, in this process or (in a cluster) the lease
+/// row of `cluster.rs`.
 #[derive(Debug)]
 pub struct StreamSlot {
+    slot: Slot,
+}
+
+impl StreamSlot {
+    pub(super) fn cluster(lease: ClusterLease) -> Self {
+        Self {
+            slot: Slot::Cluster { _lease: lease },
+        }
+    }
+
+    /// Whether the slot is a lease of the cluster (else a count of this process).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.slot, Slot::Cluster { .. })
+    }
+}
+
+/// What a slot holds; each frees itself in its own `Drop` (the fields are never read).
+#[derive(Debug)]
+enum Slot {
+    Local { _slot: LocalSlot },
+    Cluster { _lease: ClusterLease },
+}
+
+#[derive(Debug)]
+struct LocalSlot {
     open: Arc<DashMap<String, usize>>,
     user_id: String,
 }
 
-impl Drop for StreamSlot {
+impl Drop for LocalSlot {
     fn drop(&mut self) {
         if let Entry::Occupied(mut e) = self.open.entry(std::mem::take(&mut self.user_id)) {
             let n = e.get_mut();

@@ -155,8 +155,8 @@ async fn a_guarded_body_holds_its_slot_until_dropped() {
     assert!(sl.try_acquire("u").is_some());
 }
 
-#[test]
-fn limits_render_as_429s() {
+#[tokio::test]
+async fn limits_render_as_429s() {
     let settings = LimitSettings {
         max_message_chars: 1,
         max_metadata_bytes: 1,
@@ -174,15 +174,15 @@ fn limits_render_as_429s() {
         address_rate_limit_burst: 2,
     };
     let limits = Limits::new(&settings, &[]);
-    assert!(limits.check_rate("u").is_ok());
-    match limits.check_rate("u") {
+    assert!(limits.check_rate("u").await.is_ok());
+    match limits.check_rate("u").await {
         Err(ApiError::RateLimited {
             retry_after_secs, ..
         }) => assert_eq!(retry_after_secs, 1),
         other => panic!("{other:?}"),
     }
-    let _slot = limits.open_stream("u").unwrap();
-    let err = limits.open_stream("u").unwrap_err();
+    let _slot = limits.open_stream("u").await.unwrap();
+    let err = limits.open_stream("u").await.unwrap_err();
     assert_eq!(actix_web::ResponseError::status_code(&err), 429);
     assert!(err.to_string().contains("at most 1"), "{err}");
     // Per address: two, then a 429 for that address only; no address, no limit.

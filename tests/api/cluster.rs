@@ -798,3 +798,69 @@ async fn a_domain_change_on_one_node_reaches_threads_on_another() {
     drop((a, c));
     app.finish().await;
 }
+
+/// The per-user rate limit and stream cap hold across two nodes: the configured budget in
+/// all, not once per node.
+#[actix_web::test]
+async fn limits_hold_across_the_nodes() {
+    let mock = MockLlm::start();
+    let app = TestApp::with_mock(Backend::Postgres, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let limits = [
+        ("EVENTCHAT_LIMITS__RATE_LIMIT_PER_MINUTE", "1"),
+        ("EVENTCHAT_LIMITS__RATE_LIMIT_BURST", "8"),
+        ("EVENTCHAT_LIMITS__MAX_CONCURRENT_STREAMS", "2"),
+    ];
+    let a = node(&app, &mock, "node-a", &limits).await;
+    let b = node(&app, &mock, "node-b", &limits).await;
+    let meta = json!({"agentType": "client", "eventId": event_id});
+
+    // Two streams open, one on each node; a third on either is refused.
+    mock.set_fallback(Reply::generated(200).token_delay(Duration::from_millis(40)));
+    let s1 = a
+        .chatkit(&app, &token, &create_thread("One", meta.clone()))
+        .send()
+        .await
+        .unwrap();
+    let s2 = b
+        .chatkit(&app, &token, &create_thread("Two", meta.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((s1.status().as_u16(), s2.status().as_u16()), (200, 200));
+    let r = a
+        .chatkit(&app, &token, &create_thread("Three", meta.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "{}", body(r).await);
+    drop((s1, s2));
+
+    // The rate budget: 8 requests in all, 3 spent above; the rest alternate over the nodes.
+    let mut granted = 0;
+    let mut refused_on = Vec::new();
+    for i in 0..12 {
+        let via = if i % 2 == 0 { &a } else { &b };
+        let r = via
+            .chatkit(&app, &token, &json!({"type": "threads.list", "params": {}}))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => granted += 1,
+            429 => {
+                assert!(r.headers().contains_key("retry-after"));
+                refused_on.push(i % 2);
+            }
+            other => panic!("{other}: {}", body(r).await),
+        }
+    }
+    assert_eq!(granted, 5, "the budget was not shared");
+    assert!(
+        refused_on.contains(&0) && refused_on.contains(&1),
+        "{refused_on:?}"
+    );
+    drop((a, b));
+    app.finish().await;
+}

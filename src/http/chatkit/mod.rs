@@ -63,8 +63,9 @@ pub async fn chatkit(
     let metrics = crate::metrics::global();
     // A request another cluster node forwarded took its limits there.
     let forwarded = route::is_forwarded(&req);
-    // Before any work (even reading the body): a flood costs one map lookup per request.
-    if !forwarded && let Err(e) = state.limits.check_rate(&principal.user_id) {
+    // Before any work (even reading the body): a flood costs one map lookup per request (one
+    // statement in a cluster).
+    if !forwarded && let Err(e) = state.limits.check_rate(&principal.user_id).await {
         metrics.record_request("rate_limited", 429);
         return Err(e);
     }
@@ -86,7 +87,7 @@ pub async fn chatkit(
     // Streams hold a slot from here until their body is dropped; refused before the actor
     // sees anything. A failed dispatch drops the slot with it.
     let slot = if envelope.request.is_streaming() && !forwarded {
-        match state.limits.open_stream(&principal.user_id) {
+        match state.limits.open_stream(&principal.user_id).await {
             Ok(slot) => Some(slot),
             Err(e) => {
                 metrics.record_request(kind, 429);

@@ -69,7 +69,7 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let turn_id = path.into_inner();
     if let Some(address) = route::turn_owner_elsewhere(&state, &req, &turn_id).await? {
-        let slot = state.limits.open_stream(&principal.user_id)?;
+        let slot = state.limits.open_stream(&principal.user_id).await?;
         let body = serde_json::to_vec(&json!({"after": body.after})).map_err(ApiError::internal)?;
         return route::forward_to(&state, &req, &principal, &address, body.into(), Some(slot))
             .await;
@@ -79,7 +79,7 @@ pub async fn events(
     let slot = if route::is_forwarded(&req) {
         None
     } else {
-        Some(state.limits.open_stream(&principal.user_id)?)
+        Some(state.limits.open_stream(&principal.user_id).await?)
     };
     Ok(event_stream(&state, log, body.after, None, slot))
 }
