@@ -1,6 +1,6 @@
 // The admin page (`/admin`, admins): the venue supervisors and the live thread actors with
 // their state, queue, readers, running turn, tokens, restarts and memory; a few `/metrics`
-// figures on top. It refreshes itself every 2 s (paused while the tab is hidden); an admin
+// figures on top; in a cluster, the nodes with their heartbeats and threads. It refreshes itself every 2 s (paused while the tab is hidden); an admin
 // can stop a thread's turn (its partial answer is kept) and evict a venue's idle threads.
 import { announce, api, h, main, showMessage, signedIn } from "./session.js";
 
@@ -79,16 +79,38 @@ function llmCard(llm) {
     h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
 }
 
+/** The cluster (`/admin/cluster`): this node and every node of the membership table. */
+function clusterCard(cluster) {
+  if (!cluster || !cluster.enabled) return null;
+  const me = cluster.node;
+  const badge = { live: "ok", dead: "bad", left: "" };
+  return h("section", { class: "card", id: "cluster", "aria-labelledby": "cluster-title" },
+    h("h2", { id: "cluster-title" }, `Cluster (${cluster.nodes.length} nodes)`),
+    h("p", {}, "This page is served by ", h("strong", {}, me.node_id), ` (epoch ${me.epoch}), `,
+      h("span", { class: `badge ${me.accepting ? "ok" : "bad"}` }, me.accepting ? "taking turns" : "self-fenced"),
+      `, holding ${me.threads_held} thread(s), ${me.live_actors} live actor(s).`),
+    h("div", { class: "table-wrap" }, h("table", { id: "nodes", class: "compact" },
+      h("thead", {}, h("tr", {}, ["Node", "Address", "Epoch", "State", "Heartbeat", "Threads owned"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, cluster.nodes.map((n) => h("tr", { "data-node-id": n.node_id, "data-state": n.state },
+        h("td", {}, h("code", {}, n.node_id)),
+        h("td", {}, n.address),
+        h("td", {}, String(n.epoch)),
+        h("td", {}, h("span", { class: `badge ${badge[n.state] ?? ""}` }, n.state)),
+        h("td", {}, `${(n.heartbeat_age_ms / 1000).toFixed(1)} s ago`),
+        h("td", {}, String(n.threads))))))));
+}
+
 let timer = null;
 
 async function refresh() {
   clearTimeout(timer);
   const view = document.getElementById("admin-view");
   try {
-    const [actors, metricsText, llm] = await Promise.all([
+    const [actors, metricsText, llm, cluster] = await Promise.all([
       api("/admin/actors?per_page=500"),
       fetch("/metrics").then((r) => (r.ok ? r.text() : "")).catch(() => ""),
       api("/admin/llm").catch(() => null),
+      api("/admin/cluster").catch(() => null),
     ]);
     const m = parseMetrics(metricsText);
     const stats = h("div", { class: "stats" }, FIGURES.map(([key, label]) => h("div", { class: "stat" },
@@ -123,7 +145,7 @@ async function refresh() {
           h("td", {}, h("button", { type: "button", class: "danger stop", "aria-label": `Stop thread ${t.thread_id}`, onclick: (ev) => stopThread(t.thread_id, ev.currentTarget) }, "Stop")))))))
         : h("p", { class: "muted" }, "No live thread actor."),
       actors.has_more ? h("p", { class: "muted" }, `Showing the first ${actors.threads.length}.`) : null);
-    view.replaceChildren(stats, llmCard(llm), h("div", { class: "grid" }, supervisors, threads),
+    view.replaceChildren(stats, ...[clusterCard(cluster)].filter(Boolean), llmCard(llm), h("div", { class: "grid" }, supervisors, threads),
       h("p", { class: "muted" }, `Updated ${new Date().toLocaleTimeString()}`));
   } catch (e) {
     if (e.status === 403 || e.status === 401) {
