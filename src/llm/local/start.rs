@@ -15,6 +15,10 @@ use super::store::{
 use crate::config::LocalModelSettings;
 
 pub(super) fn run(settings: &LocalModelSettings, shared: &Arc<Shared>, jobs: &Receiver<Job>) {
+    // A build that cannot run the model does not fetch it (hundreds of MB) first.
+    if !cfg!(feature = "local-model") {
+        return load(settings, std::path::Path::new(""), shared, jobs);
+    }
     let path = match locate(settings, shared) {
         Ok(path) => path,
         Err(error) => return refuse(shared, jobs, error),
