@@ -320,6 +320,9 @@ pub struct ClusterSettings {
     /// A node whose heartbeat is older than this is dead to the others (ms); one that cannot
     /// renew its own for half of it stops taking turns (self-fencing).
     pub heartbeat_timeout_ms: u64,
+    /// How often a node looks for turns dead nodes left running, to close them (ms); 0: half
+    /// the heartbeat timeout.
+    pub orphan_sweep_ms: u64,
     /// How long a forwarded request waits for the owner's response headers (ms).
     pub forward_timeout_ms: u64,
     /// How long a forwarded principal stays valid (seconds).
@@ -335,6 +338,13 @@ impl ClusterSettings {
 
     pub fn heartbeat_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.heartbeat_timeout_ms.max(20))
+    }
+
+    pub fn orphan_sweep(&self) -> std::time::Duration {
+        match self.orphan_sweep_ms {
+            0 => self.heartbeat_timeout() / 2,
+            ms => std::time::Duration::from_millis(ms),
+        }
     }
 }
 

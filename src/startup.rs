@@ -270,6 +270,8 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         .allowed_header("x-upload-token")
         .allowed_header("x-eventchat-on-disconnect")
         .allowed_header("idempotency-key")
+        // The fetch wrapper names the thread for a load balancer that hashes on it.
+        .allowed_header("x-eventchat-thread")
         // The page's fetch wrapper reads the turn id to resume or cancel the turn.
         .expose_headers(["x-eventchat-turn"])
         .max_age(3600);

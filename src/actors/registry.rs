@@ -297,11 +297,11 @@ impl Registry {
     }
 }
 
-/// In a cluster: every half heartbeat timeout, the turns dead nodes left running are closed
+/// In a cluster: every `cluster.orphan_sweep_ms` (half the heartbeat timeout), the turns dead nodes left running are closed
 /// by claiming their threads (the claim closes the turn, see [`Registry::thread`]), so a
 /// user who reloads the page sees the partial answer without sending anything first.
 async fn close_orphaned_turns(claimer: Claimer, live: LiveIndex, cluster: Cluster) {
-    let every = cluster.settings().heartbeat_timeout() / 2;
+    let every = cluster.settings().orphan_sweep();
     let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -220,3 +220,27 @@ pub async fn nodes(db: &DatabaseConnection, timeout: Duration) -> Result<Vec<Nod
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_fences_itself_half_a_timeout_after_its_last_heartbeat() {
+        let health = Health::new(Duration::from_millis(200));
+        health.renewed();
+        assert!(health.accepting());
+        std::thread::sleep(Duration::from_millis(130));
+        assert!(
+            !health.accepting(),
+            "not renewed for more than half the timeout"
+        );
+        health.renewed();
+        assert!(health.accepting(), "a renewed heartbeat takes turns again");
+        health.replaced.store(true, Ordering::Release);
+        assert!(
+            !health.accepting(),
+            "a replaced node never takes turns again"
+        );
+    }
+}

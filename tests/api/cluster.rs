@@ -291,7 +291,14 @@ async fn a_killed_owner_s_threads_are_taken_over() {
     let token = app.token_for(DEMO_CLIENT_EMAIL).await;
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let mut a = node(&app, &mock, "node-a", &[]).await;
-    let b = node(&app, &mock, "node-b", &[]).await;
+    // No sweep on b: the dead turn stays open until the test's own requests reach it.
+    let b = node(
+        &app,
+        &mock,
+        "node-b",
+        &[("EVENTCHAT_CLUSTER__ORPHAN_SWEEP_MS", "600000")],
+    )
+    .await;
     mock.push(Reply::text(["First"]));
     let r = a
         .chatkit(
@@ -312,6 +319,7 @@ async fn a_killed_owner_s_threads_are_taken_over() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let turn_id = r.headers()["x-eventchat-turn"].to_str().unwrap().to_owned();
     let (mut seen, mut stream) = read_for(r, Duration::from_millis(1200)).await;
     a.kill9();
     let killed = Instant::now();
@@ -324,6 +332,30 @@ async fn a_killed_owner_s_threads_are_taken_over() {
     let last = events.last().unwrap();
     assert_eq!(last["type"], "error", "{last}");
     assert_eq!(last["allow_retry"], true, "{last}");
+    // A client that reconnects to the dead turn through another node gets 503 while the
+    // owner may still be alive, then (dead) one retryable error event.
+    let resumed = loop {
+        let r = app
+            .http
+            .post(b.url(&format!("/api/chatkit/turns/{turn_id}/events")))
+            .bearer_auth(&token)
+            .json(&json!({"after": 0}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break parse_sse(&body(r).await);
+        }
+        assert_eq!(r.status(), 503, "{}", body(r).await);
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "resume never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert_eq!(resumed[0]["type"], "error");
+    assert_eq!(resumed[0]["allow_retry"], true);
 
     mock.push(Reply::text(["Back", " again"]));
     let events = send_until_served(

@@ -184,6 +184,16 @@ pub(crate) fn event_stream(
     stream_response(Some(&turn_id), body, slot)
 }
 
+/// A stream of one retryable `error` event: the turn a client asks to follow died with its
+/// node (cluster only).
+fn interrupted_stream() -> HttpResponse {
+    let event = crate::chatkit::sse::encode_event(
+        &crate::chatkit::event::ThreadStreamEvent::error_stream(true),
+    );
+    let body = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(event) });
+    stream_response(None, body, None)
+}
+
 /// A `text/event-stream` response of `body` with the streaming headers (protocol §1), naming
 /// the turn it follows, if any, in `X-Eventchat-Turn`.
 fn stream_response(

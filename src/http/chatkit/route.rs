@@ -62,6 +62,20 @@ pub async fn turn_owner_elsewhere(
     }
 }
 
+/// The thread of a turn this node does not know whose run row is still there and whose
+/// owner is not another live node: a turn a dead node left running (not yet closed by the
+/// claim of its thread). A client resuming it gets one retryable `error` event.
+pub async fn orphaned_turn(
+    state: &AppState,
+    req: &HttpRequest,
+    turn_id: &str,
+) -> Result<Option<String>, ApiError> {
+    if state.cluster.is_none() || is_forwarded(req) || state.registry.turn(turn_id).is_some() {
+        return Ok(None);
+    }
+    Ok(state.stores.runs.thread_of_turn(turn_id).await?)
+}
+
 /// Forwards `req` (with `body`) to the node at `address` and answers with its response.
 pub async fn forward_to(
     state: &AppState,

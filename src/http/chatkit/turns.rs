@@ -74,6 +74,16 @@ pub async fn events(
         return route::forward_to(&state, &req, &principal, &address, body.into(), Some(slot))
             .await;
     }
+    if let Some(thread_id) = route::orphaned_turn(&state, &req, &turn_id).await? {
+        // Its node died mid-turn: the stream the client wants will not go on. Its thread
+        // (if it is the caller's) is taken over by the next request, or by a sweep.
+        state
+            .stores
+            .threads
+            .load_thread(&principal.user_id, &thread_id)
+            .await?;
+        return Ok(super::interrupted_stream());
+    }
     let log = owned_turn(&state, &principal, &turn_id)?;
     crate::metrics::global().turn_resumes.inc();
     let slot = if route::is_forwarded(&req) {

@@ -12,13 +12,15 @@ export function eventchatFetch({ url, token, metadata, retries = 5 }) {
   return async (input, init = {}) => {
     const body = init.body ? JSON.parse(init.body) : {};
     body.metadata = { ...(body.metadata || {}), ...metadata };
+    // A load balancer in front of a cluster may hash on the thread (docs/scaling.md).
+    const thread = body.params?.thread_id ? { "X-Eventchat-Thread": body.params.thread_id } : {};
     if (!STREAMING.has(body.type)) {
-      return fetch(input, { ...init, body: JSON.stringify(body), headers: { ...init.headers, ...auth() } });
+      return fetch(input, { ...init, body: JSON.stringify(body), headers: { ...init.headers, ...auth(), ...thread } });
     }
     if (body.type === "threads.create" || body.type === "threads.add_user_message") {
       body.metadata.clientMessageId ??= crypto.randomUUID(); // a resend is the same message
     }
-    const headers = { ...init.headers, ...auth(), "X-Eventchat-On-Disconnect": "continue" };
+    const headers = { ...init.headers, ...auth(), ...thread, "X-Eventchat-On-Disconnect": "continue" };
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     // Our own controller: the widget's abort is Stop, not a reason to drop the connection.
     const conn = new AbortController();
