@@ -8,6 +8,13 @@
 //! A call identical to an earlier one of the same turn (same tool, same arguments) is
 //! answered from the earlier result instead of running twice. Every executed call is written
 //! to the audit table.
+//!
+//! In a cluster (issue #17) each call runs in one transaction of its own: it first checks the
+//! thread's owner fence (`store::owners`, the row stays locked until the end), then the
+//! handler's domain writes, the audit row and, for a change, the outbox row that tells the
+//! other nodes (`store::outbox`) follow on the same transaction. So a node that lost the
+//! thread writes nothing of the call, and a change is announced to the cluster exactly when
+//! it is committed; this node's own threads and pages are told after the commit.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -87,10 +94,13 @@ pub async fn run(
         ))
         .await?;
     }
-    let outcomes = execute_all(turn, calls, cache).await;
+    let executed = execute_all(turn, calls, cache).await;
+    let announced: Vec<bool> = executed.iter().map(|(_, a)| *a).collect();
+    let outcomes: Vec<ToolOutcome> = executed.into_iter().map(|(o, _)| o).collect();
     let mut tasks = Vec::with_capacity(calls.len());
     let mut recorded = Vec::with_capacity(calls.len());
-    for (i, (call, outcome)) in calls.iter().zip(&outcomes).enumerate() {
+    for (i, ((call, outcome), in_outbox)) in calls.iter().zip(&outcomes).zip(announced).enumerate()
+    {
         let t = task(outcome.title.clone(), StatusIndicator::Complete);
         tasks.push(t.clone());
         turn.emit(ThreadStreamEvent::ItemUpdated {
@@ -110,9 +120,20 @@ pub async fn run(
         }));
         if let Some((venue_id, event_id, summary)) = &outcome.changed_event {
             let origin = turn.thread().id.clone();
-            turn.deps
-                .bus
-                .publish(venue_id, event_id, summary, Some(&origin));
+            if in_outbox {
+                turn.deps
+                    .bus
+                    .deliver_local(crate::conversation::DomainChange {
+                        venue_id: venue_id.clone(),
+                        event_id: event_id.clone(),
+                        summary: summary.clone(),
+                        origin_thread: Some(origin),
+                    });
+            } else {
+                turn.deps
+                    .bus
+                    .publish(venue_id, event_id, summary, Some(&origin));
+            }
         }
     }
     let mut workflow = Workflow::new(WorkflowKind::Custom);
@@ -135,47 +156,150 @@ pub async fn run(
     Ok(outcomes.into_iter().map(|o| o.result).collect())
 }
 
-/// Runs the calls in parallel; repeats within the turn come from the cache.
+/// Runs the calls in parallel; repeats within the turn come from the cache. Each outcome
+/// comes with whether its change is already in the cluster's outbox.
 async fn execute_all(
     turn: &TurnContext,
     calls: &[ToolCall],
     cache: &mut CallCache,
-) -> Vec<ToolOutcome> {
-    let ctx = ToolContext {
-        principal: &turn.principal,
-        thread: turn.thread(),
-        stores: &turn.deps.stores,
-        offered: AgentSpec::of(turn.thread().agent_type).tools,
-    };
+) -> Vec<(ToolOutcome, bool)> {
     let futures = calls.iter().map(|call| {
         let key = (call.name.clone(), canonical(&call.arguments));
         let cached = cache.get(&key).cloned();
-        let ctx = &ctx;
         async move {
             if let Some(hit) = cached {
                 tracing::debug!(tool = %call.name, "repeated call answered from the earlier result");
-                return (key, hit, None);
+                return (key, hit, false, false);
             }
-            let started = Instant::now();
-            let outcome = tools::execute(ctx, &call.name, &call.arguments).await;
-            (key, outcome, Some(started.elapsed()))
+            crate::metrics::global().tool_calls.inc();
+            let (outcome, in_outbox) = match &turn.deps.stores.owners {
+                Some(owners) => fenced_call(turn, owners, call).await,
+                None => {
+                    let started = Instant::now();
+                    let stores = &turn.deps.stores;
+                    let outcome =
+                        tools::execute(&tool_context(turn, stores), &call.name, &call.arguments)
+                            .await;
+                    audit(turn, &stores.domain, call, &outcome, started.elapsed()).await;
+                    (outcome, false)
+                }
+            };
+            (key, outcome, in_outbox, true)
         }
     });
     let results = join_all(futures).await;
     let mut out = Vec::with_capacity(results.len());
-    for ((key, outcome, elapsed), call) in results.into_iter().zip(calls) {
-        if let Some(elapsed) = elapsed {
-            crate::metrics::global().tool_calls.inc();
-            audit(turn, call, &outcome, elapsed).await;
+    for (key, outcome, in_outbox, ran) in results {
+        if ran {
             cache.insert(key, outcome.clone());
         }
-        out.push(outcome);
+        out.push((outcome, in_outbox));
     }
     out
 }
 
+fn tool_context<'a>(turn: &'a TurnContext, stores: &'a crate::store::Stores) -> ToolContext<'a> {
+    ToolContext {
+        principal: &turn.principal,
+        thread: turn.thread(),
+        stores,
+        offered: AgentSpec::of(turn.thread().agent_type).tools,
+    }
+}
+
+/// The outcome of a call that could not run or could not be stored.
+fn failed(name: &str, why: &str) -> ToolOutcome {
+    ToolOutcome {
+        ok: false,
+        result: json!({ "error": why }),
+        title: format!("Failed: {name}"),
+        changed_event: None,
+    }
+}
+
+/// One call in a cluster: fence, handler, audit and outbox row in one transaction (see the
+/// module doc). Whether the change went to the outbox.
+async fn fenced_call(
+    turn: &TurnContext,
+    owners: &crate::store::OwnerStore,
+    call: &ToolCall,
+) -> (ToolOutcome, bool) {
+    let started = Instant::now();
+    let stores = &turn.deps.stores;
+    let thread_id = &turn.thread().id;
+    let moved = "this conversation moved to another server; nothing was changed";
+    let epoch = match owners.guard(thread_id) {
+        Ok(Some(epoch)) => epoch,
+        // Not held here (cannot happen for a running turn): the plain path.
+        Ok(None) => {
+            let outcome =
+                tools::execute(&tool_context(turn, stores), &call.name, &call.arguments).await;
+            audit(turn, &stores.domain, call, &outcome, started.elapsed()).await;
+            return (outcome, false);
+        }
+        Err(_) => return (failed(&call.name, moved), false),
+    };
+    let txn = match sea_orm::TransactionTrait::begin(&stores.db).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(tool = %call.name, error = %e, "cannot start the tool's transaction");
+            return (
+                failed(
+                    &call.name,
+                    "internal error; nothing was changed, try again later",
+                ),
+                false,
+            );
+        }
+    };
+    if let Err(e) = owners.check(&txn, thread_id, epoch).await {
+        tracing::warn!(tool = %call.name, error = %e, "tool not run: the thread is not this node's");
+        return (failed(&call.name, moved), false);
+    }
+    let txn = std::sync::Arc::new(txn);
+    let mut in_txn = stores.clone();
+    in_txn.domain = stores.domain.in_transaction(txn.clone());
+    let outcome = tools::execute(&tool_context(turn, &in_txn), &call.name, &call.arguments).await;
+    audit(turn, &in_txn.domain, call, &outcome, started.elapsed()).await;
+    let mut in_outbox = false;
+    if let Some((venue_id, event_id, summary)) = &outcome.changed_event {
+        let change = crate::store::OutboxChange {
+            venue_id: venue_id.clone(),
+            event_id: event_id.clone(),
+            summary: summary.clone(),
+            origin_thread: Some(thread_id.clone()),
+        };
+        match crate::store::OutboxStore::append_on(&*txn, &change, owners.node_id()).await {
+            Ok(_) => in_outbox = true,
+            Err(e) => {
+                tracing::error!(tool = %call.name, error = %e, "cannot write the change to the outbox")
+            }
+        }
+    }
+    drop(in_txn);
+    let committed = match std::sync::Arc::try_unwrap(txn) {
+        Ok(txn) => txn.commit().await.map_err(|e| e.to_string()),
+        Err(_) => Err("the tool's transaction is still shared".to_owned()),
+    };
+    match committed {
+        Ok(()) => (outcome, in_outbox),
+        Err(e) => {
+            crate::metrics::global().db_errors.inc();
+            tracing::error!(tool = %call.name, error = %e, "cannot commit the tool's writes");
+            (
+                failed(
+                    &call.name,
+                    "internal error; nothing was changed, try again later",
+                ),
+                false,
+            )
+        }
+    }
+}
+
 async fn audit(
     turn: &TurnContext,
+    domain: &crate::store::DomainStore,
     call: &ToolCall,
     outcome: &ToolOutcome,
     elapsed: std::time::Duration,
@@ -201,7 +325,7 @@ async fn audit(
         error,
         duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
     };
-    if let Err(e) = turn.deps.stores.domain.record_tool_call(record).await {
+    if let Err(e) = domain.record_tool_call(record).await {
         crate::metrics::global().db_errors.inc();
         tracing::error!(error = ?e, "cannot write the tool-call audit row");
     }

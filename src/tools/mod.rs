@@ -145,20 +145,6 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
     if let Err(e) = schema::validate(&def.parameters, &args) {
         return refused(format!("invalid arguments: {e}"));
     }
-    // In a cluster: the thread is still this node's (the domain stores write on the pool,
-    // outside the owner fence of the thread's own writes; this check narrows the window to
-    // the tool's own run time). A lost thread runs no tool.
-    if let Some(owners) = &ctx.stores.owners
-        && let Err(e) = owners.verify(&ctx.thread.id).await
-    {
-        tracing::warn!(tool = name, error = %e, "tool not run: the thread is not this node's");
-        return ToolOutcome {
-            ok: false,
-            result: json!({"error": "this conversation moved to another server; nothing was changed"}),
-            title: format!("Failed: {name}"),
-            changed_event: None,
-        };
-    }
     let result = match def.name {
         ToolName::GetEventDetails => events::get_event_details(ctx, args).await,
         ToolName::GetEventSummary => events::get_event_summary(ctx, args).await,

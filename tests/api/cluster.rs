@@ -896,3 +896,84 @@ async fn limits_hold_across_the_nodes() {
     drop((a, b));
     app.finish().await;
 }
+
+/// A write tool on node A: the guest, its audit row and its outbox row are committed
+/// together, and a live thread of the same event on node C hears of it.
+#[actix_web::test]
+async fn a_tool_s_change_reaches_the_other_node_with_its_outbox_row() {
+    let mock = MockLlm::start();
+    let app = TestApp::with_mock(Backend::Postgres, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let a = node(&app, &mock, "node-a", &[]).await;
+    let c = node(&app, &mock, "node-c", &[]).await;
+    let meta = json!({"agentType": "client", "eventId": event_id});
+    mock.push(Reply::text(["Hello"]));
+    let r = c
+        .chatkit(&app, &token, &create_thread("Watching", meta.clone()))
+        .send()
+        .await
+        .unwrap();
+    let watcher = thread_of(&parse_sse(&body(r).await));
+    mock.push(Reply::tool_calls(vec![mock_llm::MockToolCall::new(
+        "call_1",
+        "addGuest",
+        json!({"eventId": event_id, "name": "Jane Doe"}),
+    )]));
+    mock.push(Reply::text(["Jane is on the list."]));
+    let r = a
+        .chatkit(&app, &token, &create_thread("Add Jane Doe", meta))
+        .send()
+        .await
+        .unwrap();
+    let events = parse_sse(&body(r).await);
+    assert_eq!(answer(&events), "Jane is on the list.");
+    let writer = thread_of(&events);
+    let n = |sql: &'static str, arg: String| {
+        let app = &app;
+        async move { count(app, sql, &arg).await }
+    };
+    assert_eq!(
+        n(
+            "SELECT COUNT(*) AS n FROM guests WHERE name = $1",
+            "Jane Doe".into()
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        n(
+            "SELECT COUNT(*) AS n FROM tool_calls WHERE thread_id = $1 AND ok",
+            writer.clone()
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        n(
+            "SELECT COUNT(*) AS n FROM cluster_outbox WHERE origin_thread = $1 AND origin_node = 'node-a' AND summary = 'Added guest Jane Doe'",
+            writer
+        )
+        .await,
+        1
+    );
+    let started = Instant::now();
+    loop {
+        let notes = n(
+            "SELECT COUNT(*) AS n FROM chatkit_thread_items WHERE thread_id = $1 \
+             AND item_type = 'hidden_context_item' AND content::text LIKE '%Added guest Jane Doe%'",
+            watcher.clone(),
+        )
+        .await;
+        if notes == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the change did not reach node c"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop((a, c));
+    app.finish().await;
+}

@@ -60,12 +60,15 @@ impl DomainStore {
             duration_ms: Set(a.duration_ms),
             created_at: Set(Utc::now()),
         });
-        let _: u64 = fenced!(self.owners, &self.db, &thread_id, |c| {
-            insert
-                .exec_without_returning(c)
-                .await
-                .map_err(StoreError::from)
-        })?;
+        let _: u64 = match &self.db {
+            super::DomainConn::Pool(db) => fenced!(self.owners, db, &thread_id, |c| {
+                insert
+                    .exec_without_returning(c)
+                    .await
+                    .map_err(StoreError::from)
+            })?,
+            txn @ super::DomainConn::Txn(_) => insert.exec_without_returning(txn).await?,
+        };
         Ok(())
     }
 

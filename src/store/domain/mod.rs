@@ -5,6 +5,7 @@
 
 mod audit;
 mod change_requests;
+mod conn;
 mod contracts;
 mod elements;
 mod events;
@@ -29,20 +30,36 @@ pub use messages::MessageRecord;
 pub use tasks::{TaskQuery, TaskRecord};
 pub use venues::{OfferingRecord, UserProfile, VendorRecord, VenueRecord, VenueVendorRecord};
 
-use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+
+pub use conn::DomainConn;
 
 use super::owners::OwnerStore;
 
 /// Domain queries over one pool; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DomainStore {
-    pub(crate) db: DatabaseConnection,
+    pub(crate) db: DomainConn,
     /// Fences the audit rows of the threads this node holds in a cluster.
     pub(crate) owners: Option<OwnerStore>,
 }
 
 impl DomainStore {
     pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self { db, owners }
+        Self {
+            db: DomainConn::Pool(db),
+            owners,
+        }
+    }
+
+    /// The same queries inside `txn`: a tool call's writes, with its fence, audit and outbox
+    /// rows (`conn.rs`). Its audit is not fenced again: the transaction checked the fence.
+    pub fn in_transaction(&self, txn: Arc<DatabaseTransaction>) -> Self {
+        Self {
+            db: DomainConn::Txn(txn),
+            owners: None,
+        }
     }
 }
