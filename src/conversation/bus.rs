@@ -15,9 +15,11 @@
 //! In a cluster (issue #17) the bus also has an [outbox](DomainBus::set_outbox): `publish`
 //! then appends the change to `cluster_outbox` on a task of its own (the caller never waits
 //! for the database), and the other nodes' fan-out (`cluster::outbox`) hands it to their own
-//! bus with [`DomainBus::deliver_local`], which does not write the outbox again. Known gap:
-//! the row is written right after the domain write, not in its transaction (the domain
-//! stores write on the pool), so a process that dies between the two loses that change's
+//! bus with [`DomainBus::deliver_local`], which does not write the outbox again. A tool's
+//! change does not come through `publish` in a cluster: the tool round writes its outbox row
+//! in the call's own transaction and then calls `deliver_local` (`agents::tool_round`). For
+//! the other publishers (a REST review) the row is written right after the domain write,
+//! not in its transaction, so a process that dies between the two loses that change's
 //! fan-out; the other nodes' threads then see it only when their context is next rebuilt.
 //! Two changes published back to back may also reach the outbox in either order.
 
