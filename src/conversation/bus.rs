@@ -15,13 +15,12 @@
 //! In a cluster (issue #17) the bus also has an [outbox](DomainBus::set_outbox): `publish`
 //! then appends the change to `cluster_outbox` on a task of its own (the caller never waits
 //! for the database), and the other nodes' fan-out (`cluster::outbox`) hands it to their own
-//! bus with [`DomainBus::deliver_local`], which does not write the outbox again. A tool's
-//! change does not come through `publish` in a cluster: the tool round writes its outbox row
-//! in the call's own transaction and then calls `deliver_local` (`agents::tool_round`). For
-//! the other publishers (a REST review) the row is written right after the domain write,
-//! not in its transaction, so a process that dies between the two loses that change's
-//! fan-out; the other nodes' threads then see it only when their context is next rebuilt.
-//! Two changes published back to back may also reach the outbox in either order.
+//! bus with [`DomainBus::deliver_local`], which does not write the outbox again. The
+//! server's own writers do not come through `publish` in a cluster: a tool call and a REST
+//! review write their outbox row in the transaction of their domain writes, then call
+//! `deliver_local` (`agents::tool_round`, `http::api::change_requests`). A change that does
+//! come through `publish` gets its row right after, not in the write's transaction, and two
+//! such changes may reach the outbox in either order.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

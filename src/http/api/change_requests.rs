@@ -141,22 +141,55 @@ async fn review(
     approve: bool,
 ) -> Result<web::Json<ReviewResult>, ApiError> {
     let body = parse_body(body)?;
-    let v = review_at_venue(
-        &state.stores.domain,
-        p,
-        &venue_id,
-        &request_id,
-        approve,
-        body.note.as_deref(),
-    )
-    .await?;
-    let event = &v.outcome.event;
-    state.registry.bus().publish(
-        &event.venue_id,
-        &event.id,
-        &review_summary(&v.outcome),
-        None,
-    );
+    let note = body.note.as_deref();
+    let Some(cluster) = &state.cluster else {
+        let v = review_at_venue(
+            &state.stores.domain,
+            p,
+            &venue_id,
+            &request_id,
+            approve,
+            note,
+        )
+        .await?;
+        let event = &v.outcome.event;
+        state.registry.bus().publish(
+            &event.venue_id,
+            &event.id,
+            &review_summary(&v.outcome),
+            None,
+        );
+        return Ok(web::Json(ReviewResult {
+            request: v.request.into(),
+            element: v.element.map(Element::from),
+        }));
+    };
+    // In a cluster the review and the outbox row that tells the other nodes commit together
+    // (`cluster::outbox`); this node's threads and pages are told after the commit.
+    let txn = std::sync::Arc::new(sea_orm::TransactionTrait::begin(&state.stores.db).await?);
+    let domain = state.stores.domain.in_transaction(txn.clone());
+    let v = review_at_venue(&domain, p, &venue_id, &request_id, approve, note).await?;
+    let change = crate::store::OutboxChange {
+        venue_id: v.outcome.event.venue_id.clone(),
+        event_id: v.outcome.event.id.clone(),
+        summary: review_summary(&v.outcome),
+        origin_thread: None,
+    };
+    crate::store::OutboxStore::append_on(&*txn, &change, cluster.node_id()).await?;
+    drop(domain);
+    std::sync::Arc::try_unwrap(txn)
+        .map_err(|_| ApiError::internal("the review's transaction is still shared"))?
+        .commit()
+        .await?;
+    state
+        .registry
+        .bus()
+        .deliver_local(crate::conversation::DomainChange {
+            venue_id: change.venue_id,
+            event_id: change.event_id,
+            summary: change.summary,
+            origin_thread: None,
+        });
     Ok(web::Json(ReviewResult {
         request: v.request.into(),
         element: v.element.map(Element::from),
