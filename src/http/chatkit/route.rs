@@ -6,7 +6,7 @@
 //! (it is never forwarded twice), when this node runs the thread's actor and still holds
 //! its claim, or when the thread has no live owner (this node then claims it). Turns are
 //! found by id in the node's own turn index; a turn of another node is found through its
-//! run row, which names its thread, while it runs.
+//! run row, which names its thread, while it runs ([`locate_turn`]).
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use bytes::Bytes;
@@ -46,34 +46,36 @@ pub async fn owner_elsewhere(
     }
 }
 
-/// As [`owner_elsewhere`], for a turn this node does not know: the thread named by the
-/// turn's run row, while the turn runs on another node.
-pub async fn turn_owner_elsewhere(
-    state: &AppState,
-    req: &HttpRequest,
-    turn_id: &str,
-) -> Result<Option<String>, ApiError> {
-    if state.cluster.is_none() || is_forwarded(req) || state.registry.turn(turn_id).is_some() {
-        return Ok(None);
-    }
-    match state.stores.runs.thread_of_turn(turn_id).await? {
-        Some(thread_id) => owner_elsewhere(state, req, &thread_id).await,
-        None => Ok(None),
-    }
+/// Where a turn this node does not know is, in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnPlace {
+    /// This node's (or no cluster, or already forwarded, or no such running turn).
+    Here,
+    /// Running on another live node: its internal address.
+    Elsewhere(String),
+    /// Its run row is still there but its node is not live: a turn a dead node left running
+    /// (not yet closed by the claim of its thread), in this thread. A client resuming it
+    /// gets one retryable `error` event.
+    Orphaned(String),
 }
 
-/// The thread of a turn this node does not know whose run row is still there and whose
-/// owner is not another live node: a turn a dead node left running (not yet closed by the
-/// claim of its thread). A client resuming it gets one retryable `error` event.
-pub async fn orphaned_turn(
+/// Where the turn `turn_id` runs: found in this node's turn index, else through its run
+/// row, which names its thread, while it runs.
+pub async fn locate_turn(
     state: &AppState,
     req: &HttpRequest,
     turn_id: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<TurnPlace, ApiError> {
     if state.cluster.is_none() || is_forwarded(req) || state.registry.turn(turn_id).is_some() {
-        return Ok(None);
+        return Ok(TurnPlace::Here);
     }
-    Ok(state.stores.runs.thread_of_turn(turn_id).await?)
+    let Some(thread_id) = state.stores.runs.thread_of_turn(turn_id).await? else {
+        return Ok(TurnPlace::Here);
+    };
+    Ok(match owner_elsewhere(state, req, &thread_id).await? {
+        Some(address) => TurnPlace::Elsewhere(address),
+        None => TurnPlace::Orphaned(thread_id),
+    })
 }
 
 /// Forwards `req` (with `body`) to the node at `address` and answers with its response.

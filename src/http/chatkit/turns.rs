@@ -23,7 +23,7 @@ use serde_json::json;
 
 use super::dispatch::check_id;
 use super::event_stream;
-use super::route;
+use super::route::{self, TurnPlace};
 use crate::actors::thread_messages::{CancelCause, Cancelled};
 use crate::actors::thread_state::Activity;
 use crate::actors::turn_log::TurnLog;
@@ -68,21 +68,25 @@ pub async fn events(
     JsonBody(body): JsonBody<ResumeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let turn_id = path.into_inner();
-    if let Some(address) = route::turn_owner_elsewhere(&state, &req, &turn_id).await? {
-        let slot = state.limits.open_stream(&principal.user_id).await?;
-        let body = serde_json::to_vec(&json!({"after": body.after})).map_err(ApiError::internal)?;
-        return route::forward_to(&state, &req, &principal, &address, body.into(), Some(slot))
-            .await;
-    }
-    if let Some(thread_id) = route::orphaned_turn(&state, &req, &turn_id).await? {
-        // Its node died mid-turn: the stream the client wants will not go on. Its thread
-        // (if it is the caller's) is taken over by the next request, or by a sweep.
-        state
-            .stores
-            .threads
-            .load_thread(&principal.user_id, &thread_id)
-            .await?;
-        return Ok(super::interrupted_stream());
+    match route::locate_turn(&state, &req, &turn_id).await? {
+        TurnPlace::Here => {}
+        TurnPlace::Elsewhere(address) => {
+            let slot = state.limits.open_stream(&principal.user_id).await?;
+            let body =
+                serde_json::to_vec(&json!({"after": body.after})).map_err(ApiError::internal)?;
+            return route::forward_to(&state, &req, &principal, &address, body.into(), Some(slot))
+                .await;
+        }
+        TurnPlace::Orphaned(thread_id) => {
+            // Its node died mid-turn: the stream the client wants will not go on. Its thread
+            // (if it is the caller's) is taken over by the next request, or by a sweep.
+            state
+                .stores
+                .threads
+                .load_thread(&principal.user_id, &thread_id)
+                .await?;
+            return Ok(super::interrupted_stream());
+        }
     }
     let log = owned_turn(&state, &principal, &turn_id)?;
     crate::metrics::global().turn_resumes.inc();
@@ -101,7 +105,8 @@ pub async fn cancel(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let turn_id = path.into_inner();
-    if let Some(address) = route::turn_owner_elsewhere(&state, &req, &turn_id).await? {
+    // A dead node's turn is not running: the usual answer (`already_over`, or 410).
+    if let TurnPlace::Elsewhere(address) = route::locate_turn(&state, &req, &turn_id).await? {
         return route::forward_to(&state, &req, &principal, &address, Bytes::new(), None).await;
     }
     let log = owned_turn(&state, &principal, &turn_id)?;
