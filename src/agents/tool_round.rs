@@ -174,15 +174,7 @@ async fn execute_all(
             crate::metrics::global().tool_calls.inc();
             let (outcome, in_outbox) = match &turn.deps.stores.owners {
                 Some(owners) => fenced_call(turn, owners, call).await,
-                None => {
-                    let started = Instant::now();
-                    let stores = &turn.deps.stores;
-                    let outcome =
-                        tools::execute(&tool_context(turn, stores), &call.name, &call.arguments)
-                            .await;
-                    audit(turn, &stores.domain, call, &outcome, started.elapsed()).await;
-                    (outcome, false)
-                }
+                None => (plain_call(turn, call).await, false),
             };
             (key, outcome, in_outbox, true)
         }
@@ -207,14 +199,14 @@ fn tool_context<'a>(turn: &'a TurnContext, stores: &'a crate::store::Stores) -> 
     }
 }
 
-/// The outcome of a call that could not run or could not be stored.
-fn failed(name: &str, why: &str) -> ToolOutcome {
-    ToolOutcome {
-        ok: false,
-        result: json!({ "error": why }),
-        title: format!("Failed: {name}"),
-        changed_event: None,
-    }
+/// One call on the pool, then its audit row: a single node, or a thread this node holds no
+/// claim on (which a running turn's thread always is).
+async fn plain_call(turn: &TurnContext, call: &ToolCall) -> ToolOutcome {
+    let started = Instant::now();
+    let stores = &turn.deps.stores;
+    let outcome = tools::execute(&tool_context(turn, stores), &call.name, &call.arguments).await;
+    audit(turn, &stores.domain, call, &outcome, started.elapsed()).await;
+    outcome
 }
 
 /// One call in a cluster: fence, handler, audit and outbox row in one transaction (see the
@@ -231,30 +223,19 @@ async fn fenced_call(
     let epoch = match owners.guard(thread_id) {
         Ok(Some(epoch)) => epoch,
         // Not held here (cannot happen for a running turn): the plain path.
-        Ok(None) => {
-            let outcome =
-                tools::execute(&tool_context(turn, stores), &call.name, &call.arguments).await;
-            audit(turn, &stores.domain, call, &outcome, started.elapsed()).await;
-            return (outcome, false);
-        }
-        Err(_) => return (failed(&call.name, moved), false),
+        Ok(None) => return (plain_call(turn, call).await, false),
+        Err(_) => return (tools::failed(&call.name, moved), false),
     };
     let txn = match sea_orm::TransactionTrait::begin(&stores.db).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(tool = %call.name, error = %e, "cannot start the tool's transaction");
-            return (
-                failed(
-                    &call.name,
-                    "internal error; nothing was changed, try again later",
-                ),
-                false,
-            );
+            return (tools::failed(&call.name, tools::STORE_FAILED), false);
         }
     };
     if let Err(e) = owners.check(&txn, thread_id, epoch).await {
         tracing::warn!(tool = %call.name, error = %e, "tool not run: the thread is not this node's");
-        return (failed(&call.name, moved), false);
+        return (tools::failed(&call.name, moved), false);
     }
     let txn = std::sync::Arc::new(txn);
     let mut in_txn = stores.clone();
@@ -286,13 +267,7 @@ async fn fenced_call(
         Err(e) => {
             crate::metrics::global().db_errors.inc();
             tracing::error!(tool = %call.name, error = %e, "cannot commit the tool's writes");
-            (
-                failed(
-                    &call.name,
-                    "internal error; nothing was changed, try again later",
-                ),
-                false,
-            )
+            (tools::failed(&call.name, tools::STORE_FAILED), false)
         }
     }
 }

@@ -110,6 +110,19 @@ pub fn specs(offered: &[ToolName]) -> Arc<[ToolSpec]> {
         .collect()
 }
 
+/// What the model sees when a call could not run or its writes could not be stored.
+pub const STORE_FAILED: &str = "internal error; nothing was changed, try again later";
+
+/// A call that failed (not refused): `{"error": why}`, titled "Failed: name".
+pub fn failed(name: &str, why: &str) -> ToolOutcome {
+    ToolOutcome {
+        ok: false,
+        result: json!({ "error": why }),
+        title: format!("Failed: {name}"),
+        changed_event: None,
+    }
+}
+
 fn refused(message: impl Into<String>) -> ToolOutcome {
     let message = message.into();
     let short: String = message.chars().take(100).collect();
@@ -173,12 +186,7 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
         },
         Err(DomainError::Store(e)) => {
             tracing::error!(tool = name, error = ?e, "tool failed on the store");
-            ToolOutcome {
-                ok: false,
-                result: json!({"error": "internal error; nothing was changed, try again later"}),
-                title: format!("Failed: {name}"),
-                changed_event: None,
-            }
+            failed(name, STORE_FAILED)
         }
         Err(e) => {
             tracing::info!(tool = name, error = %e, "tool call refused");
