@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use mock_llm::MockLlm;
 use serde_json::Value;
 
@@ -71,6 +72,29 @@ pub async fn until_ready(http: &reqwest::Client, port: u16) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the server on {port} did not become ready in 15 s");
+}
+
+/// Reads `resp`'s stream until `for_at_least` has passed (text keeps arriving), returning
+/// what arrived and the stream.
+pub async fn read_for(
+    resp: reqwest::Response,
+    for_at_least: Duration,
+) -> (
+    String,
+    impl futures::Stream<Item = reqwest::Result<bytes::Bytes>>,
+) {
+    let mut seen = String::new();
+    let mut stream = Box::pin(resp.bytes_stream());
+    let started = Instant::now();
+    while started.elapsed() < for_at_least {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("the stream went quiet")
+            .expect("the stream ended early")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    (seen, stream)
 }
 
 /// The log file the binaries of `app`'s test write to.

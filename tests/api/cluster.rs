@@ -13,7 +13,7 @@ use mock_llm::{MockLlm, Reply};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::binary::Binary;
+use crate::binary::{Binary, read_for};
 use crate::helpers::{Backend, TestApp, parse_sse};
 use crate::requests::{add_user_message, create_thread, list_items};
 
@@ -47,6 +47,43 @@ fn shape(events: &[Value]) -> Vec<String> {
             None => e["type"].as_str().unwrap_or("?").to_owned(),
         })
         .collect()
+}
+
+/// A new client thread of `event_id` on `node`, answered with `reply_text`; its id.
+async fn thread_on(
+    app: &TestApp,
+    mock: &MockLlm,
+    node: &Binary,
+    token: &str,
+    event_id: &str,
+    reply_text: &str,
+) -> String {
+    mock.push(Reply::text([reply_text]));
+    let meta = json!({"agentType": "client", "eventId": event_id});
+    let r = node
+        .chatkit(app, token, &create_thread("Hi", meta))
+        .send()
+        .await
+        .unwrap();
+    thread_of(&parse_sse(&body(r).await))
+}
+
+/// The value of counter `name` in a node's `/metrics`.
+async fn metric(app: &TestApp, node: &Binary, name: &str) -> u64 {
+    let text = app
+        .http
+        .get(node.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .parse()
+        .unwrap()
 }
 
 fn thread_of(events: &[Value]) -> String {
@@ -121,29 +158,6 @@ async fn send_until_served(app: &TestApp, node: &Binary, token: &str, body_: &Va
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Reads `resp`'s stream until `for_at_least` has passed (text keeps arriving), returning
-/// what arrived and the stream.
-async fn read_for(
-    resp: reqwest::Response,
-    for_at_least: Duration,
-) -> (
-    String,
-    impl futures::Stream<Item = reqwest::Result<bytes::Bytes>>,
-) {
-    let mut seen = String::new();
-    let mut stream = Box::pin(resp.bytes_stream());
-    let started = Instant::now();
-    while started.elapsed() < for_at_least {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .expect("the stream went quiet")
-            .expect("the stream ended early")
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    (seen, stream)
 }
 
 /// Three nodes, requests spread round-robin: each thread has one owner row and one live
@@ -259,22 +273,7 @@ async fn three_nodes_serve_each_thread_from_one_owner() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let forwards: u64 = {
-        let text = app
-            .http
-            .get(b.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("eventchat_cluster_forwards_total "))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let forwards = metric(&app, &b, "eventchat_cluster_forwards_total").await;
     assert!(forwards >= 2, "node b forwarded {forwards} requests");
     drop((a, b, c));
     app.finish().await;
@@ -299,17 +298,7 @@ async fn a_killed_owner_s_threads_are_taken_over() {
         &[("EVENTCHAT_CLUSTER__ORPHAN_SWEEP_MS", "600000")],
     )
     .await;
-    mock.push(Reply::text(["First"]));
-    let r = a
-        .chatkit(
-            &app,
-            &token,
-            &create_thread("Hi", json!({"agentType": "client", "eventId": event_id})),
-        )
-        .send()
-        .await
-        .unwrap();
-    let thread_id = thread_of(&parse_sse(&body(r).await));
+    let thread_id = thread_on(&app, &mock, &a, &token, &event_id, "First").await;
 
     // A long answer, asked through b (forwarded to the owner a); a dies while writing it.
     mock.push(Reply::generated(300).token_delay(Duration::from_millis(40)));
@@ -430,17 +419,7 @@ async fn a_paused_owner_is_fenced_out() {
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let a = node(&app, &mock, "node-a", &[]).await;
     let b = node(&app, &mock, "node-b", &[]).await;
-    mock.push(Reply::text(["First"]));
-    let r = a
-        .chatkit(
-            &app,
-            &token,
-            &create_thread("Hi", json!({"agentType": "client", "eventId": event_id})),
-        )
-        .send()
-        .await
-        .unwrap();
-    let thread_id = thread_of(&parse_sse(&body(r).await));
+    let thread_id = thread_on(&app, &mock, &a, &token, &event_id, "First").await;
 
     mock.push(Reply::generated(400).token_delay(Duration::from_millis(40)));
     let r = a
@@ -489,22 +468,8 @@ async fn a_paused_owner_is_fenced_out() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(live_actors(&app, &admin, &[&b], &thread_id).await, 1);
-    let metrics = app
-        .http
-        .get(a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let fenced: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("eventchat_cluster_fenced_writes_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(fenced >= 1, "{metrics}");
+    let fenced = metric(&app, &a, "eventchat_cluster_fenced_writes_total").await;
+    assert!(fenced >= 1, "{fenced}");
     // And a is ready again: its heartbeat renews after the pause.
     crate::binary::until_ready(&app.http, a.port).await;
     drop((a, b));
@@ -585,17 +550,7 @@ async fn turn_endpoints_reach_the_owner() {
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let a = node(&app, &mock, "node-a", &[]).await;
     let b = node(&app, &mock, "node-b", &[]).await;
-    mock.push(Reply::text(["First"]));
-    let r = a
-        .chatkit(
-            &app,
-            &token,
-            &create_thread("Hi", json!({"agentType": "client", "eventId": event_id})),
-        )
-        .send()
-        .await
-        .unwrap();
-    let thread_id = thread_of(&parse_sse(&body(r).await));
+    let thread_id = thread_on(&app, &mock, &a, &token, &event_id, "First").await;
     mock.push(Reply::generated(300).token_delay(Duration::from_millis(40)));
     let r = a
         .chatkit(&app, &token, &add_user_message(&thread_id, "Write a lot"))
@@ -721,17 +676,7 @@ async fn a_domain_change_on_one_node_reaches_threads_on_another() {
     let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
     let a = node(&app, &mock, "node-a", &[]).await;
     let c = node(&app, &mock, "node-c", &[]).await;
-    mock.push(Reply::text(["Hello"]));
-    let r = c
-        .chatkit(
-            &app,
-            &token,
-            &create_thread("Hi", json!({"agentType": "client", "eventId": event_id})),
-        )
-        .send()
-        .await
-        .unwrap();
-    let thread_id = thread_of(&parse_sse(&body(r).await));
+    let thread_id = thread_on(&app, &mock, &c, &token, &event_id, "Hello").await;
     let v1 = venue(1);
 
     // The open change requests of the client's event, approved one at a time through a.

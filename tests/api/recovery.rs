@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 
 use eventchat::store::{ItemRecord, ThreadRecord, TurnBegin};
 use eventchat::vocab::{ItemStatus, ItemType};
-use futures::StreamExt;
 use mock_llm::{MockLlm, Reply};
 use serde_json::{Value, json};
 
-use crate::binary::{Binary, server_log};
+use crate::binary::{Binary, read_for, server_log};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 use crate::requests::{add_user_message, create_thread, list_items, list_threads};
@@ -246,17 +245,7 @@ async fn killed_mid_answer(backend: Backend) {
     let response = server.chatkit(&app, &token, &body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     // Read the stream until well over a second of text has arrived, then kill the server.
-    let mut seen = String::new();
-    let mut stream = response.bytes_stream();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(1500) {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .expect("the stream went quiet")
-            .expect("the stream ended early")
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let (seen, stream) = read_for(response, Duration::from_millis(1500)).await;
     server.kill9();
     drop(stream);
     let deltas: String = crate::helpers::parse_sse(&complete_frames(&seen))
