@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use migration::MigratorTrait;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::{MAX_TRACKED_GAP, Seen, Timing, start_with};
 use crate::conversation::{DomainBus, DomainChange};
 use crate::store::outbox::CHANNEL;
+use crate::store::test_pg::TestPg;
 use crate::store::{OutboxChange, OutboxStore};
 
 // ---- the watermark ------------------------------------------------------------------------
@@ -71,39 +71,19 @@ fn a_very_wide_hole_is_jumped_at_once() {
 // ---- against PostgreSQL --------------------------------------------------------------------
 
 struct TestDb {
-    admin: DatabaseConnection,
-    name: String,
+    pg: TestPg,
     db: DatabaseConnection,
 }
 
 impl TestDb {
     async fn fresh() -> Self {
-        let admin_url = std::env::var("EVENTCHAT_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let name = format!("ec_obx_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url)
-            .await
-            .expect("PostgreSQL reachable at EVENTCHAT_TEST_PG_URL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap();
-        let (root, _) = admin_url.rsplit_once('/').unwrap();
-        let db = Database::connect(&format!("{root}/{name}")).await.unwrap();
-        migration::Migrator::up(&db, None).await.unwrap();
-        Self { admin, name, db }
+        let (pg, db) = TestPg::migrated("ec_obx").await;
+        Self { pg, db }
     }
 
     async fn drop_db(self) {
         self.db.close().await.unwrap();
-        self.admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .unwrap();
-        self.admin.close().await.unwrap();
+        self.pg.drop_db().await;
     }
 
     /// The pids of `node`'s outbox listener connections that are listening.

@@ -11,39 +11,22 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 use super::*;
 use crate::limits::cluster::ClusterLimits;
+use crate::store::test_pg::TestPg;
 
 /// Long enough that the nodes' rows (heartbeat set once, at the start) stay alive throughout.
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn admin_url() -> String {
-    std::env::var("EVENTCHAT_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 /// A fresh migrated database with the rows of two live nodes.
-struct TestPg {
-    name: String,
+struct TestNodes {
+    pg: TestPg,
     url: String,
     db: DatabaseConnection,
 }
 
-impl TestPg {
-    async fn new() -> TestPg {
-        let admin_url = admin_url();
-        let name = format!("ec_lim_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {admin_url}: {e}"));
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_owned())
-            .unwrap_or(admin_url);
-        let url = format!("{base}/{name}");
+impl TestNodes {
+    async fn new() -> TestNodes {
+        let pg = TestPg::create("ec_lim").await;
+        let url = pg.url.clone();
         let db = connect(&url).await;
         migration::Migrator::up(&db, None).await.expect("migrate");
         db.execute_unprepared(
@@ -53,7 +36,7 @@ impl TestPg {
         )
         .await
         .expect("insert nodes");
-        TestPg { name, url, db }
+        TestNodes { pg, url, db }
     }
 
     /// The limits of `node` (epoch 1) on a pool of its own.
@@ -92,15 +75,7 @@ impl TestPg {
 
     async fn drop_db(self) {
         self.db.close().await.ok();
-        let admin = Database::connect(admin_url()).await.unwrap();
-        admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .unwrap();
-        admin.close().await.ok();
+        self.pg.drop_db().await;
     }
 }
 
@@ -132,14 +107,20 @@ fn settings(per_minute: u32, burst: u32, max_streams: usize) -> LimitSettings {
 }
 
 /// `Limits` of `node` with the cluster backend, as `startup` builds them.
-async fn node_limits(pg: &TestPg, node: &str, per_minute: u32, burst: u32, max: usize) -> Limits {
+async fn node_limits(
+    pg: &TestNodes,
+    node: &str,
+    per_minute: u32,
+    burst: u32,
+    max: usize,
+) -> Limits {
     Limits::new(&settings(per_minute, burst, max), &[])
         .with_cluster(pg.node(node, per_minute, burst, max).await)
 }
 
 #[tokio::test]
 async fn the_rate_budget_is_shared_by_the_nodes() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     // One token a minute: no refill to speak of while the test runs.
     let burst = 6;
     let a = pg.node("node-a", 1, burst, 0).await;
@@ -175,7 +156,7 @@ async fn the_rate_budget_is_shared_by_the_nodes() {
 
 #[tokio::test]
 async fn the_rate_refills_on_the_database_clock() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     // 600/min = 10 a second, burst 2.
     let a = pg.node("node-a", 600, 2, 0).await;
     let b = pg.node("node-b", 600, 2, 0).await;
@@ -201,7 +182,7 @@ async fn the_rate_refills_on_the_database_clock() {
 
 #[tokio::test]
 async fn the_stream_cap_is_shared_by_the_nodes() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     let max = 3;
     let a = node_limits(&pg, "node-a", 0, 1, max).await;
     let b = node_limits(&pg, "node-b", 0, 1, max).await;
@@ -250,7 +231,7 @@ async fn the_stream_cap_is_shared_by_the_nodes() {
 
 #[tokio::test]
 async fn leases_of_dead_left_or_replaced_nodes_do_not_count() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     let max = 2;
     let a = pg.node("node-a", 0, 1, max).await;
     let b = pg.node("node-b", 0, 1, max).await;
@@ -315,7 +296,7 @@ async fn leases_of_dead_left_or_replaced_nodes_do_not_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_acquires_never_exceed_the_cap() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     let max = 5;
     let a = Arc::new(pg.node("node-a", 0, 1, max).await);
     let b = Arc::new(pg.node("node-b", 0, 1, max).await);
@@ -339,7 +320,7 @@ async fn concurrent_acquires_never_exceed_the_cap() {
 
 #[tokio::test]
 async fn a_database_failure_falls_back_on_the_nodes_own_limits() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     let cluster = pg.node("node-a", 1, 1, 1).await;
     let limits = Limits::new(&settings(1, 1, 1), &[]).with_cluster(cluster);
     // Gone from under the node (an outage).
@@ -364,7 +345,7 @@ async fn a_database_failure_falls_back_on_the_nodes_own_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_requests_take_each_token_once() {
-    let pg = TestPg::new().await;
+    let pg = TestNodes::new().await;
     let burst = 5;
     let a = Arc::new(pg.node("node-a", 1, burst, 0).await);
     let b = Arc::new(pg.node("node-b", 1, burst, 0).await);

@@ -17,6 +17,8 @@ pub mod runs;
 pub mod search;
 pub mod seed;
 mod sqlite_tuning;
+#[cfg(test)]
+pub mod test_pg;
 pub mod thread_patch;
 pub mod threads;
 pub mod users;

@@ -86,26 +86,12 @@ async fn seeding_twice_on_sqlite_writes_once() {
 
 #[tokio::test]
 async fn seeding_twice_on_postgres_writes_once() {
-    let admin_url = std::env::var("EVENTCHAT_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("ec_seed_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url)
-        .await
-        .expect("PostgreSQL reachable");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    let (root, _) = admin_url.rsplit_once('/').unwrap();
-    let db = Database::connect(&format!("{root}/{name}")).await.unwrap();
+    let pg = crate::store::test_pg::TestPg::create("ec_seed").await;
+    let db = Database::connect(&pg.url).await.unwrap();
     seed_twice(&db).await;
     check_requirements(&db).await;
     db.close().await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
+    pg.drop_db().await;
 }
 
 fn tally<'a>(values: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
