@@ -19,6 +19,7 @@
 mod args;
 mod http;
 mod load;
+mod pg;
 mod procs;
 mod replies;
 mod report;

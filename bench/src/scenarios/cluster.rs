@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use crate::Res;
 use crate::http::Conn;
 use crate::load::{Target, Turn, turn};
+use crate::pg::{drop_database, fresh_database};
 use crate::replies::{Pace, script_load};
 use crate::report::Report;
 use crate::say;
@@ -55,28 +56,6 @@ fn cluster_env(setup: &Setup, node_id: &str) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
-}
-
-async fn fresh_database(pg_url: &str, name: &str) -> Res<String> {
-    let admin = sea_orm::Database::connect(pg_url).await?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-    admin.close().await?;
-    let base = pg_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(pg_url);
-    Ok(format!("{base}/{name}"))
-}
-
-async fn drop_database(pg_url: &str, name: &str) -> Res<()> {
-    let admin = sea_orm::Database::connect(pg_url).await?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    admin.close().await?;
-    Ok(())
 }
 
 /// Transactions committed and rows written in the database so far.

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use mock_llm::MockLlm;
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use super::measure::{Run, measured_load};
 use crate::Res;
 use crate::load::{Target, load};
+use crate::pg::{drop_database, fresh_database};
 use crate::replies::{Pace, script_load};
 use crate::report::Report;
 use crate::servers::{Persona, Setup, start_eventchat, start_reference};
@@ -36,20 +36,11 @@ pub async fn scenario_load(
     let max = Duration::from_secs(a.max_run_secs);
     let (db_url, db_name, pg_db) = if postgres {
         let name = format!("eventchat_bench_{}", std::process::id());
-        let admin = sea_orm::Database::connect(&a.pg_url).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        admin.close().await?;
-        let base = a
-            .pg_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(&a.pg_url);
-        (format!("{base}/{name}"), "postgres", Some(name))
+        (
+            fresh_database(&a.pg_url, &name).await?,
+            "postgres",
+            Some(name),
+        )
     } else {
         let file = setup.work.join(format!("eventchat-{scenario}.sqlite3"));
         (
@@ -86,11 +77,7 @@ pub async fn scenario_load(
         }
     }
     if let Some(name) = pg_db {
-        let admin = sea_orm::Database::connect(&a.pg_url).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-        admin.close().await?;
+        drop_database(&a.pg_url, &name).await?;
     }
     if postgres {
         return Ok(());

@@ -31,6 +31,7 @@ use serde_json::{Value as Json, json};
 
 use super::corpus::{Corpus, Rng};
 use crate::Res;
+use crate::pg::{drop_database, fresh_database};
 use crate::report::Report;
 use crate::say;
 use crate::servers::Setup;
@@ -381,20 +382,7 @@ async fn run_backend(report: &mut Report, setup: &Setup, backend: &str) -> Res<(
     let postgres = backend == "postgres";
     let (url, pg_name) = if postgres {
         let name = format!("eventchat_bench_search_{}", std::process::id());
-        let admin = sea_orm::Database::connect(&a.pg_url).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        admin.close().await?;
-        let base = a
-            .pg_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(&a.pg_url);
-        (format!("{base}/{name}"), Some(name))
+        (fresh_database(&a.pg_url, &name).await?, Some(name))
     } else {
         let file = setup.work.join("eventchat-s.sqlite3");
         (format!("sqlite://{}?mode=rwc", file.display()), None)
@@ -531,11 +519,7 @@ async fn run_backend(report: &mut Report, setup: &Setup, backend: &str) -> Res<(
     report.rows.push(row);
     conn.close().await?;
     if let Some(name) = pg_name {
-        let admin = sea_orm::Database::connect(&a.pg_url).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-        admin.close().await?;
+        drop_database(&a.pg_url, &name).await?;
     }
     Ok(())
 }
