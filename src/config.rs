@@ -98,6 +98,9 @@ pub struct DatabaseSettings {
     pub sqlite_wal_autocheckpoint_pages: u32,
     /// PostgreSQL only: a pooled connection idle at least this long is pinged before use.
     pub ping_idle_after_secs: u64,
+    /// Log every statement (sqlx's `sqlx::query` target, at info): for counting what a
+    /// request runs; off in production, where it would log a line per statement.
+    pub log_statements: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use crate::Res;
 
 pub const USAGE: &str = "eventchat-bench [options]
   --scenarios a,b,c,d,e,f which scenarios to run (default a,b,c,d,e,f; s (search), m (local model
-                          performance), q (local model quality) and k (cluster) only when named)
+                          performance), q (local model quality), k (cluster) and i (callgrind
+                          instructions per turn) only when named)
   --server-bin PATH       eventchat binary (default target/release/eventchat)
   --python PATH           python of a venv with openai-chatkit + openai-agents; enables the reference
   --reference-script PATH default scripts/bench/reference_server.py
@@ -26,6 +27,7 @@ pub const USAGE: &str = "eventchat-bench [options]
   --idle LIST             idle live threads to hold in (c) (default 10000,100000)
   --rehydrate-threads K   threads of 200 stored items in (d) (default 20)
   --vk N                  users of the cluster scenario (k) (default 256)
+  --instr-turns N         first turns (and as many later turns) counted under callgrind in (i) (default 30)
   --cluster-timeout-ms T  heartbeat timeout of the (k) nodes; the interval is a fifth (default 2000)
   --takeover-rounds R     kill -9 takeovers timed in (k) (default 20)
   --lifecycle-turns N     turns cancelled by a dropped connection in (f) (default 50)
@@ -75,6 +77,8 @@ pub struct Args {
     pub lifecycle_turns: usize,
     /// Scenario (k): users, the nodes' heartbeat timeout, kill -9 rounds.
     pub vk: usize,
+    /// Scenario (i): first turns (and as many later turns) counted under callgrind.
+    pub instr_turns: usize,
     pub cluster_timeout_ms: u64,
     pub takeover_rounds: usize,
     pub lifecycle_deltas: usize,
@@ -130,6 +134,7 @@ pub fn parse_args() -> Res<Option<Args>> {
         rehydrate_threads: 20,
         lifecycle_turns: 50,
         vk: 256,
+        instr_turns: 30,
         cluster_timeout_ms: 2000,
         takeover_rounds: 20,
         lifecycle_deltas: 1500,
@@ -183,6 +188,7 @@ pub fn parse_args() -> Res<Option<Args>> {
             "--idle" => a.idle = list(&val)?,
             "--rehydrate-threads" => a.rehydrate_threads = val.parse::<usize>()?.max(1),
             "--vk" => a.vk = val.parse::<usize>()?.max(1),
+            "--instr-turns" => a.instr_turns = val.parse::<usize>()?.max(1),
             "--cluster-timeout-ms" => a.cluster_timeout_ms = val.parse::<u64>()?.max(100),
             "--takeover-rounds" => a.takeover_rounds = val.parse()?,
             "--lifecycle-turns" => a.lifecycle_turns = val.parse::<usize>()?.max(1),

@@ -36,8 +36,8 @@ use serde_json::json;
 use args::{Args, parse_args};
 use report::{Report, machine, table};
 use scenarios::{
-    scenario_cluster, scenario_idle, scenario_lifecycle, scenario_load, scenario_model_eval,
-    scenario_model_perf, scenario_rehydrate, scenario_search,
+    scenario_cluster, scenario_idle, scenario_instructions, scenario_lifecycle, scenario_load,
+    scenario_model_eval, scenario_model_perf, scenario_rehydrate, scenario_search,
 };
 use servers::Setup;
 
@@ -97,6 +97,7 @@ async fn run(args: Args) -> Res<()> {
             "m" => scenario_model_perf(&mut report, &setup).await,
             "q" => scenario_model_eval(&mut report, &setup).await,
             "k" => scenario_cluster(&mut report, &setup, &mock).await,
+            "i" => scenario_instructions(&mut report, &setup, &mock).await,
             other => Err(format!("unknown scenario {other}").into()),
         };
         if let Err(e) = result {

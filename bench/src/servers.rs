@@ -90,12 +90,33 @@ pub async fn start_eventchat_with(
     label: &str,
     extra: &[(String, String)],
 ) -> Res<Eventchat> {
+    start_eventchat_under(setup, db_url, label, extra, &[], 120).await
+}
+
+/// [`start_eventchat_with`] with the server run under `prefix` (a program and its arguments
+/// before the server binary, e.g. valgrind's), waiting up to `ready_secs` for `/ready`.
+pub async fn start_eventchat_under(
+    setup: &Setup,
+    db_url: &str,
+    label: &str,
+    extra: &[(String, String)],
+    prefix: &[String],
+    ready_secs: u64,
+) -> Res<Eventchat> {
     let port = free_port()?;
     let mut env = eventchat_env(setup, port, db_url);
     env.extend(extra.iter().cloned());
     let log_path = setup.work.join(format!("{label}.log"));
     let log = std::fs::File::create(&log_path)?;
-    let child = Command::new(&setup.args.server_bin)
+    let mut command = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(&setup.args.server_bin);
+            c
+        }
+        None => Command::new(&setup.args.server_bin),
+    };
+    let child = command
         .args(["serve", "--demo"])
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
@@ -108,7 +129,7 @@ pub async fn start_eventchat_with(
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
     };
-    proc.wait_ready("/ready", 120).await?;
+    proc.wait_ready("/ready", ready_secs).await?;
 
     // Tokens and event ids straight from the seeded database.
     let vars: HashMap<String, String> = env.into_iter().collect();

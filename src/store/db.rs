@@ -61,7 +61,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .min_connections(settings.min_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
         .connect_lazy(true)
-        .sqlx_logging(false);
+        .sqlx_logging(settings.log_statements);
     if sqlite {
         opts.test_before_acquire(false);
     } else {
@@ -196,6 +196,7 @@ mod tests {
             sqlite_mmap_bytes: 0,
             sqlite_wal_autocheckpoint_pages: 1234,
             ping_idle_after_secs: 30,
+            log_statements: false,
         }
     }
 
