@@ -1,6 +1,6 @@
 //! The ordered writes of one live thread's row.
 //!
-//! The thread actor is the row's one writer (title, status, metadata, token usage): it
+//! The thread actor is the row's one writer (title, status, metadata): it
 //! applies each change to its own record at once, in mailbox order, and stores it through a
 //! [`RowWriter`] without waiting in its mailbox. Writes run as futures on the actor's
 //! context and may be polled in any order, so each takes a ticket when it is made
@@ -75,20 +75,4 @@ impl RowWriter {
             threads.update_thread(&user_id, &thread_id, &patch).await
         })
     }
-
-    /// Adds a turn's token usage (an increment in the database).
-    pub fn add_usage(
-        &self,
-        tokens_in: u64,
-        tokens_out: u64,
-    ) -> impl Future<Output = StoreResult<()>> + 'static {
-        let (tin, tout) = (as_i64(tokens_in), as_i64(tokens_out));
-        self.in_order(move |threads, _, thread_id| async move {
-            threads.add_token_usage(&thread_id, tin, tout).await
-        })
-    }
-}
-
-fn as_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

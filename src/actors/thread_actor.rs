@@ -15,10 +15,12 @@
 //!
 //! **The row's one writer.** While a thread is live, every write of its row goes through
 //! this actor: a turn's title, status or metadata change arrives as
-//! [`TurnOutput::SaveThread`], a rename as a message (`thread_messages.rs`), a turn's token
-//! usage with its end. The actor applies each to its record in mailbox order and stores it
-//! through its [`RowWriter`], in the same order; a handler writes the store directly only
-//! when the thread has no live actor.
+//! [`TurnOutput::SaveThread`], a rename as a message (`thread_messages.rs`). The actor
+//! applies each to its record in mailbox order and stores it through its [`RowWriter`], in
+//! the same order; a handler writes the store directly only when the thread has no live
+//! actor. Token usage is the one exception: an increment commutes with every other write, so
+//! the turn adds it in the database with its end (`RunStore::finish`) and the actor only
+//! follows in its copy.
 //!
 //! **Caches a turn hands back** (context, transcript) are kept only if nothing invalidated
 //! them while the turn ran: each has an epoch, bumped by an invalidation or a write the
@@ -207,19 +209,10 @@ impl ThreadActor {
         self.transcript = summary
             .transcript
             .filter(|_| transcript_epoch == self.transcript_epoch);
-        if summary.tokens_in + summary.tokens_out > 0 {
-            self.tokens_in += summary.tokens_in;
-            self.tokens_out += summary.tokens_out;
-            let add = self.row.add_usage(summary.tokens_in, summary.tokens_out);
-            ctx.spawn(
-                async move {
-                    if let Err(e) = add.await {
-                        tracing::error!(error = ?e, "cannot record token usage");
-                    }
-                }
-                .into_actor(self),
-            );
-        }
+        // The turn stored its usage with its end (`RunStore::finish`); the actor's copy of
+        // the counters follows.
+        self.tokens_in += summary.tokens_in;
+        self.tokens_out += summary.tokens_out;
         self.end_turn(summary.awaiting_tool, ctx);
     }
 

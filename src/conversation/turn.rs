@@ -96,18 +96,20 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
             tracing::error!(error = ?e, "cannot save thread after a failed turn");
         }
     }
-    // The run row goes on its own task, off the turn's critical path (awaited here it cost
-    // a quarter of scenario (a)'s throughput, docs/performance.md 2026-12-03). A row that a
-    // stopping process never deleted is harmless: startup sees that the turn's answer was
-    // finished and only drops the row (`recovery.rs`). The delete names the turn, so it
-    // never removes the row of the thread's next turn.
+    // The turn's last write, on its own task, off the turn's critical path (awaited here it
+    // cost a quarter of scenario (a)'s throughput, docs/performance.md 2026-12-03): the
+    // token usage and the run row's delete, one transaction. A row that a stopping process
+    // never deleted is harmless: startup sees that the turn's answer was finished and only
+    // drops the row (`recovery.rs`). The delete names the turn, so it never removes the row
+    // of the thread's next turn.
     let (thread_id, turn_id) = (turn.thread().id.clone(), turn.turn_id.clone());
+    let usage = (as_i64(turn.tokens_in), as_i64(turn.tokens_out));
     let runs = turn.deps.stores.runs.clone();
     tokio::spawn(async move {
-        match tokio::time::timeout(RUN_END_WAIT, runs.end(&thread_id, &turn_id)).await {
+        match tokio::time::timeout(RUN_END_WAIT, runs.finish(&thread_id, &turn_id, usage)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot clear the turn's run row"),
-            Err(_) => tracing::warn!("the turn's run row was not cleared in time"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot record the turn's end"),
+            Err(_) => tracing::warn!("the turn's end was not recorded in time"),
         }
     });
     metrics.turn_latency.observe(started.elapsed());
@@ -127,8 +129,6 @@ pub async fn run_turn(start: TurnStart, out: mpsc::UnboundedSender<TurnOutput>) 
         },
         transcript: turn.transcript.take(),
     };
-    // The actor records the token usage (the row's one writer) after the stream has ended:
-    // the client does not wait for it.
     let _ = out.send(TurnOutput::Finished(summary));
 }
 
@@ -315,4 +315,8 @@ async fn prepare_retry(turn: &mut TurnContext, item_id: &str) -> Result<ThreadIt
         .await?;
     tracing::debug!(deleted = n, "retry removed later items");
     Ok(item)
+}
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -6,8 +6,11 @@
 //!   turn creates the thread, the turn's input item when it has one (the user message), and
 //!   the run row. So a thread never exists without its first message (nothing the client
 //!   never saw shows in `threads.list`), and a stored user message always has its run row.
-//! - [`RunStore::end`] deletes the row when the turn ends, however it ends; it names the
-//!   turn, so a late delete never removes the row of the thread's next turn.
+//! - [`RunStore::finish`] is a turn's last write, however it ends: the turn's token usage
+//!   (an increment of the thread's counters) and the delete of its row, in one transaction,
+//!   so a turn costs two commits of its own beside its items. [`RunStore::end`] is the
+//!   delete alone (recovery, a turn stopped from outside). Both name the turn, so a late
+//!   delete never removes the row of the thread's next turn.
 //! - [`RunStore::open`] lists the rows left; only startup reads it, before any turn runs
 //!   (one process per database: the cluster of issue #17 adds the owner's fencing).
 
@@ -15,14 +18,14 @@ use chrono::{DateTime, Utc};
 use entity::chatkit_turn_runs::{self, Column, Entity};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use super::error::StoreResult;
 use super::items::{ItemRecord, upsert_on};
 use super::owners::OwnerStore;
-use super::threads::{ThreadRecord, insert_on};
+use super::threads::{ThreadRecord, add_token_usage_on, insert_on};
 
 /// A running (or, at startup, abandoned) turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,11 +101,37 @@ impl RunStore {
 
     /// The turn ended: its row goes (a row of a later turn of the thread stays).
     pub async fn end(&self, thread_id: &str, turn_id: &str) -> StoreResult<()> {
-        Entity::delete_many()
-            .filter(Column::ThreadId.eq(thread_id))
-            .filter(Column::TurnId.eq(turn_id))
-            .exec(&self.db)
+        delete_on(&self.db, thread_id, turn_id).await
+    }
+
+    /// The turn ended having used `usage` (prompt, completion) tokens: the thread's counters
+    /// grow and the run row goes, in one transaction (one commit instead of two; fenced in a
+    /// cluster like every write of the thread's owner).
+    pub async fn finish(
+        &self,
+        thread_id: &str,
+        turn_id: &str,
+        usage: (i64, i64),
+    ) -> StoreResult<()> {
+        if usage == (0, 0) {
+            return self.end(thread_id, turn_id).await;
+        }
+        // IMMEDIATE for the reason given in `begin`.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
             .await?;
+        if let Some(owners) = &self.owners
+            && let Some(epoch) = owners.guard(thread_id)?
+        {
+            owners.check(&txn, thread_id, epoch).await?;
+        }
+        add_token_usage_on(&txn, thread_id, usage.0, usage.1).await?;
+        delete_on(&txn, thread_id, turn_id).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -142,4 +171,14 @@ impl RunStore {
             })
             .collect())
     }
+}
+
+/// Deletes the run row of `turn_id` (and only that turn's), on `conn`.
+async fn delete_on(conn: &impl ConnectionTrait, thread_id: &str, turn_id: &str) -> StoreResult<()> {
+    Entity::delete_many()
+        .filter(Column::ThreadId.eq(thread_id))
+        .filter(Column::TurnId.eq(turn_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -4,7 +4,8 @@
 //! every change to its copy of the record and writes the same [`ThreadPatch`] to the store,
 //! in the order it applied them. A patch names only the fields that changed, so a write never
 //! puts back a value another writer replaced. Token counters are never part of a patch: they
-//! only grow, by [`super::ThreadStore::add_token_usage`], atomically in the database.
+//! only grow, by an increment in the database that a turn makes with its end
+//! ([`super::RunStore::finish`]).
 //!
 //! Titles have two sources. The user's rename ([`TitleChange::User`]) always applies; a
 //! title the assistant generates ([`TitleChange::Generated`]) applies only to a thread that
