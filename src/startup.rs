@@ -15,7 +15,7 @@ use crate::actors::Registry;
 use crate::agents::AgentResponder;
 use crate::auth::JwtVerifier;
 use crate::config::Settings;
-use crate::conversation::{DomainBus, Responder, TurnDeps};
+use crate::conversation::{Deps, DomainBus, Responder, TurnDeps};
 use crate::state::AppState;
 use crate::store::{Stores, db};
 
@@ -103,7 +103,11 @@ impl Application {
         } else {
             None
         };
-        let stores = Stores::with_owners(conn, cluster.as_ref().map(|c| c.owners().clone()));
+        let writer = db::writer(&settings.database, &conn)
+            .await
+            .map_err(StartupError::Database)?;
+        let owners = cluster.as_ref().map(|c| c.owners().clone());
+        let stores = Stores::with_writer(conn, writer, owners);
         match &cluster {
             // In a cluster the other nodes' turns are running: a turn left by a dead node
             // is closed by the node that takes its thread over (`actors::registry`).
@@ -131,12 +135,12 @@ impl Application {
             )
             .await?;
         }
-        let deps = TurnDeps {
+        let deps = TurnDeps::new(Deps {
             stores: stores.clone(),
             settings: settings.clone(),
             responder,
             bus,
-        };
+        });
         let registry = Registry::new(
             deps,
             per_core(settings.server.actor_threads),

@@ -44,7 +44,7 @@ pub mod turn;
 pub use bus::{DomainBus, DomainChange};
 pub use context::TurnContext;
 pub use io::{TurnInput, TurnOutput, TurnStart, TurnSummary};
-pub use responder::{CachedContext, RespondInput, Responder, SyncAction, TurnDeps};
+pub use responder::{CachedContext, Deps, RespondInput, Responder, SyncAction, TurnDeps};
 pub use sync_action::answer_sync_action;
 pub use transcript::{Transcript, TranscriptEntry};
 pub use turn::run_turn;

@@ -62,13 +62,32 @@ pub trait Responder: Send + Sync + 'static {
     }
 }
 
-/// Shared dependencies of every turn; cheap to clone.
+/// Shared dependencies of every turn: one allocation that every thread actor and turn
+/// points to (a pointer to clone, where a copy of the stores was ~1 KiB in each idle actor:
+/// issue #18).
 #[derive(Clone)]
-pub struct TurnDeps {
+pub struct TurnDeps(Arc<Deps>);
+
+/// What [`TurnDeps`] shares.
+pub struct Deps {
     pub stores: Stores,
     pub settings: Arc<Settings>,
     pub responder: Arc<dyn Responder>,
     pub bus: DomainBus,
+}
+
+impl TurnDeps {
+    pub fn new(deps: Deps) -> Self {
+        Self(Arc::new(deps))
+    }
+}
+
+impl std::ops::Deref for TurnDeps {
+    type Target = Deps;
+
+    fn deref(&self) -> &Deps {
+        &self.0
+    }
 }
 
 /// The agent context built for a thread, and when; kept by its actor between turns.

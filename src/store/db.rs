@@ -32,6 +32,17 @@
 //!   each once however often it was rewritten, so checkpointing every 10,000 pages instead of
 //!   SQLite's 1,000 cut the server's CPU per turn by ~10% under the #7 benchmark (64 users),
 //!   for a WAL file of up to ~40 MB.
+//!
+//! **The writer.** On SQLite the writes of the turn path (items, the thread row, run rows:
+//! `ItemStore`, `ThreadStore`, `RunStore`) go through a second pool of one connection
+//! ([`writer`]). SQLite drops a connection's page cache whenever another connection has
+//! committed, so with the writes spread over the whole pool nearly every statement started
+//! by re-reading its pages from the WAL; the writer's cache stays warm across its own
+//! commits, and writers queue in the pool (in order) instead of in SQLite's busy handler.
+//! SQLite takes one writer at a time anyway. Reads and the tools' domain writes use the main
+//! pool. A write transaction on the writer must not wait for another writer write (it would
+//! wait for itself until the acquire timeout): every write inside one goes through the
+//! transaction. On PostgreSQL the writer is the main pool.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -46,6 +57,27 @@ use crate::config::DatabaseSettings;
 
 /// Opens a pool for the configured URL.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    connect_sized(settings, settings.max_connections, settings.min_connections).await
+}
+
+/// The pool the turn path's writes go through (see "The writer" in the module doc): on
+/// SQLite a pool of its own with one connection; on PostgreSQL `pool` itself.
+pub async fn writer(
+    settings: &DatabaseSettings,
+    pool: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if pool.get_database_backend() == DbBackend::Sqlite {
+        connect_sized(settings, 1, 1).await
+    } else {
+        Ok(pool.clone())
+    }
+}
+
+async fn connect_sized(
+    settings: &DatabaseSettings,
+    max_connections: u32,
+    min_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
     let url = settings.url.expose_secret().to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite {
@@ -57,8 +89,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     // sea-orm's `connect_timeout` is sqlx's acquire timeout too (sqlx has no other): one
     // setting, the acquire timeout. The pool is lazy so that the first connection is waited
     // for by `first_connection`, within its own deadline.
-    opts.max_connections(settings.max_connections)
-        .min_connections(settings.min_connections)
+    opts.max_connections(max_connections)
+        .min_connections(min_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
         .connect_lazy(true)
         .sqlx_logging(settings.log_statements);

@@ -124,17 +124,29 @@ pub(super) async fn upsert_on<C: ConnectionTrait>(
 #[derive(Clone, Debug)]
 pub struct ItemStore {
     db: DatabaseConnection,
+    /// Where the writes go (`db::writer`).
+    writer: DatabaseConnection,
     owners: Option<OwnerStore>,
 }
 
 impl ItemStore {
     pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self { db, owners }
+        Self {
+            writer: db.clone(),
+            db,
+            owners,
+        }
+    }
+
+    /// The pool writes go through (`db::writer`); `db` unless set.
+    pub fn with_writer(mut self, writer: DatabaseConnection) -> Self {
+        self.writer = writer;
+        self
     }
 
     /// Inserts the item, or updates it in place if its id exists in the same thread.
     pub async fn upsert_item(&self, thread: &ThreadRecord, item: &ItemRecord) -> StoreResult<()> {
-        fenced!(self.owners, &self.db, &thread.id, |c| upsert_on(
+        fenced!(self.owners, &self.writer, &thread.id, |c| upsert_on(
             c, thread, item
         )
         .await)
@@ -239,7 +251,7 @@ impl ItemStore {
         let delete = Entity::delete_many()
             .filter(Column::ThreadId.eq(&thread.id))
             .filter(Column::Id.eq(item_id));
-        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.db, &thread.id, |c| {
+        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.writer, &thread.id, |c| {
             delete.exec(c).await.map_err(StoreError::from)
         })?;
         if res.rows_affected == 0 {
@@ -264,7 +276,7 @@ impl ItemStore {
                 Column::Seq,
                 anchor.seq,
             ));
-        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.db, &thread.id, |c| {
+        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.writer, &thread.id, |c| {
             delete.exec(c).await.map_err(StoreError::from)
         })?;
         Ok(res.rows_affected)

@@ -64,12 +64,22 @@ impl Stores {
 
     /// The stores of a cluster node: the writes of every thread `owners` holds are fenced.
     pub fn with_owners(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
+        Self::with_writer(db.clone(), db, owners)
+    }
+
+    /// [`Self::with_owners`] with the turn path's writes (items, thread rows, run rows) on
+    /// `writer` (`db::writer`: on SQLite a pool of one connection).
+    pub fn with_writer(
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        owners: Option<OwnerStore>,
+    ) -> Self {
         Self {
-            threads: ThreadStore::new(db.clone(), owners.clone()),
-            items: ItemStore::new(db.clone(), owners.clone()),
+            threads: ThreadStore::new(db.clone(), owners.clone()).with_writer(writer.clone()),
+            items: ItemStore::new(db.clone(), owners.clone()).with_writer(writer.clone()),
             attachments: AttachmentStore::new(db.clone()),
             feedback: FeedbackStore::new(db.clone()),
-            runs: RunStore::new(db.clone(), owners.clone()),
+            runs: RunStore::new(db.clone(), owners.clone()).with_writer(writer),
             users: UserStore::new(db.clone()),
             domain: DomainStore::new(db.clone(), owners.clone()),
             search: SearchStore::new(db.clone()),

@@ -49,12 +49,24 @@ pub struct TurnBegin<'a> {
 #[derive(Clone, Debug)]
 pub struct RunStore {
     db: DatabaseConnection,
+    /// Where the writes go (`db::writer`).
+    writer: DatabaseConnection,
     owners: Option<OwnerStore>,
 }
 
 impl RunStore {
     pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self { db, owners }
+        Self {
+            writer: db.clone(),
+            db,
+            owners,
+        }
+    }
+
+    /// The pool writes go through (`db::writer`); `db` unless set.
+    pub fn with_writer(mut self, writer: DatabaseConnection) -> Self {
+        self.writer = writer;
+        self
     }
 
     /// A turn's first write, in one transaction (see the module doc).
@@ -64,7 +76,7 @@ impl RunStore {
         // first read and its first write fails at once with SQLITE_BUSY, which concurrent
         // turns made happen (the default `BEGIN` is deferred). PostgreSQL ignores the mode.
         let txn = self
-            .db
+            .writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
@@ -101,7 +113,7 @@ impl RunStore {
 
     /// The turn ended: its row goes (a row of a later turn of the thread stays).
     pub async fn end(&self, thread_id: &str, turn_id: &str) -> StoreResult<()> {
-        delete_on(&self.db, thread_id, turn_id).await
+        delete_on(&self.writer, thread_id, turn_id).await
     }
 
     /// The turn ended having used `usage` (prompt, completion) tokens: the thread's counters
@@ -118,7 +130,7 @@ impl RunStore {
         }
         // IMMEDIATE for the reason given in `begin`.
         let txn = self
-            .db
+            .writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()

@@ -146,12 +146,24 @@ fn to_active(t: &ThreadRecord) -> StoreResult<chatkit_threads::ActiveModel> {
 #[derive(Clone, Debug)]
 pub struct ThreadStore {
     db: DatabaseConnection,
+    /// Where the writes go (`db::writer`).
+    writer: DatabaseConnection,
     owners: Option<OwnerStore>,
 }
 
 impl ThreadStore {
     pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self { db, owners }
+        Self {
+            writer: db.clone(),
+            db,
+            owners,
+        }
+    }
+
+    /// The pool writes go through (`db::writer`); `db` unless set.
+    pub fn with_writer(mut self, writer: DatabaseConnection) -> Self {
+        self.writer = writer;
+        self
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -160,7 +172,7 @@ impl ThreadStore {
 
     /// Inserts a new thread; an existing id is a conflict.
     pub async fn insert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        insert_on(&self.db, thread).await
+        insert_on(&self.writer, thread).await
     }
 
     /// Writes the fields a patch changes (see `thread_patch.rs`); token counters are never
@@ -200,7 +212,7 @@ impl ThreadStore {
             .filter(Column::Id.eq(thread_id))
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null());
-        let res: sea_orm::UpdateResult = fenced!(self.owners, &self.db, thread_id, |c| {
+        let res: sea_orm::UpdateResult = fenced!(self.owners, &self.writer, thread_id, |c| {
             update.exec(c).await.map_err(StoreError::from)
         })?;
         if res.rows_affected == 0 {
@@ -310,7 +322,7 @@ impl ThreadStore {
             .filter(Column::Id.eq(thread_id))
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("thread"));

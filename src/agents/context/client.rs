@@ -40,7 +40,7 @@ pub(super) async fn client(
         format_cents(active_total(&elements))
     );
     list(&mut out, "Elements", &elements, |e| element_line(e, None));
-    let offerings = store.venue_offerings(&venue.id, None).await?;
+    let offerings = store.offering_briefs(&venue.id).await?;
     list(&mut out, "Venue offerings", &offerings, |o| {
         format!(
             "{} — {} ({} {}, id {})",
@@ -51,14 +51,9 @@ pub(super) async fn client(
             o.id
         )
     });
-    let vendors = store
-        .venue_vendors(&venue.id, Some("approved"), None)
-        .await?;
+    let vendors = store.vendor_briefs(&venue.id, Some("approved")).await?;
     list(&mut out, "Approved vendors", &vendors, |v| {
-        format!(
-            "{} ({}, id {})",
-            v.vendor.name, v.vendor.category, v.vendor.id
-        )
+        format!("{} ({}, id {})", v.name, v.category, v.id)
     });
     let crs = store.event_change_requests(event_id, true).await?;
     list(&mut out, "Open change requests", &crs, |c| {

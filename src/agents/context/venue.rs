@@ -34,9 +34,9 @@ pub(super) async fn general(
             e.id
         )
     });
-    let vendors = store.venue_vendors(venue_id, None, None).await?;
+    let vendors = store.vendor_briefs(venue_id, None).await?;
     list(&mut out, "Vendor relationships", &vendors, |v| {
-        format!("{} ({}) — {}", v.vendor.name, v.vendor.category, v.status)
+        format!("{} ({}) — {}", v.name, v.category, v.status)
     });
     let tasks = store
         .venue_tasks(

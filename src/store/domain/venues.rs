@@ -2,7 +2,9 @@
 //! user profiles. Read-only: the directory is maintained outside the assistants.
 
 use entity::{users, vendors, venue_offerings, venue_vendors, venues};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -36,6 +38,26 @@ pub struct VenueVendorRecord {
     pub vendor: VendorRecord,
     pub status: String,
     pub notes: Option<String>,
+}
+
+/// The columns of a venue's vendor relationship an assistant's context shows (reading only
+/// these costs the context build less than a third of the full rows: issue #18).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorBrief {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub status: String,
+}
+
+/// The columns of an offering an assistant's context shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferingBrief {
+    pub id: String,
+    pub category: String,
+    pub name: String,
+    pub price_cents: i64,
+    pub unit: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,6 +168,70 @@ impl DomainStore {
                     status: rel.status,
                     notes: rel.notes,
                 })
+            })
+            .collect())
+    }
+
+    /// [`Self::venue_vendors`] (no category filter, the same order), only the columns of a
+    /// [`VendorBrief`].
+    pub async fn vendor_briefs(
+        &self,
+        venue_id: &str,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<VendorBrief>> {
+        let mut q = venue_vendors::Entity::find()
+            .select_only()
+            .column(vendors::Column::Id)
+            .column(vendors::Column::Name)
+            .column(vendors::Column::Category)
+            .column(venue_vendors::Column::Status)
+            .join(JoinType::InnerJoin, venue_vendors::Relation::Vendor.def())
+            .filter(venue_vendors::Column::VenueId.eq(venue_id));
+        if let Some(s) = status {
+            q = q.filter(venue_vendors::Column::Status.eq(s));
+        }
+        let rows: Vec<(String, String, String, String)> = q
+            .order_by_asc(vendors::Column::Category)
+            .order_by_asc(vendors::Column::Name)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, category, status)| VendorBrief {
+                id,
+                name,
+                category,
+                status,
+            })
+            .collect())
+    }
+
+    /// [`Self::venue_offerings`] of every category, only the columns of an [`OfferingBrief`].
+    pub async fn offering_briefs(&self, venue_id: &str) -> StoreResult<Vec<OfferingBrief>> {
+        use venue_offerings::Column;
+        let rows: Vec<(String, String, String, i64, String)> = venue_offerings::Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .column(Column::Category)
+            .column(Column::Name)
+            .column(Column::PriceCents)
+            .column(Column::Unit)
+            .filter(Column::VenueId.eq(venue_id))
+            .filter(Column::Active.eq(true))
+            .order_by_asc(Column::Category)
+            .order_by_asc(Column::Name)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, category, name, price_cents, unit)| OfferingBrief {
+                id,
+                category,
+                name,
+                price_cents,
+                unit,
             })
             .collect())
     }
