@@ -98,6 +98,10 @@ pub struct DatabaseSettings {
     pub sqlite_wal_autocheckpoint_pages: u32,
     /// PostgreSQL only: a pooled connection idle at least this long is pinged before use.
     pub ping_idle_after_secs: u64,
+    /// SQLite only: the page cache of the writer connection (`db::writer`), in KiB. The
+    /// writer touches the index pages of every table a turn writes; SQLite's default of 2 MiB
+    /// stops holding them once the file is a few hundred MB.
+    pub sqlite_writer_cache_kib: u32,
     /// Log every statement (sqlx's `sqlx::query` target, at info): for counting what a
     /// request runs; off in production, where it would log a line per statement.
     pub log_statements: bool,

@@ -34,14 +34,18 @@ pub struct LiveIndex {
 }
 
 impl LiveIndex {
-    pub fn insert(&self, thread: &ThreadRecord, addr: Addr<ThreadActor>) {
-        self.map.insert(
-            thread.id.clone(),
-            Live {
-                addr,
-                thread: Arc::new(thread.clone()),
-            },
-        );
+    /// Indexes a started actor; `thread` is the record the actor itself holds (one copy for
+    /// both: an idle actor's memory, issue #18).
+    pub fn insert(&self, thread: Arc<ThreadRecord>, addr: Addr<ThreadActor>) {
+        self.map.insert(thread.id.clone(), Live { addr, thread });
+    }
+
+    /// The actor changed its record (a patch copies it first while it is shared): the index
+    /// points to the new one, so the two share it again and handlers see the current record.
+    pub fn update(&self, thread: &Arc<ThreadRecord>) {
+        if let Some(mut live) = self.map.get_mut(&thread.id) {
+            live.thread = thread.clone();
+        }
     }
 
     pub fn remove(&self, thread_id: &str) {
@@ -54,7 +58,7 @@ impl LiveIndex {
         live.addr.connected().then(|| live.addr.clone())
     }
 
-    /// The record a running actor was started from, if the thread is `user_id`'s.
+    /// The record of a running actor (as it last changed it), if the thread is `user_id`'s.
     pub fn owned_by(&self, thread_id: &str, user_id: &str) -> Option<Arc<ThreadRecord>> {
         let live = self.map.get(thread_id)?;
         (live.addr.connected() && live.thread.user_id == user_id).then(|| live.thread.clone())

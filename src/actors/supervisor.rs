@@ -12,6 +12,7 @@
 //! another node took over (its claim here is lost) is stopped at the next sweep.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -20,6 +21,7 @@ use futures::future::join_all;
 use super::live_index::LiveIndex;
 use super::thread_actor::ThreadActor;
 use super::thread_messages::{EvictIfIdle, Inspect, InvalidateContext, StopThread, ThreadInfo};
+use super::thread_state::LastActive;
 use crate::conversation::TurnDeps;
 use crate::store::ThreadRecord;
 use crate::vocab::AgentType;
@@ -29,6 +31,8 @@ struct Entry {
     event_id: Option<String>,
     agent_type: AgentType,
     restarts: u32,
+    /// The actor's published activity (see [`LastActive`]).
+    last_active: LastActive,
 }
 
 pub struct VenueSupervisor {
@@ -53,9 +57,14 @@ impl VenueSupervisor {
         }
     }
 
-    fn spawn_thread(&self, thread: ThreadRecord, restarts: u32) -> Addr<ThreadActor> {
+    fn spawn_thread(
+        &self,
+        thread: Arc<ThreadRecord>,
+        restarts: u32,
+        last_active: LastActive,
+    ) -> Addr<ThreadActor> {
         let deps = self.deps.clone();
-        ThreadActor::new(thread, deps, restarts).start()
+        ThreadActor::new(thread, deps, restarts, self.live.clone(), last_active).start()
     }
 
     /// Gives up the owner rows of threads that left this supervisor (no-op on one node).
@@ -138,15 +147,19 @@ impl Handler<GetThread> for VenueSupervisor {
             }
             None => 0,
         };
+        let thread = Arc::new(thread);
+        let last_active = LastActive::default();
         let entry = Entry {
             event_id: thread.event_id.clone(),
             agent_type: thread.agent_type,
-            addr: self.spawn_thread(thread.clone(), restarts),
+            addr: self.spawn_thread(thread.clone(), restarts, last_active.clone()),
             restarts,
+            last_active,
         };
         let addr = entry.addr.clone();
-        self.live.insert(&thread, addr.clone());
-        self.threads.insert(thread.id, entry);
+        let id = thread.id.clone();
+        self.live.insert(thread, addr.clone());
+        self.threads.insert(id, entry);
         MessageResult(addr)
     }
 }
@@ -169,7 +182,9 @@ impl Handler<EvictIdle> for VenueSupervisor {
         let asks: Vec<_> = self
             .threads
             .iter()
-            .filter(|(_, e)| e.addr.connected())
+            // Only the actors whose published activity is older than the TTL are asked (the
+            // actor has the last word: a turn may be running or queued).
+            .filter(|(_, e)| e.addr.connected() && e.last_active.idle_for(msg.now) >= ttl)
             .map(|(id, e)| {
                 let id = id.clone();
                 let fut = e.addr.send(EvictIfIdle { now: msg.now, ttl });

@@ -26,6 +26,7 @@
 //! them while the turn ran: each has an epoch, bumped by an invalidation or a write the
 //! cache does not mirror, and compared with its value when the turn started.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -34,9 +35,10 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use tokio_util::sync::CancellationToken;
 
+use super::live_index::LiveIndex;
 use super::pending::Pending;
 use super::row_writer::RowWriter;
-use super::thread_state::ThreadState;
+use super::thread_state::{LastActive, ThreadState};
 use super::turn_log::TurnLog;
 use crate::auth::Principal;
 use crate::chatkit::ThreadStreamEvent;
@@ -45,7 +47,7 @@ use crate::config::OnDisconnect;
 use crate::conversation::{
     CachedContext, Transcript, TurnDeps, TurnInput, TurnOutput, TurnStart, TurnSummary, run_turn,
 };
-use crate::store::ThreadRecord;
+use crate::store::{ThreadPatch, ThreadRecord};
 
 /// An input waiting for its turn, with the log its readers already follow.
 pub struct QueuedTurn {
@@ -66,7 +68,9 @@ pub(super) struct Running {
 }
 
 pub struct ThreadActor {
-    pub(super) thread: ThreadRecord,
+    /// Shared with the live index (`live`), copied only when the actor changes it.
+    pub(super) thread: Arc<ThreadRecord>,
+    live: LiveIndex,
     pub(super) deps: TurnDeps,
     pub(super) state: ThreadState<QueuedTurn>,
     pub(super) running: Option<Running>,
@@ -98,7 +102,13 @@ pub struct ThreadActor {
 }
 
 impl ThreadActor {
-    pub fn new(thread: ThreadRecord, deps: TurnDeps, restarts: u32) -> Self {
+    pub fn new(
+        thread: Arc<ThreadRecord>,
+        deps: TurnDeps,
+        restarts: u32,
+        live: LiveIndex,
+        last_active: LastActive,
+    ) -> Self {
         let bound = deps.settings.actors.queue_bound;
         let span = tracing::info_span!(
             "thread_actor",
@@ -110,8 +120,9 @@ impl ThreadActor {
             tokens_in: u64::try_from(thread.tokens_in).unwrap_or(0),
             tokens_out: u64::try_from(thread.tokens_out).unwrap_or(0),
             thread,
+            live,
             deps,
-            state: ThreadState::new(bound, Instant::now()),
+            state: ThreadState::with_last_active(bound, Instant::now(), last_active),
             running: None,
             turn: None,
             pending: Pending::default(),
@@ -152,7 +163,7 @@ impl ThreadActor {
         };
         let start = TurnStart {
             deps: self.deps.clone(),
-            thread: self.thread.clone(),
+            thread: ThreadRecord::clone(&self.thread),
             turn_id,
             principal: queued.principal,
             input: queued.input,
@@ -214,6 +225,14 @@ impl ThreadActor {
         self.tokens_in += summary.tokens_in;
         self.tokens_out += summary.tokens_out;
         self.end_turn(summary.awaiting_tool, ctx);
+    }
+
+    /// Applies a change of the row to the record (copying it first if the live index shares
+    /// it, then sharing the copy) and returns the record as it now stands.
+    pub(super) fn apply(&mut self, patch: &ThreadPatch) -> ThreadRecord {
+        patch.apply(Arc::make_mut(&mut self.thread));
+        self.live.update(&self.thread);
+        ThreadRecord::clone(&self.thread)
     }
 
     /// Drops the item copy after a write it does not mirror.
@@ -296,8 +315,7 @@ impl StreamHandler<TurnOutput> for ThreadActor {
                 }
             }
             TurnOutput::SaveThread { patch, saved } => {
-                patch.apply(&mut self.thread);
-                let thread = self.thread.clone();
+                let thread = self.apply(&patch);
                 let write = self.row.patch(patch);
                 ctx.spawn(
                     async move {

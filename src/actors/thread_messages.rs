@@ -202,9 +202,8 @@ impl Handler<Rename> for ThreadActor {
 
     fn handle(&mut self, Rename(title): Rename, _: &mut Self::Context) -> Self::Result {
         let patch = ThreadPatch::rename(title, now_micros());
-        patch.apply(&mut self.thread);
+        let thread = self.apply(&patch);
         self.state.touch(Instant::now());
-        let thread = self.thread.clone();
         let write = self.row.patch(patch);
         Box::pin(async move {
             write.await?;

@@ -6,7 +6,9 @@
 //! (`thread_actor`) performs the effects these transitions call for.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// What the thread is doing, for the admin API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -29,6 +31,33 @@ pub enum Admission<T> {
     Rejected(T),
 }
 
+/// When a thread was last active, readable without asking its actor: the supervisor's idle
+/// sweep reads it for every live thread and asks only the actors idle past the TTL (asking
+/// all of them, a message and a reply each, once a minute, was a cost that grew with the
+/// number of live threads: issue #18's million idle actors). Milliseconds since the process's
+/// first use of it; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct LastActive(Arc<AtomicU64>);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl LastActive {
+    fn set(&self, at: Instant) {
+        let ms =
+            u64::try_from(at.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX);
+        self.0.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long the thread has been inactive at `now` (never negative).
+    pub fn idle_for(&self, now: Instant) -> Duration {
+        let at = epoch() + Duration::from_millis(self.0.load(Ordering::Relaxed));
+        now.saturating_duration_since(at)
+    }
+}
+
 /// Queue and turn bookkeeping of a thread. `T` is whatever describes an input.
 #[derive(Debug)]
 pub struct ThreadState<T> {
@@ -37,24 +66,38 @@ pub struct ThreadState<T> {
     bound: usize,
     awaiting_tool: bool,
     last_activity: Instant,
+    /// `last_activity`, for the supervisor.
+    shared: LastActive,
     turns_started: u64,
 }
 
 impl<T> ThreadState<T> {
     pub fn new(bound: usize, now: Instant) -> Self {
+        Self::with_last_active(bound, now, LastActive::default())
+    }
+
+    /// [`Self::new`], publishing its activity in `shared`.
+    pub fn with_last_active(bound: usize, now: Instant, shared: LastActive) -> Self {
+        shared.set(now);
         Self {
             running: false,
             queue: VecDeque::new(),
             bound,
             awaiting_tool: false,
             last_activity: now,
+            shared,
             turns_started: 0,
         }
     }
 
+    fn mark(&mut self, now: Instant) {
+        self.last_activity = now;
+        self.shared.set(now);
+    }
+
     /// Offers an input.
     pub fn submit(&mut self, input: T, now: Instant) -> Admission<T> {
-        self.last_activity = now;
+        self.mark(now);
         if !self.running {
             self.running = true;
             self.awaiting_tool = false;
@@ -72,7 +115,7 @@ impl<T> ThreadState<T> {
     /// start, if one was waiting. `awaiting_tool` says whether the turn ended on a pending
     /// client tool call.
     pub fn finish(&mut self, awaiting_tool: bool, now: Instant) -> Option<T> {
-        self.last_activity = now;
+        self.mark(now);
         self.awaiting_tool = awaiting_tool;
         match self.queue.pop_front() {
             Some(next) => {
@@ -106,7 +149,7 @@ impl<T> ThreadState<T> {
 
     /// Records activity that is not a turn (a read or a title change).
     pub fn touch(&mut self, now: Instant) {
-        self.last_activity = now;
+        self.mark(now);
     }
 
     /// Whether the thread may be evicted at `now` given the idle time-to-live.

@@ -57,7 +57,13 @@ use crate::config::DatabaseSettings;
 
 /// Opens a pool for the configured URL.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
-    connect_sized(settings, settings.max_connections, settings.min_connections).await
+    connect_sized(
+        settings,
+        settings.max_connections,
+        settings.min_connections,
+        None,
+    )
+    .await
 }
 
 /// The pool the turn path's writes go through (see "The writer" in the module doc): on
@@ -67,16 +73,20 @@ pub async fn writer(
     pool: &DatabaseConnection,
 ) -> Result<DatabaseConnection, DbErr> {
     if pool.get_database_backend() == DbBackend::Sqlite {
-        connect_sized(settings, 1, 1).await
+        let cache = format!("-{}", settings.sqlite_writer_cache_kib.max(1));
+        connect_sized(settings, 1, 1, Some(cache)).await
     } else {
         Ok(pool.clone())
     }
 }
 
+/// A pool of at most `max_connections`; `cache_size` is SQLite's `cache_size` pragma of each
+/// connection (SQLite's default when `None`).
 async fn connect_sized(
     settings: &DatabaseSettings,
     max_connections: u32,
     min_connections: u32,
+    cache_size: Option<String>,
 ) -> Result<DatabaseConnection, DbErr> {
     let url = settings.url.expose_secret().to_owned();
     let sqlite = url.starts_with("sqlite:");
@@ -100,11 +110,16 @@ async fn connect_sized(
         opts.test_before_acquire_if_idle_for(Duration::from_secs(settings.ping_idle_after_secs));
     }
     opts.map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
-        o.journal_mode(SqliteJournalMode::Wal)
+        let o = o
+            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .pragma("mmap_size", mmap.to_string())
-            .pragma("wal_autocheckpoint", checkpoint.to_string())
+            .pragma("wal_autocheckpoint", checkpoint.to_string());
+        match &cache_size {
+            Some(kib) => o.pragma("cache_size", kib.clone()),
+            None => o,
+        }
     })
     .map_sqlx_sqlite_pool_opts(|pool| {
         pool.after_connect(|conn, _meta| Box::pin(super::sqlite_tuning::tune(conn)))
@@ -228,6 +243,7 @@ mod tests {
             sqlite_mmap_bytes: 0,
             sqlite_wal_autocheckpoint_pages: 1234,
             ping_idle_after_secs: 30,
+            sqlite_writer_cache_kib: 1024,
             log_statements: false,
         }
     }

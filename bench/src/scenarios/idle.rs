@@ -30,10 +30,18 @@ pub async fn scenario_idle(report: &mut Report, setup: &Setup, mock: &MockLlm) -
     script_short(mock);
     let max = Duration::from_secs(setup.args.max_run_secs * 4);
     let file = setup.work.join("eventchat-c.sqlite3");
-    let retention = [(
-        "EVENTCHAT_TURNS__RETENTION_SECS".to_owned(),
-        RETENTION_SECS.to_string(),
-    )];
+    // A day of idle TTL: creating a million threads takes longer than the default 15
+    // minutes, and an evicted thread is not held.
+    let retention = [
+        (
+            "EVENTCHAT_TURNS__RETENTION_SECS".to_owned(),
+            RETENTION_SECS.to_string(),
+        ),
+        (
+            "EVENTCHAT_ACTORS__IDLE_TTL_SECS".to_owned(),
+            "86400".to_owned(),
+        ),
+    ];
     let url = format!("sqlite://{}?mode=rwc", file.display());
     let ec = start_eventchat_with(setup, &url, "c", &retention).await?;
     let target = Target {
