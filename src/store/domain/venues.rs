@@ -173,7 +173,7 @@ impl DomainStore {
     }
 
     /// [`Self::venue_vendors`] (no category filter, the same order), only the columns of a
-    /// [`VendorBrief`].
+    /// `VendorBrief`.
     pub async fn vendor_briefs(
         &self,
         venue_id: &str,
@@ -207,7 +207,7 @@ impl DomainStore {
             .collect())
     }
 
-    /// [`Self::venue_offerings`] of every category, only the columns of an [`OfferingBrief`].
+    /// [`Self::venue_offerings`] of every category, only the columns of an `OfferingBrief`.
     pub async fn offering_briefs(&self, venue_id: &str) -> StoreResult<Vec<OfferingBrief>> {
         use venue_offerings::Column;
         let rows: Vec<(String, String, String, i64, String)> = venue_offerings::Entity::find()
