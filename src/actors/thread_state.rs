@@ -189,7 +189,28 @@ impl<T> ThreadState<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    #[test]
+    fn the_published_activity_follows_every_change_of_the_state() {
+        let t0 = Instant::now();
+        let shared = LastActive::default();
+        let mut s = ThreadState::with_last_active(1, t0, shared.clone());
+        let later = |secs| t0 + Duration::from_secs(secs);
+        // Millisecond resolution: a second is exact enough for an idle TTL.
+        assert!(shared.idle_for(later(10)) >= Duration::from_secs(9));
+        assert_eq!(s.submit("a", later(20)), Admission::StartNow("a"));
+        assert!(shared.idle_for(later(20)) < Duration::from_secs(1));
+        assert_eq!(s.finish(false, later(30)), None);
+        let idle = shared.idle_for(later(100));
+        assert!(
+            idle >= Duration::from_secs(69) && idle <= Duration::from_secs(70),
+            "{idle:?}"
+        );
+        s.touch(later(100));
+        assert!(shared.idle_for(later(100)) < Duration::from_secs(1));
+        // Before the last activity (a clock read earlier on another thread): zero, not a panic.
+        assert_eq!(shared.idle_for(t0), Duration::ZERO);
+    }
 
     #[test]
     fn first_input_starts_and_later_ones_queue_in_order() {
