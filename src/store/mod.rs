@@ -75,11 +75,11 @@ impl Stores {
         owners: Option<OwnerStore>,
     ) -> Self {
         Self {
-            threads: ThreadStore::new(db.clone(), owners.clone()).with_writer(writer.clone()),
-            items: ItemStore::new(db.clone(), owners.clone()).with_writer(writer.clone()),
+            threads: ThreadStore::new(db.clone(), writer.clone(), owners.clone()),
+            items: ItemStore::new(db.clone(), writer.clone(), owners.clone()),
             attachments: AttachmentStore::new(db.clone()),
             feedback: FeedbackStore::new(db.clone()),
-            runs: RunStore::new(db.clone(), owners.clone()).with_writer(writer),
+            runs: RunStore::new(db.clone(), writer, owners.clone()),
             users: UserStore::new(db.clone()),
             domain: DomainStore::new(db.clone(), owners.clone()),
             search: SearchStore::new(db.clone()),

@@ -18,8 +18,9 @@ use chrono::{DateTime, Utc};
 use entity::chatkit_turn_runs::{self, Column, Entity};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use super::error::StoreResult;
@@ -55,22 +56,18 @@ pub struct RunStore {
 }
 
 impl RunStore {
-    pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self {
-            writer: db.clone(),
-            db,
-            owners,
-        }
+    /// Reads on `db`, writes on `writer` (`db::writer`; `db` itself where there is none).
+    pub fn new(
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        owners: Option<OwnerStore>,
+    ) -> Self {
+        Self { db, writer, owners }
     }
 
-    /// The pool writes go through (`db::writer`); `db` unless set.
-    pub fn with_writer(mut self, writer: DatabaseConnection) -> Self {
-        self.writer = writer;
-        self
-    }
-
-    /// A turn's first write, in one transaction (see the module doc).
-    pub async fn begin(&self, b: TurnBegin<'_>) -> StoreResult<()> {
+    /// A write transaction of `thread_id`'s turn on the writer, fenced in a cluster like every
+    /// other write of the thread's owner (`owners.rs`).
+    async fn write_txn(&self, thread_id: &str) -> StoreResult<DatabaseTransaction> {
         // IMMEDIATE on SQLite: the write lock is taken (waiting on the busy timeout) at
         // BEGIN. A deferred transaction that meets another writer's commit between its
         // first read and its first write fails at once with SQLITE_BUSY, which concurrent
@@ -82,12 +79,17 @@ impl RunStore {
                 ..TransactionOptions::default()
             })
             .await?;
-        // In a cluster, the first write of a turn is fenced like every other (`owners.rs`).
         if let Some(owners) = &self.owners
-            && let Some(epoch) = owners.guard(&b.thread.id)?
+            && let Some(epoch) = owners.guard(thread_id)?
         {
-            owners.check(&txn, &b.thread.id, epoch).await?;
+            owners.check(&txn, thread_id, epoch).await?;
         }
+        Ok(txn)
+    }
+
+    /// A turn's first write, in one transaction (see the module doc).
+    pub async fn begin(&self, b: TurnBegin<'_>) -> StoreResult<()> {
+        let txn = self.write_txn(&b.thread.id).await?;
         if b.new_thread {
             insert_on(&txn, b.thread).await?;
         }
@@ -128,19 +130,7 @@ impl RunStore {
         if usage == (0, 0) {
             return self.end(thread_id, turn_id).await;
         }
-        // IMMEDIATE for the reason given in `begin`.
-        let txn = self
-            .writer
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?;
-        if let Some(owners) = &self.owners
-            && let Some(epoch) = owners.guard(thread_id)?
-        {
-            owners.check(&txn, thread_id, epoch).await?;
-        }
+        let txn = self.write_txn(thread_id).await?;
         add_token_usage_on(&txn, thread_id, usage.0, usage.1).await?;
         delete_on(&txn, thread_id, turn_id).await?;
         txn.commit().await?;

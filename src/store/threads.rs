@@ -152,18 +152,13 @@ pub struct ThreadStore {
 }
 
 impl ThreadStore {
-    pub fn new(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self {
-            writer: db.clone(),
-            db,
-            owners,
-        }
-    }
-
-    /// The pool writes go through (`db::writer`); `db` unless set.
-    pub fn with_writer(mut self, writer: DatabaseConnection) -> Self {
-        self.writer = writer;
-        self
+    /// Reads on `db`, writes on `writer` (`db::writer`; `db` itself where there is none).
+    pub fn new(
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        owners: Option<OwnerStore>,
+    ) -> Self {
+        Self { db, writer, owners }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
