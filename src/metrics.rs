@@ -132,9 +132,11 @@ pub struct Metrics {
     pub db_errors: Counter,
     pub tool_calls: Counter,
     /// The local model (issue #16): prompt tokens evaluated, prompt tokens found in a
-    /// thread's KV cache instead, tokens generated and the time spent generating them.
+    /// thread's KV cache instead (of which those taken from another thread's cache: a shared
+    /// prompt prefix), tokens generated and the time spent generating them.
     pub local_prompt_evaluated: Counter,
     pub local_prompt_reused: Counter,
+    pub local_prompt_shared: Counter,
     pub local_generated: Counter,
     pub local_generation_micros: Counter,
     pub local_prompt_micros: Counter,
@@ -268,7 +270,7 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
-        let counters: [(&str, &str, &Counter); 21] = [
+        let counters: [(&str, &str, &Counter); 22] = [
             (
                 "eventchat_cluster_forwards_total",
                 "Requests this node handed to the thread's owner node.",
@@ -354,6 +356,11 @@ impl Metrics {
                 "eventchat_local_prompt_tokens_reused_total",
                 "Local model: prompt tokens taken from a thread's KV cache instead.",
                 &self.local_prompt_reused,
+            ),
+            (
+                "eventchat_local_prompt_tokens_shared_total",
+                "Local model: prompt tokens of those reused that came from another thread's cache.",
+                &self.local_prompt_shared,
             ),
             (
                 "eventchat_local_generated_tokens_total",

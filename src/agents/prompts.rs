@@ -1,5 +1,11 @@
 //! System prompts: the assistant's role (its `AgentSpec`), the shared rules, the style
 //! options from its config section, and the context built from the database.
+//!
+//! The order is the cache's: what every thread of an assistant shares comes first and the
+//! context last, so the local model starts a new thread from another thread's evaluated
+//! prompt (`llm::local::seqs`) for as long as the two agree. The context stays in this one
+//! message: Qwen2.5 0.5B, given it as a second system message after the tools block, no
+//! longer saw the event it was about and asked the user for its id.
 
 use crate::config::AgentSettings;
 fn style(s: &AgentSettings) -> String {

@@ -67,6 +67,7 @@ fn local(engine: &LocalEngine, model: &str) -> Value {
             "threads_cached": m.local_cached_threads.get(),
             "prompt_tokens_evaluated": evaluated,
             "prompt_tokens_reused": m.local_prompt_reused.get(),
+            "prompt_tokens_shared": m.local_prompt_shared.get(),
         },
         "tokens": {
             "generated": generated,

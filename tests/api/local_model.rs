@@ -153,6 +153,27 @@ async fn the_local_model_calls_get_event_details_and_answers() {
         reused > 1000,
         "the second round reused the first one's prompt: {view}"
     );
+    // A second thread asking the same: its prompt opens like the first thread's, so it
+    // starts from the first thread's evaluated cells (copied, shared) and evaluates only
+    // what differs. The model still answers from those cells: the same tool runs.
+    let shared = |view: &Value| view["cache"]["prompt_tokens_shared"].as_u64().unwrap_or(0);
+    let before = shared(&view);
+    let meta = json!({"agentType": "client", "eventId": event_id});
+    let (second, ev) = app
+        .create_thread(&token, "Show me my event details", meta)
+        .await;
+    assert!(!ev.iter().any(|e| e["type"] == "error"), "{ev:?}");
+    let rows = app.tool_calls(&second).await;
+    assert!(
+        rows.iter().any(|r| r.tool == "getEventDetails" && r.ok),
+        "the second thread's turn ran the tool too: {rows:?}"
+    );
+    let after = llm_view(&app).await;
+    // The system prompt with the event's context and the tools block is ~2,500 tokens.
+    assert!(
+        shared(&after) - before > 2000,
+        "the second thread's first prompt came from the first thread's cache: {after}"
+    );
 }
 
 /// The error message of a new thread's turn, once it is not "still starting" (bounded).

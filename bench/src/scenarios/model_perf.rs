@@ -3,7 +3,9 @@
 //!
 //! 1. Load: the engine's `load_ms` and the time from spawn to a loaded model.
 //! 2. First turn: `--ttft-rounds` fresh threads with a short question; time to the first SSE
-//!    event and to the first assistant text delta.
+//!    event and to the first assistant text delta, and the prompt tokens evaluated against
+//!    those taken from another thread's cache (all on one persona's event: the first round
+//!    evaluates the system prompt, later rounds reuse it).
 //! 3. Second turn with context: as many fresh threads whose first message is long (event
 //!    notes, "reply OK"), sized so that the second turn's prompt is about `--context-tokens`;
 //!    the second turn asks about those notes, so it needs no tool. Its first-event and
@@ -114,16 +116,19 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str) -> Res<()> {
         let ex = exchange(addr, &persona.token, &create(SHORT_QUESTION), TURN_TIMEOUT).await?;
         check("first turn", &ex)?;
         let after = Metrics::scrape(addr).await?;
-        // The first model call's prompt is all new on a fresh thread (a tool round adds a
-        // second call, mostly reused: then this overstates the base a little).
-        base_prompt.push(after.since(&before, EVALUATED));
+        // The first model call's prompt: on the first fresh thread all evaluated, on later
+        // ones mostly taken from the first's cache (the same system prompt and tools). A
+        // tool round adds a second call, mostly reused: then this overstates the base a little.
+        let evaluated = after.since(&before, EVALUATED);
+        let reused = after.since(&before, REUSED);
+        base_prompt.push(evaluated + reused);
         first.push(json!({
             "ttfe_s": secs(ex.ttfe), "ttft_s": secs(ex.ttft), "turn_s": ex.total.as_secs_f64(),
-            "tool_rounds": ex.tool_rounds, "evaluated": after.since(&before, EVALUATED),
+            "tool_rounds": ex.tool_rounds, "evaluated": evaluated, "reused": reused,
             "generated": after.since(&before, GENERATED),
         }));
         say(format!(
-            "    first turn: first event {:.2} s, first token {:.2} s, turn {:.1} s, {} tool rounds",
+            "    first turn: first event {:.2} s, first token {:.2} s, turn {:.1} s, {} tool rounds, prompt tokens {evaluated} evaluated / {reused} reused",
             secs(ex.ttfe),
             secs(ex.ttft),
             ex.total.as_secs_f64(),
@@ -270,6 +275,9 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str) -> Res<()> {
         "pp_tokens_per_s": pp_tps, "tg_tokens_per_s": tg_tps,
         "first_turn": first, "second_turn": second,
         "ttft1_s": med(&first, "ttft_s"), "ttfe1_s": med(&first, "ttfe_s"),
+        // The first fresh thread evaluates the system prompt; later ones reuse it.
+        "ttft1_cold_s": first.first().and_then(|r| r["ttft_s"].as_f64()),
+        "ttft1_shared_s": first.get(1..).map(|rest| med(rest, "ttft_s")),
         "ttft2_s": ttft2, "ttfe2_s": med(&second, "ttfe_s"),
         "context_tokens": med(&second, "prompt_tokens"),
         "context_reused": med(&second, "reused"), "context_evaluated": med(&second, "evaluated"),

@@ -10,7 +10,8 @@
 //! Scheduling, per step:
 //! - waiting jobs are admitted first come, first served while fewer than `parallel` run, each
 //!   on a sequence from [`SeqTable`] (its thread's own when cached: only the new part of the
-//!   prompt is evaluated);
+//!   prompt is evaluated; a new thread starts from the longest prompt prefix another thread
+//!   already evaluated, copied as shared cells);
 //! - one batch of at most `n_batch` tokens is decoded: one token for every job that is
 //!   generating, then prompt chunks of the jobs still reading their prompt (so a long new
 //!   prompt never stalls the others' streams by more than one chunk);
@@ -293,12 +294,24 @@ impl Engine<'_> {
                 return;
             };
             let seq = i32::try_from(claim.seq).unwrap_or(0);
-            let cleared = if claim.reused == 0 {
-                self.ctx.kv_cache_seq_rm(seq, None, None)
-            } else {
-                self.ctx
-                    .kv_cache_seq_rm(seq, u32::try_from(claim.reused).ok(), None)
+            let kept = u32::try_from(claim.reused).ok();
+            let cleared = match claim.copied_from {
+                // Another sequence's prefix (the shared system prompt): this sequence's own
+                // cells are dropped, then the donor's first `reused` cells are tagged with it.
+                Some(donor) => self.ctx.kv_cache_seq_rm(seq, None, None).and_then(|()| {
+                    let donor = i32::try_from(donor).unwrap_or(0);
+                    self.ctx.copy_kv_cache_seq(donor, seq, Some(0), kept)
+                }),
+                None if claim.reused == 0 => self.ctx.kv_cache_seq_rm(seq, None, None),
+                None => self.ctx.kv_cache_seq_rm(seq, kept, None),
             };
+            tracing::debug!(
+                seq,
+                prompt = tokens.len(),
+                reused = claim.reused,
+                donor = claim.copied_from,
+                "local model: a job starts"
+            );
             let reused = if cleared.is_ok() {
                 claim.reused
             } else {
@@ -311,6 +324,9 @@ impl Engine<'_> {
             m.local_queue_wait.observe(job.queued_at.elapsed());
             // Counted here, not when the turn ends: a round stopped early reused them too.
             m.local_prompt_reused.add(reused as u64);
+            if claim.copied_from.is_some() {
+                m.local_prompt_shared.add(reused as u64);
+            }
             let room = u32::try_from(self.max_context - tokens.len()).unwrap_or(u32::MAX);
             let max_tokens = job.max_tokens.min(room).max(1);
             let mut chain = Vec::with_capacity(4);

@@ -9,6 +9,13 @@
 //!   empty one, else the least recently used idle one (its cache is dropped). It returns how
 //!   many leading tokens are already in the cache (the common prefix, always leaving at least
 //!   one token to evaluate, because the model's next-token logits come from evaluating one).
+//! - A turn starts from the longest prefix any sequence holds, when it is longer than what
+//!   its own sequence holds (busy ones too: their evaluated tokens never move). The system prompt opens with the
+//!   assistant's instructions and ends with the event's or venue's context, then the tools
+//!   block: a new thread on an event another thread already talked about evaluates only its
+//!   question; one on another event still skips the instructions. The engine copies that
+//!   prefix into the claimed sequence (`llama_memory_seq_cp`: with the unified KV pool the
+//!   cells are shared, not duplicated).
 //! - [`SeqTable::evict_lru`] frees the least recently used idle sequence when the cell pool is
 //!   full (the memory budget); the engine calls it and retries.
 //!
@@ -31,8 +38,11 @@ pub struct Claim {
     pub seq: usize,
     /// Leading prompt tokens already in the cache; the KV after them must be removed.
     pub reused: usize,
-    /// Whether the sequence held another thread's tokens (all removed).
+    /// Whether the sequence held another thread's tokens (removed, but for a shared prefix).
     pub evicted_other: bool,
+    /// The sequence whose first `reused` tokens are to be copied into `seq` (whose own KV is
+    /// removed first); `None`: `seq` already holds them.
+    pub copied_from: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -40,6 +50,10 @@ pub struct SeqTable {
     seqs: Vec<Seq>,
     clock: u64,
 }
+
+/// A shorter shared prefix is not worth a copy (every prompt opens with the same few
+/// template tokens).
+const MIN_SHARED: usize = 16;
 
 fn common_prefix(a: &[i32], b: &[i32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
@@ -76,15 +90,40 @@ impl SeqTable {
         };
         let seq = own.or_else(empty).or_else(lru)?;
         self.clock += 1;
-        let slot = &mut self.seqs[seq];
         let same_owner = own == Some(seq);
-        let evicted_other = !same_owner && !slot.tokens.is_empty();
-        let reused = if same_owner {
-            common_prefix(&slot.tokens, prompt).min(prompt.len().saturating_sub(1))
+        // At least one prompt token is evaluated: the next token's logits come from it.
+        let cap = prompt.len().saturating_sub(1);
+        // What the claimed sequence already holds: all of it for the thread's own; for another
+        // thread's, only a shared prefix worth keeping.
+        let held = common_prefix(&self.seqs[seq].tokens, prompt).min(cap);
+        let held = if same_owner || held >= MIN_SHARED {
+            held
         } else {
             0
         };
-        slot.tokens.truncate(reused);
+        // A longer prefix elsewhere is copied in: another thread on the same event, or a
+        // prompt of a form the thread's own cache does not hold (the re-ask without tools).
+        let donor = self
+            .seqs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != seq)
+            .map(|(i, s)| (common_prefix(&s.tokens, prompt).min(cap), i))
+            .filter(|(n, _)| *n >= MIN_SHARED && *n > held)
+            .max();
+        let (reused, copied_from) = match donor {
+            Some((n, i)) => (n, Some(i)),
+            None => (held, None),
+        };
+        let slot = &mut self.seqs[seq];
+        let evicted_other = !same_owner && !slot.tokens.is_empty();
+        match copied_from {
+            Some(_) => {
+                slot.tokens.clear();
+                slot.tokens.extend_from_slice(&prompt[..reused]);
+            }
+            None => slot.tokens.truncate(reused),
+        }
         slot.owner = owner.map(str::to_owned);
         slot.busy = true;
         slot.last_used = self.clock;
@@ -92,6 +131,7 @@ impl SeqTable {
             seq,
             reused,
             evicted_other,
+            copied_from,
         })
     }
 
@@ -162,7 +202,8 @@ mod tests {
             Claim {
                 seq: 0,
                 reused: 0,
-                evicted_other: false
+                evicted_other: false,
+                copied_from: None,
             }
         );
         table.extend(0, &[1, 2, 3, 4, 5]);
@@ -175,7 +216,8 @@ mod tests {
             Claim {
                 seq: 0,
                 reused: 5,
-                evicted_other: false
+                evicted_other: false,
+                copied_from: None,
             }
         );
         assert_eq!(table.len_of(0), 5);
@@ -218,7 +260,8 @@ mod tests {
             Claim {
                 seq: 0,
                 reused: 0,
-                evicted_other: true
+                evicted_other: true,
+                copied_from: None,
             }
         );
         // "b" is still cached.
@@ -228,7 +271,8 @@ mod tests {
             Claim {
                 seq: 1,
                 reused: 2,
-                evicted_other: false
+                evicted_other: false,
+                copied_from: None,
             }
         );
         assert!(table.claim(Some("d"), &[1]).is_none(), "both busy");
@@ -248,5 +292,107 @@ mod tests {
         assert_eq!(table.evict_lru(), Some(0));
         assert_eq!(table.evict_lru(), Some(1));
         assert_eq!(table.evict_lru(), None, "the busy one is never evicted");
+    }
+
+    /// A system prompt of `n` tokens, then `tail`.
+    fn prompt(n: i32, tail: &[i32]) -> Vec<i32> {
+        (0..n).chain(tail.iter().copied()).collect()
+    }
+
+    #[test]
+    fn a_new_thread_starts_from_the_longest_prefix_another_sequence_holds() {
+        let mut table = SeqTable::new(3);
+        let a = table.claim(Some("a"), &prompt(40, &[100])).expect("free");
+        table.extend(a.seq, &prompt(40, &[100, 101]));
+        table.release(a.seq);
+        let b = table.claim(Some("b"), &prompt(20, &[200])).expect("free");
+        table.extend(b.seq, &prompt(20, &[200]));
+        // "c" shares 40 tokens with "a" and 20 with "b": it copies a's 40, into an empty slot.
+        let c = table
+            .claim(Some("c"), &prompt(40, &[300, 301]))
+            .expect("free");
+        assert_eq!(
+            c,
+            Claim {
+                seq: 2,
+                reused: 40,
+                evicted_other: false,
+                copied_from: Some(0),
+            }
+        );
+        assert_eq!(table.len_of(2), 40);
+        assert_eq!(table.len_of(0), 42, "the donor keeps its own tokens");
+    }
+
+    #[test]
+    fn a_busy_sequences_evaluated_prefix_is_shared_too() {
+        let mut table = SeqTable::new(2);
+        let a = table.claim(Some("a"), &prompt(30, &[1])).expect("free");
+        table.extend(a.seq, &prompt(30, &[]));
+        let b = table.claim(Some("b"), &prompt(30, &[2])).expect("free");
+        assert_eq!((b.seq, b.reused, b.copied_from), (1, 30, Some(0)));
+    }
+
+    #[test]
+    fn a_reclaimed_sequence_keeps_the_prefix_it_shares_without_a_copy() {
+        let mut table = SeqTable::new(1);
+        let a = table.claim(Some("a"), &prompt(30, &[1])).expect("free");
+        table.extend(a.seq, &prompt(30, &[1, 5]));
+        table.release(a.seq);
+        let b = table.claim(Some("b"), &prompt(30, &[2])).expect("free");
+        assert_eq!(
+            b,
+            Claim {
+                seq: 0,
+                reused: 30,
+                evicted_other: true,
+                copied_from: None,
+            }
+        );
+        assert_eq!(table.len_of(0), 30);
+    }
+
+    #[test]
+    fn a_short_common_prefix_is_not_shared() {
+        let mut table = SeqTable::new(2);
+        let a = table.claim(Some("a"), &prompt(10, &[1])).expect("free");
+        table.extend(a.seq, &prompt(10, &[1]));
+        table.release(a.seq);
+        let b = table.claim(Some("b"), &prompt(10, &[2])).expect("free");
+        assert_eq!((b.seq, b.reused, b.copied_from), (1, 0, None));
+    }
+
+    #[test]
+    fn a_thread_takes_a_longer_prefix_from_elsewhere_over_its_own() {
+        let mut table = SeqTable::new(2);
+        // "a" re-asked without tools: its sequence holds the other form of the prompt.
+        let a = table.claim(Some("a"), &prompt(40, &[1])).expect("free");
+        table.extend(a.seq, &prompt(40, &[1, 2]));
+        table.release(a.seq);
+        // "b" evaluated the first form, then the second form on its own sequence.
+        let b = table.claim(Some("b"), &prompt(20, &[9])).expect("free");
+        table.extend(b.seq, &prompt(20, &[9]));
+        table.release(b.seq);
+        let again = table.claim(Some("b"), &prompt(40, &[7])).expect("free");
+        assert_eq!(
+            (again.seq, again.reused, again.copied_from),
+            (1, 40, Some(0))
+        );
+        // Its own prefix, when it is the longest, stays where it is.
+        table.extend(1, &[7, 8]);
+        table.release(1);
+        let own = table
+            .claim(Some("b"), &prompt(40, &[7, 8, 9]))
+            .expect("free");
+        assert_eq!((own.seq, own.reused, own.copied_from), (1, 42, None));
+    }
+
+    #[test]
+    fn a_fully_shared_prompt_still_leaves_one_token_to_evaluate() {
+        let mut table = SeqTable::new(2);
+        let a = table.claim(Some("a"), &prompt(20, &[])).expect("free");
+        table.extend(a.seq, &prompt(20, &[]));
+        let b = table.claim(Some("b"), &prompt(20, &[])).expect("free");
+        assert_eq!((b.seq, b.reused, b.copied_from), (1, 19, Some(0)));
     }
 }

@@ -66,10 +66,11 @@ function llmCard(llm) {
   const badge = { ready: "ok", starting: "warn", failed: "bad" }[llm.state] ?? "";
   const e = llm.engine;
   const reused = llm.cache.prompt_tokens_reused;
+  const shared = llm.cache.prompt_tokens_shared || 0;
   const total = reused + llm.cache.prompt_tokens_evaluated;
   const rows = [
     ["Queue", `${llm.queue.waiting} waiting, ${llm.queue.active} answering${e ? ` (up to ${e.parallel} at once)` : ""}; mean wait ${llm.queue.mean_wait_ms} ms over ${llm.queue.turns_admitted} turns`],
-    ["KV cache", `${llm.cache.threads_cached}${e ? ` of ${e.sequences}` : ""} threads kept${e ? `, ${e.kv_cells.toLocaleString()} cells` : ""}; prompt tokens reused ${reused.toLocaleString()} of ${total.toLocaleString()}${total ? ` (${Math.round((100 * reused) / total)}%)` : ""}`],
+    ["KV cache", `${llm.cache.threads_cached}${e ? ` of ${e.sequences}` : ""} threads kept${e ? `, ${e.kv_cells.toLocaleString()} cells` : ""}; prompt tokens reused ${reused.toLocaleString()} of ${total.toLocaleString()}${total ? ` (${Math.round((100 * reused) / total)}%)` : ""}${shared ? `, ${shared.toLocaleString()} of them from other threads` : ""}`],
     ["Speed", `prompt ${llm.tokens.prompt_per_second ?? "–"} tokens/s, generation ${llm.tokens.generation_per_second ?? "–"} tokens/s; ${llm.tokens.generated.toLocaleString()} tokens generated`],
   ];
   if (e) rows.unshift(["Engine", `${e.threads} CPU threads, loaded in ${e.load_ms} ms from ${e.path}`]);
