@@ -2,7 +2,7 @@
 //!
 //! 1. Context: the agent's context text is taken from the thread actor's cache, or built
 //!    from the database and handed back to the cache.
-//! 2. Model input: the system prompt (role, style, context) and the thread's history
+//! 2. Model input: the system prompt (role, rules, style, then the context) and the thread's history
 //!    rebuilt from stored items within the token budget. What the turn answers is the
 //!    newest of those items: a user message, a tool output, an answered structured input,
 //!    or a widget action, which the turn stored as a hidden `<Action>` note
@@ -11,9 +11,10 @@
 //!    calls run as a workflow round and their results go back to the model; at most
 //!    `max_tool_rounds` rounds, then a clear message.
 //!    With `llm.text_tool_calls` enabled, tool calls the model wrote as text are recovered
-//!    from the stream before the text is shown (`llm::text_calls`), and a round that only
+//!    from the stream before the text is shown (`llm::text_calls`, which also hides prompt
+//!    markup the model copies, such as an echoed `<tool_response>`), and a round that only
 //!    repeats calls already answered is not run: the model is asked once more without tools
-//!    (`repeat_guard`).
+//!    (`repeat_guard`); so is an answer after tool results that shows nothing.
 //! 4. After the first exchange, a short title (a small model call; can be turned off).
 //!
 //! Failures: every model fault, no model configured included, is a `custom` error with its
@@ -173,6 +174,16 @@ impl AgentResponder {
             let (text, calls) = self.stream_round(turn, req, &tools).await?;
             answer.push_str(&text);
             if calls.is_empty() {
+                // After tool results, an answer with nothing to show: a small model echoed a
+                // result (`<tool_response>`, not shown) or stopped at once. It is asked once
+                // more, without tools, to answer from the results.
+                if rounds > 0 && guard.is_some() && text.trim().is_empty() {
+                    let why = "the model's answer after the tool results showed nothing";
+                    let text = self
+                        .answer_without_tools(turn, agent, &messages, &tools, why)
+                        .await?;
+                    answer.push_str(&text);
+                }
                 break;
             }
             rounds += 1;
@@ -189,8 +200,9 @@ impl AgentResponder {
                 .as_ref()
                 .is_some_and(|g| g.check(&calls) == Verdict::AnswerWithoutTools)
             {
+                let why = "the model repeated calls already answered";
                 let text = self
-                    .answer_without_tools(turn, agent, &messages, &tools)
+                    .answer_without_tools(turn, agent, &messages, &tools, why)
                     .await?;
                 answer.push_str(&text);
                 break;
@@ -241,8 +253,8 @@ impl AgentResponder {
         Ok(text)
     }
 
-    /// The repeat guard's way out: the same conversation without tools and with a note to
-    /// answer from the results, so the model answers from what it already has. A call it
+    /// The repeat guard's way out (and the retry of an answer that showed nothing): the same
+    /// conversation without tools and with a note to answer from the results, so the model answers from what it already has. A call it
     /// still writes as text is recognised against the turn's `tools` (never shown, never
     /// run); an empty answer gets a short apology instead.
     async fn answer_without_tools(
@@ -251,9 +263,11 @@ impl AgentResponder {
         agent: &AgentSettings,
         messages: &[ChatMessage],
         tools: &Arc<[ToolSpec]>,
+        why: &'static str,
     ) -> Result<String, TurnError> {
         tracing::info!(
-            "the model repeated calls already answered; asking it to answer without tools"
+            why,
+            "asking the model to answer from the results without tools"
         );
         let messages = reask(messages).unwrap_or_else(|| {
             let mut all = messages.to_vec();

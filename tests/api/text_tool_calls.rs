@@ -301,3 +301,36 @@ async fn refusal(backend: Backend) {
     app.finish().await;
 }
 both_backends!(a_text_call_for_another_users_event_is_refused, refusal);
+
+/// What Qwen2.5 1.5B did in the evaluation: the right call, then the tool's result echoed in
+/// `<tool_response>` tags as the whole answer. The echo is not shown (ids and raw JSON); the
+/// model is asked once more, without tools, and that answer is the one the user reads.
+/// `<HiddenContext>` tags copied from the prompt go, their sentence stays.
+async fn echoed_result(backend: Backend) {
+    let mock = MockLlm::start();
+    let (app, token, event_id, meta) = client_app(backend, &mock, &[]).await;
+    mock.push(fenced_call("getEventDetails", &event_id));
+    mock.push(Reply::text([
+        "<tool_res".to_owned(),
+        format!("ponse>\n{{\"id\": \"{event_id}\", \"status\": \"confirmed\"}}\n</tool_response>"),
+    ]));
+    mock.push(Reply::text([
+        "<HiddenContext>Your event ",
+        "is confirmed.</Hidden",
+        "Context>",
+    ]));
+    let (thread_id, ev) = app.create_thread(&token, "my event?", meta).await;
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 3, "one re-ask after the echo");
+    assert!(!offers_tools(&reqs[2]), "the re-ask offers no tools");
+    assert_eq!(messages(&ev), ["Your event is confirmed."]);
+    assert_eq!(streamed(&ev), "Your event is confirmed.");
+    assert_no_raw_call(&ev);
+    assert!(!streamed(&ev).contains(&event_id));
+    assert_eq!(app.tool_calls(&thread_id).await.len(), 1);
+    app.finish().await;
+}
+both_backends!(
+    an_echoed_tool_result_is_not_shown_and_the_model_is_asked_again,
+    echoed_result
+);

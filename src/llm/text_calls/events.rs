@@ -13,6 +13,10 @@
 //! round and calls again if it needs to. (The upstream's `Usage` of such a cut answer is not
 //! known and not sent.)
 //!
+//! Every piece of text also passes the markup filter (`markup`): a tool result the model
+//! echoes in `<tool_response>` tags, and `<HiddenContext>` tags it copies from the prompt, are
+//! not shown.
+//!
 //! An upstream error releases held text that is not a call in progress (whitespace, a
 //! partial tag prefix), so the runner keeps what was said, as for any interrupted answer; a
 //! call in progress is dropped, never shown as raw JSON.
@@ -22,6 +26,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+use super::markup::MarkupFilter;
 use super::stream::{Resolution, TextCallFilter};
 use crate::llm::{LlmError, LlmEvent, LlmStream, ToolCall, ToolSpec};
 
@@ -32,6 +37,7 @@ pub fn recover_tool_calls(upstream: LlmStream, tools: Arc<[ToolSpec]>) -> LlmStr
         upstream,
         tools,
         filter: TextCallFilter::default(),
+        markup: MarkupFilter::default(),
         pending: VecDeque::new(),
         real_calls: Vec::new(),
         usage: None,
@@ -47,6 +53,8 @@ struct Recovery {
     upstream: LlmStream,
     tools: Arc<[ToolSpec]>,
     filter: TextCallFilter,
+    /// After the call filter: prompt markup the model copied is not shown (`markup`).
+    markup: MarkupFilter,
     pending: VecDeque<Result<LlmEvent, LlmError>>,
     /// The upstream's own tool calls, kept until the end to be merged with recovered ones.
     real_calls: Vec<ToolCall>,
@@ -66,6 +74,7 @@ impl Recovery {
             match self.upstream.next().await {
                 Some(Ok(LlmEvent::TextDelta(delta))) => {
                     let shown = self.filter.push(&delta);
+                    let shown = self.markup.push(&shown);
                     if let Some(resolution) = self.filter.complete_calls(&self.tools) {
                         self.cut(shown, resolution);
                         continue;
@@ -139,9 +148,12 @@ impl Recovery {
 
     /// Queues the resolved text, the merged calls and the usage, in the documented order.
     fn queue(&mut self, resolution: Resolution) {
-        if !resolution.text.is_empty() {
-            self.pending
-                .push_back(Ok(LlmEvent::TextDelta(resolution.text)));
+        let text = self.markup.push(&resolution.text) + &self.markup.finish();
+        if self.markup.removed() {
+            tracing::debug!("prompt markup the model copied into its answer was not shown");
+        }
+        if !text.is_empty() {
+            self.pending.push_back(Ok(LlmEvent::TextDelta(text)));
         }
         let mut calls = std::mem::take(&mut self.real_calls);
         calls.extend(resolution.calls);

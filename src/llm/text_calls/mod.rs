@@ -32,10 +32,12 @@
 //!   [`HOLD_LIMIT`] bytes of it.
 //!
 //! Parts: `parser` (pure: a complete text -> calls or a reason it is text), `stream` (the
-//! incremental filter over text deltas), `events` ([`recover_tool_calls`], the filter applied
+//! incremental filter over text deltas), `markup` (prompt markup copied into an answer,
+//! removed), `events` ([`recover_tool_calls`], the filter applied
 //! to an [`LlmStream`](crate::llm::LlmStream) of events).
 
 mod events;
+mod markup;
 mod parser;
 mod stream;
 

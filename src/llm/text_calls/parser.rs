@@ -63,6 +63,7 @@ pub fn parse(text: &str, tools: &[ToolSpec]) -> Result<Recovered, NotACall> {
             None => {}
         }
     }
+    dedup(&mut calls);
     if calls.is_empty() {
         return Err(NotACall::NoCandidate);
     }
@@ -106,7 +107,23 @@ pub(super) fn first_calls(held: &str, tools: &[ToolSpec]) -> Option<Vec<ToolCall
         Value::Object(_) => calls.push(call_of(value, tools).ok()?),
         _ => return None,
     }
+    dedup(&mut calls);
     Some(calls)
+}
+
+/// Drops a call that repeats an earlier one of the same answer (same tool, same arguments):
+/// small models write the asked call twice, and once null or unknown arguments are dropped
+/// an invented variant can become the same call.
+fn dedup(calls: &mut Vec<ToolCall>) {
+    let mut seen: Vec<(String, String)> = Vec::with_capacity(calls.len());
+    calls.retain(|call| {
+        let key = (call.name.clone(), call.arguments.clone());
+        let new = !seen.contains(&key);
+        if new {
+            seen.push(key);
+        }
+        new
+    });
 }
 
 /// The prose pieces and the call candidates of `text`, by form.
@@ -250,12 +267,11 @@ fn call_of(value: Value, tools: &[ToolSpec]) -> Result<ToolCall, NotACall> {
         (Some(a), None) | (None, Some(a)) => arguments_of(a)?,
         (None, None) => Map::new(),
     };
-    let arguments = Value::Object(arguments);
     let spec = tools
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| NotACall::UnknownTool(name.clone()))?;
-    schema::validate(&spec.parameters, &arguments).map_err(|reason| {
+    let arguments = valid_arguments(&spec.parameters, arguments).map_err(|reason| {
         NotACall::InvalidArguments {
             tool: name.clone(),
             reason,
@@ -269,6 +285,36 @@ fn call_of(value: Value, tools: &[ToolSpec]) -> Result<ToolCall, NotACall> {
         name,
         arguments: crate::json_text::sanitize_model_json(&arguments).into_owned(),
     })
+}
+
+/// The arguments if they pass the tool's schema, else the same arguments without the keys
+/// small models add that carry nothing (a `null` for an optional parameter, a key the tool
+/// does not have: Qwen2.5 writes `"tableNumber": null` and copies schema keywords such as
+/// `"required": []` into its arguments), if those pass. A key is never renamed or a value
+/// changed: what runs is what the model wrote, less what the tool would not read.
+fn valid_arguments(schema: &Value, arguments: Map<String, Value>) -> Result<Value, String> {
+    let arguments = Value::Object(arguments);
+    let Err(reason) = schema::validate(schema, &arguments) else {
+        return Ok(arguments);
+    };
+    let Value::Object(mut map) = arguments else {
+        return Err(reason);
+    };
+    let known = schema.get("properties").and_then(Value::as_object);
+    let before = map.len();
+    map.retain(|key, value| !value.is_null() && known.is_some_and(|k| k.contains_key(key)));
+    if map.len() == before {
+        return Err(reason);
+    }
+    let repaired = Value::Object(map);
+    match schema::validate(schema, &repaired) {
+        Ok(()) => {
+            tracing::debug!(dropped = before - repaired.as_object().map_or(0, Map::len), %reason,
+                "text tool call: dropped null and unknown arguments");
+            Ok(repaired)
+        }
+        Err(_) => Err(reason),
+    }
 }
 
 /// Arguments as an object, or as a JSON string holding one (what the model would have put in

@@ -2,6 +2,7 @@
 //! holding rules, and the event wrapper's order.
 
 mod events;
+mod markup;
 mod parser;
 mod stream;
 

@@ -54,9 +54,21 @@ fn unterminated_last_tag() {
     );
     // An open tag followed by another tag ends there.
     let r = recovered(
-        "<tool_call>{\"name\": \"listEvents\"}\n<tool_call>{\"name\": \"listEvents\"}</tool_call>",
+        "<tool_call>{\"name\": \"listEvents\"}\n<tool_call>{\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e2\"}}</tool_call>",
     );
     assert_eq!(r.calls.len(), 2);
+}
+
+/// The same call twice in one answer runs once (a write would otherwise happen twice).
+#[test]
+fn a_repeated_call_in_one_answer_runs_once() {
+    let call = r#"{"name": "getEventDetails", "arguments": {"eventId": "e1"}}"#;
+    let r = recovered(&format!(
+        "<tool_call>{call}</tool_call>\n<tool_call>{call}</tool_call>"
+    ));
+    assert_eq!(calls(&r), [details("e1")]);
+    let r = recovered(&format!("[{call}, {call}]"));
+    assert_eq!(calls(&r), [details("e1")]);
 }
 
 #[test]
@@ -170,6 +182,47 @@ fn schema_violation_is_text() {
         r#"{"name": "getEventDetails", "arguments": {"eventId": 7}}"#,
         r#"{"name": "addGuest", "arguments": {"eventId": "e1", "name": "Ana", "email": "not an email"}}"#,
         r#"{"name": "listEvents", "arguments": {"from": "tomorrow"}}"#,
+    ] {
+        assert!(
+            matches!(
+                parse(text, &tools()),
+                Err(NotACall::InvalidArguments { .. })
+            ),
+            "{text:?}"
+        );
+    }
+}
+
+/// What Qwen2.5 0.5B wrote in the evaluation: the right call with a `null` optional value, or
+/// with a schema keyword copied into the arguments. Without those keys the call is valid, so
+/// it runs with exactly the rest.
+#[test]
+fn null_and_unknown_arguments_are_dropped_when_the_rest_is_valid() {
+    let r = recovered(
+        r#"{"name": "addGuest", "arguments": {"eventId": "e1", "name": "Jane Doe", "tableNumber": null, "required": []}}"#,
+    );
+    assert_eq!(
+        calls(&r),
+        [(
+            "addGuest".to_owned(),
+            json!({"eventId": "e1", "name": "Jane Doe"})
+        )]
+    );
+    let r = recovered(
+        r#"<tool_call>{"name": "listEvents", "arguments": {"required": [], "additionalProperties": false}}</tool_call>"#,
+    );
+    assert_eq!(calls(&r), [("listEvents".to_owned(), json!({}))]);
+}
+
+/// Dropping keys never makes an invalid call valid by removing what it needs, and a wrong
+/// value of a known key is not repaired.
+#[test]
+fn a_repair_does_not_hide_a_real_violation() {
+    for text in [
+        // The required id is null: dropped, it is still missing.
+        r#"{"name": "getEventDetails", "arguments": {"eventId": null}}"#,
+        // A known key with a wrong value, next to an unknown one.
+        r#"{"name": "addGuest", "arguments": {"eventId": "e1", "name": "Ana", "email": "not an email", "extra": 1}}"#,
     ] {
         assert!(
             matches!(

@@ -154,7 +154,9 @@ fn the_first_complete_valid_call_resolves_at_once() {
             1,
         ),
         (
-            &["```json\n[{\"name\": \"listEvents\"}, {\"name\": \"listEvents\"}]"][..],
+            &[
+                "```json\n[{\"name\": \"listEvents\"}, {\"name\": \"getEventDetails\", \"arguments\": {\"eventId\": \"e1\"}}]",
+            ][..],
             2,
         ),
         // The model's chain after its first call is never read.
