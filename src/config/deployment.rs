@@ -10,7 +10,8 @@
 //! - is shorter than its least length (32 bytes for an HMAC-SHA256 key: RFC 7518 §3.2 asks
 //!   for a key at least as long as the hash),
 //!
-//! and `auth.dev_login` on (it hands out tokens for any seeded user). Every problem is
+//! and `auth.dev_login` on (it hands out tokens for any seeded user), and
+//! `actors.fault_injection` on (a test hook: an admin request panics an actor). Every problem is
 //! named in one error, each with the environment variable that fixes it, so an operator
 //! fixes them all in one go. A new shipped credential (the cluster secret of issue #17)
 //! joins the check with one line in [`credentials`].
@@ -135,6 +136,12 @@ pub fn check(env: &str, settings: &Settings, shipped: &Settings) -> Result<(), C
             env_var("auth.dev_login")
         ));
     }
+    if settings.actors.fault_injection {
+        problems.push(format!(
+            "actors.fault_injection is on, which lets an admin request crash a conversation's actor: set {}=false",
+            env_var("actors.fault_injection")
+        ));
+    }
     if problems.is_empty() {
         return Ok(());
     }
@@ -195,6 +202,21 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("set EVENTCHAT_AUTH__DEV_LOGIN=false"), "{err}");
+    }
+
+    #[test]
+    fn the_test_fault_hook_is_refused_outside_development() {
+        let fault = [
+            ("EVENTCHAT_AUTH__JWT_SECRET", GOOD),
+            ("EVENTCHAT_ACTORS__FAULT_INJECTION", "true"),
+        ];
+        let err = refusal("production", &fault);
+        assert!(
+            err.contains("actors.fault_injection is on")
+                && err.contains("set EVENTCHAT_ACTORS__FAULT_INJECTION=false"),
+            "{err}"
+        );
+        load("test", &fault).check_deployment().unwrap();
     }
 
     #[test]
