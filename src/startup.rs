@@ -316,12 +316,22 @@ fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
 /// answers kept and marked (a failure here is logged, never fatal). One node only.
 async fn close_abandoned_turns(stores: &Stores) {
     match crate::conversation::recovery::close_abandoned_turns(stores).await {
-        Ok(r) if r.turns > 0 => tracing::warn!(
-            turns = r.turns,
-            partial_answers = r.partial_answers,
-            "closed turns the previous process left running"
-        ),
-        Ok(_) => {}
+        Ok(r) => {
+            if r.turns > 0 {
+                tracing::warn!(
+                    turns = r.turns,
+                    partial_answers = r.partial_answers,
+                    "closed turns the previous process left running"
+                );
+            }
+            if r.stale_rows > 0 {
+                // Finished turns whose row's delete was cut short by the stop: nothing lost.
+                tracing::info!(
+                    rows = r.stale_rows,
+                    "dropped the run rows of turns that had finished"
+                );
+            }
+        }
         Err(e) => tracing::error!(error = %e, "cannot look for turns left running"),
     }
 }

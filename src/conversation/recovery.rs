@@ -36,10 +36,22 @@ use crate::store::{Order, RunRecord, StoreError, StoreResult, Stores, Visibility
 /// What startup closed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Recovered {
-    /// Turns closed.
+    /// Turns that were running when the process died, closed.
     pub turns: usize,
     /// Partial answers kept (marked interrupted).
     pub partial_answers: usize,
+    /// Rows of turns that had finished (only their delete was lost), dropped.
+    pub stale_rows: usize,
+}
+
+/// What closing one run row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closed {
+    /// The turn was running: its partial answers (this many) were kept and marked, and the
+    /// cut-off note written.
+    Interrupted { partial_answers: usize },
+    /// The turn had finished, or its thread is gone: only the row was dropped.
+    StaleRow,
 }
 
 /// Closes every turn whose run row is still there (see the module doc).
@@ -47,14 +59,22 @@ pub async fn close_abandoned_turns(stores: &Stores) -> StoreResult<Recovered> {
     let mut done = Recovered::default();
     for run in stores.runs.open().await? {
         match close(stores, &run).await {
-            Ok(partial) => {
+            Ok(Closed::Interrupted { partial_answers }) => {
                 done.turns += 1;
-                done.partial_answers += partial;
+                done.partial_answers += partial_answers;
                 tracing::info!(
                     thread_id = %run.thread_id,
                     turn_id = %run.turn_id,
-                    partial_answers = partial,
+                    partial_answers,
                     "closed a turn the previous process left running"
+                );
+            }
+            Ok(Closed::StaleRow) => {
+                done.stale_rows += 1;
+                tracing::debug!(
+                    thread_id = %run.thread_id,
+                    turn_id = %run.turn_id,
+                    "dropped the run row of a turn that had finished"
                 );
             }
             Err(e) => tracing::error!(
@@ -73,24 +93,28 @@ pub async fn close_thread(stores: &Stores, thread_id: &str) -> StoreResult<usize
     let Some(run) = stores.runs.find(thread_id).await? else {
         return Ok(0);
     };
-    let partial = close(stores, &run).await?;
-    tracing::warn!(
-        thread_id,
-        turn_id = %run.turn_id,
-        partial_answers = partial,
-        "closed the turn a dead node left running"
-    );
-    Ok(partial)
+    match close(stores, &run).await? {
+        Closed::Interrupted { partial_answers } => {
+            tracing::warn!(
+                thread_id,
+                turn_id = %run.turn_id,
+                partial_answers,
+                "closed the turn a dead node left running"
+            );
+            Ok(partial_answers)
+        }
+        Closed::StaleRow => Ok(0),
+    }
 }
 
-/// Closes one abandoned turn; returns how many partial answers it kept.
-async fn close(stores: &Stores, run: &RunRecord) -> StoreResult<usize> {
+/// Closes one abandoned turn.
+async fn close(stores: &Stores, run: &RunRecord) -> StoreResult<Closed> {
     let thread = match stores.threads.load_thread_unscoped(&run.thread_id).await {
         Ok(t) => t,
         // A deleted thread has nothing left to close.
         Err(StoreError::NotFound(_)) => {
             stores.runs.end(&run.thread_id, &run.turn_id).await?;
-            return Ok(0);
+            return Ok(Closed::StaleRow);
         }
         Err(e) => return Err(e),
     };
@@ -103,13 +127,15 @@ async fn close(stores: &Stores, run: &RunRecord) -> StoreResult<usize> {
     if partial.is_empty() && answered(stores, &thread).await? {
         // The turn finished; only its row's delete (on its own task) was lost.
         stores.runs.end(&run.thread_id, &run.turn_id).await?;
-        return Ok(0);
+        return Ok(Closed::StaleRow);
     }
     let note = cut_off_note(&thread.id, CutOff::Interrupted, !partial.is_empty());
     let note = item_to_record(&note, json!({})).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     stores.items.upsert_item(&thread, &note).await?;
     stores.runs.end(&run.thread_id, &run.turn_id).await?;
-    Ok(partial.len())
+    Ok(Closed::Interrupted {
+        partial_answers: partial.len(),
+    })
 }
 
 /// Whether the thread's newest visible item is something other than a user message: the
