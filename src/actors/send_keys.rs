@@ -14,6 +14,11 @@
 //! - an entry "being started": the duplicate waits (at most [`START_WAIT`]) for the outcome.
 //! - an entry "started": the duplicate gets [`Claim::Repeat`] with the first send's turn.
 //!
+//! The map is this process's memory. A send the previous process (or, in a cluster, another
+//! node) took is found in the store instead: its message carries the key in its server
+//! metadata (`store::items::SEND_KEY`), and `http::chatkit::idempotency` looks there when
+//! this map cannot know every key of the window.
+//!
 //! A key names one send: a repeat aimed elsewhere (a create after a message, a message to
 //! another thread) is a 409. Entries live `turns.idempotency_window_secs` after their turn was
 //! queued; the registry's sweep drops them (and a claim replaces an expired one it meets).
@@ -71,6 +76,9 @@ struct Entry {
 
 struct Inner {
     map: DashMap<Key, Entry>,
+    /// When this map started: before a whole window has passed, a key may have been claimed
+    /// by the previous process, whose map is gone.
+    created: Instant,
     window: Duration,
     wait: Duration,
     next: AtomicU64,
@@ -94,11 +102,18 @@ impl SendKeys {
         Self {
             inner: Arc::new(Inner {
                 map: DashMap::new(),
+                created: Instant::now(),
                 window,
                 wait,
                 next: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Whether every key still inside the window was claimed in this map: false during the
+    /// first window after start (a send of the previous process is known only to the store).
+    pub fn covers_window(&self) -> bool {
+        self.inner.created.elapsed() >= self.inner.window
     }
 
     /// Claims `key` of `user_id` for a send aimed at `target` (see the module doc).

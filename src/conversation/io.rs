@@ -16,9 +16,13 @@ pub enum TurnInput {
     /// `threads.create`; the turn's first write inserts the thread row with the message.
     Create {
         input: UserMessageInput,
+        /// The send's idempotency key, kept in the message's server metadata so that a
+        /// repeat is recognised after a restart or on another node (`store::items::SEND_KEY`).
+        send_key: Option<String>,
     },
     UserMessage {
         input: UserMessageInput,
+        send_key: Option<String>,
     },
     ClientToolOutput {
         result: Value,

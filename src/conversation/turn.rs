@@ -149,12 +149,12 @@ async fn drive(turn: &mut TurnContext, input: TurnInput) -> Result<(), TurnError
         turn.begin_in_background(false, None, Vec::new())?;
     }
     let respond_input = match input {
-        TurnInput::Create { input } => {
-            let msg = add_user_message(turn, input, true).await?;
+        TurnInput::Create { input, send_key } => {
+            let msg = add_user_message(turn, input, true, send_key).await?;
             RespondInput::UserMessage(msg)
         }
-        TurnInput::UserMessage { input } => {
-            let msg = add_user_message(turn, input, false).await?;
+        TurnInput::UserMessage { input, send_key } => {
+            let msg = add_user_message(turn, input, false, send_key).await?;
             RespondInput::UserMessage(msg)
         }
         TurnInput::ClientToolOutput { result } => {
@@ -219,12 +219,14 @@ async fn load_item(turn: &TurnContext, item_id: &str) -> Result<ThreadItem, Turn
 }
 
 /// Builds, persists and announces the user message (attachments resolved and stamped with
-/// the thread id); for a new thread (`create`) the thread row is written with it, and
-/// `thread.created` waits for that write too.
+/// the thread id, the send's idempotency key in its server metadata); for a new thread
+/// (`create`) the thread row is written with it, and `thread.created` waits for that write
+/// too.
 async fn add_user_message(
     turn: &mut TurnContext,
     input: UserMessageInput,
     create: bool,
+    send_key: Option<String>,
 ) -> Result<ThreadItem, TurnError> {
     let stores = turn.deps.stores.clone();
     let thread_id = turn.thread().id.clone();
@@ -250,6 +252,12 @@ async fn add_user_message(
         attachments,
     )
     .map_err(TurnError::internal)?;
+    if let Some(key) = send_key {
+        turn.set_item_metadata(
+            &item.id,
+            serde_json::json!({ crate::store::items::SEND_KEY: key }),
+        );
+    }
     // Durable before its `done` goes out, without holding the model request back. Yielding
     // once lets the write's task hand its statement to the database before this turn goes
     // on to build and send the model request, so the `done` is not delayed by that work.

@@ -306,4 +306,41 @@ impl ItemStore {
             .await?;
         row.map(from_model).transpose()
     }
+
+    /// The user message of `user_id` that a send with idempotency key `key` stored since
+    /// `since` (its server metadata's `send_key`), in `thread_id` or in any of the user's
+    /// threads: `(thread id, item id)`. How a repeat is recognised when the first send's
+    /// claim is not in this process's memory (it restarted, or another node took the
+    /// send). Bounded: the user's newest messages of the window, at most [`SEND_KEY_SCAN`].
+    pub async fn sent_with_key(
+        &self,
+        user_id: &str,
+        thread_id: Option<&str>,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, String)>> {
+        use entity::chatkit_threads;
+        let mut query = Entity::find()
+            .inner_join(chatkit_threads::Entity)
+            .filter(chatkit_threads::Column::UserId.eq(user_id))
+            .filter(Column::ItemType.eq(ItemType::UserMessage.as_str()))
+            .filter(Column::CreatedAt.gte(since));
+        if let Some(thread_id) = thread_id {
+            query = query.filter(Column::ThreadId.eq(thread_id));
+        }
+        let rows = query
+            .order_by_desc(Column::CreatedAt)
+            .limit(SEND_KEY_SCAN)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .find(|row| row.metadata.get(SEND_KEY).and_then(Value::as_str) == Some(key))
+            .map(|row| (row.thread_id, row.id)))
+    }
 }
+
+/// The server-metadata field of a user message that holds its send's idempotency key.
+pub const SEND_KEY: &str = "send_key";
+/// The most messages [`ItemStore::sent_with_key`] looks at.
+pub const SEND_KEY_SCAN: u64 = 500;

@@ -425,3 +425,83 @@ both_backends!(
     a_finished_turns_stale_row_is_only_dropped,
     finished_turn_row
 );
+
+/// A send's idempotency key outlives the process (issue #20, item 3): the client's retry of
+/// a send the killed server had taken (its response never arrived) reaches the restarted
+/// server, whose memory of keys is empty; the key in the stored message's metadata makes it a
+/// repeat: a 409 naming the thread, and no second message. Both sends of the drill: a
+/// message to a thread, and a thread's creation.
+async fn key_survives_a_kill(backend: Backend) {
+    let mock = MockLlm::start();
+    let app = TestApp::with_mock(backend, &mock, &[]).await;
+    let token = app.token_for(DEMO_CLIENT_EMAIL).await;
+    let (event_id, _) = app.event_of(DEMO_CLIENT_EMAIL).await;
+    let mut server = Binary::start(&app, &mock).await;
+    let meta =
+        json!({"agentType": "client", "eventId": event_id, "clientMessageId": "cm-create-1"});
+    mock.push(Reply::generated(200).token_delay(Duration::from_millis(50)));
+    let create = create_thread("Plan the seating", meta);
+    let response = server.chatkit(&app, &token, &create).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, stream) = read_for(response, Duration::from_millis(600)).await;
+    server.kill9();
+    drop(stream);
+    let thread_id = app.newest_thread(&token).await;
+    let mut server = Binary::start(&app, &mock).await;
+    // The retry of the create: absorbed.
+    let r = server.chatkit(&app, &token, &create).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&thread_id) && body.contains("cm-create-1"),
+        "{body}"
+    );
+    let (status, threads) = app.chatkit(&token, list_threads(json!({}))).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = threads["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, [thread_id.as_str()], "no second thread");
+    // A message with a key, killed mid-answer, retried with the header form of the key.
+    mock.push(Reply::generated(200).token_delay(Duration::from_millis(50)));
+    let message = add_user_message(&thread_id, "And the menu?");
+    let send = |server: &Binary| {
+        server
+            .chatkit(&app, &token, &message)
+            .header("Idempotency-Key", "msg-menu-1")
+    };
+    let response = send(&server).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, stream) = read_for(response, Duration::from_millis(600)).await;
+    server.kill9();
+    drop(stream);
+    let mut server = Binary::start(&app, &mock).await;
+    let r = send(&server).send().await.unwrap();
+    assert_eq!(r.status(), 409, "{:?}", r.text().await);
+    let users: Vec<String> = all_items(&app, &thread_id)
+        .await
+        .iter()
+        .filter(|i| i.item_type == ItemType::UserMessage)
+        .map(text_of)
+        .collect();
+    assert_eq!(users, ["Plan the seating", "And the menu?"]);
+    // Another key is another message, as always.
+    mock.push(Reply::text(["Sure."]));
+    let other = server
+        .chatkit(&app, &token, &message)
+        .header("Idempotency-Key", "msg-menu-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let _ = other.text().await;
+    server.kill9();
+    app.finish().await;
+}
+both_backends!(
+    a_sends_key_survives_a_kill_of_the_server,
+    key_survives_a_kill
+);

@@ -21,6 +21,11 @@
 //!   `turns.buffer_events` gives the single `error` event a resume gets.
 //! - the first send's turn is no longer retained: `409 conflict` naming the turn and the
 //!   thread, whose items hold the message and its answer; the client loads the thread.
+//! - the first send was taken by the previous process (the server restarted within the
+//!   window) or by another node of a cluster: its message is in the store with the key in
+//!   its server metadata; `409 conflict` naming the thread and the message. (Looked up only
+//!   while this process cannot know every key of the window: in its first window after
+//!   start, and always in a cluster.)
 //! - the first send is still being started (concurrent duplicates): the repeat waits for its
 //!   turn id and attaches as above; after 10 s (`actors::send_keys::START_WAIT`) it gets a
 //!   `409 conflict` to try again.
@@ -147,7 +152,12 @@ pub(super) async fn once(
             }
         }
     };
-    // An error drops the guard, which releases the key.
+    // A first send for this process's memory may still be a repeat of one the previous
+    // process (or another node) took: its message in the store says so. An error drops the
+    // guard, which releases the key.
+    if state.settings.cluster.enabled || !sends.covers_window() {
+        stored_send(state, p, key, &target).await?;
+    }
     let reply = send.await?;
     if let Reply::Stream(stream) = &reply {
         guard.started(PriorSend {
@@ -156,6 +166,39 @@ pub(super) async fn once(
         });
     }
     Ok(reply)
+}
+
+/// The 409 for a key whose message is in the store though not in this process's memory: its
+/// turn ran in a process that has since stopped (or on another node), so its events are not
+/// here to attach to.
+async fn stored_send(
+    state: &AppState,
+    p: &Principal,
+    key: &str,
+    target: &Target,
+) -> Result<(), ApiError> {
+    let window = state.settings.turns.idempotency_window_secs;
+    let since = chrono::Utc::now()
+        - chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX / 1000));
+    let thread = match target {
+        Target::NewThread => None,
+        Target::Thread(id) => Some(id.as_str()),
+    };
+    let found = state
+        .stores
+        .items
+        .sent_with_key(&p.user_id, thread, key, since)
+        .await?;
+    match found {
+        None => Ok(()),
+        Some((thread_id, item_id)) => {
+            crate::metrics::global().duplicate_sends.inc();
+            tracing::debug!(%thread_id, %item_id, "repeat send of a message stored before this process");
+            Err(ApiError::Conflict(format!(
+                "this message was already sent (idempotency key {key:?}) as item {item_id} of thread {thread_id}; its answer is in the thread's items"
+            )))
+        }
+    }
 }
 
 /// Whether a turn ended without a single event: it was cancelled while still queued (its

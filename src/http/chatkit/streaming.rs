@@ -162,6 +162,7 @@ pub(super) async fn create(
         &thread,
         TurnInput::Create {
             input: params.input,
+            send_key: opts.idempotency_key.clone(),
         },
         opts,
     )
@@ -182,6 +183,7 @@ pub(super) async fn add_user_message(
         &thread,
         TurnInput::UserMessage {
             input: params.input,
+            send_key: opts.idempotency_key.clone(),
         },
         opts,
     )
