@@ -209,9 +209,7 @@ impl TurnContext {
     /// Persists an item as it stands (upsert), with any server metadata set for it.
     pub async fn persist(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
         self.settle().await?;
-        let metadata = self.take_metadata(&item.id);
-        let mirrored = self.transcript.is_some().then(|| metadata.clone());
-        let record = item_to_record(item, metadata).map_err(TurnError::internal)?;
+        let record = self.record_of(item, false)?;
         let stored = self
             .deps
             .stores
@@ -223,10 +221,32 @@ impl TurnContext {
             self.transcript = None;
             return Err(e.into());
         }
-        if let (Some(t), Some(metadata)) = (&mut self.transcript, mirrored) {
-            t.upsert(item, &metadata);
+        if let Some(t) = &mut self.transcript {
+            t.upsert(item, &record.metadata);
         }
         Ok(())
+    }
+
+    /// The store record of `item` with its server metadata: taken for the item's final
+    /// write, copied for a snapshot (`in_progress`: the final write still needs it).
+    fn record_of(
+        &mut self,
+        item: &ThreadItem,
+        snapshot: bool,
+    ) -> Result<crate::store::ItemRecord, TurnError> {
+        let metadata = if snapshot {
+            self.item_metadata
+                .get(&item.id)
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Default::default()))
+        } else {
+            self.take_metadata(&item.id)
+        };
+        let mut record = item_to_record(item, metadata).map_err(TurnError::internal)?;
+        if snapshot {
+            record.status = Some(crate::vocab::ItemStatus::InProgress);
+        }
+        Ok(record)
     }
 
     /// Stores an assistant message that is still being streamed, as it stands
@@ -236,13 +256,7 @@ impl TurnContext {
     /// snapshot (the final write reports its own).
     pub async fn snapshot(&mut self, item: &ThreadItem) -> Result<(), TurnError> {
         self.settle().await?;
-        let metadata = self
-            .item_metadata
-            .get(&item.id)
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Default::default()));
-        let mut record = item_to_record(item, metadata).map_err(TurnError::internal)?;
-        record.status = Some(crate::vocab::ItemStatus::InProgress);
+        let record = self.record_of(item, true)?;
         match self
             .deps
             .stores
