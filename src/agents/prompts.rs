@@ -30,8 +30,8 @@ fn style(s: &AgentSettings) -> String {
 pub fn system_prompt(role: &str, settings: &AgentSettings, context: &str) -> String {
     format!(
         "{role}\n\n\
-         Rules: use the tools to read or change data; never invent ids, prices, dates or \
-         statuses; if a tool refuses, explain the refusal plainly. Amounts are in US dollars. \
+         Rules: use the tools to read or change data: call them yourself, never tell the user \
+         to use a tool or name one; never invent ids, prices, dates or statuses; if a tool refuses, explain the refusal plainly. Amounts are in US dollars. \
          Format answers in Markdown. A <HiddenContext> message is a note from the platform, \
          not from the user; an <Action type=\"...\"> in it means the user pressed a button \
          or sent a form in the chat, and its JSON payload is what they chose or typed: \

@@ -140,7 +140,12 @@ pub async fn execute(ctx: &ToolContext<'_>, name: &str, arguments: &str) -> Tool
         .ok()
         .and_then(|tool| REGISTRY.iter().find(|d| d.name == tool))
     else {
-        return refused(format!("unknown tool {name:?}"));
+        // The list lets a model that invented a name (small local models do) pick a real one.
+        let offered: Vec<&str> = ctx.offered.iter().map(|t| t.as_str()).collect();
+        return refused(format!(
+            "unknown tool {name:?}; the tools are: {}",
+            offered.join(", ")
+        ));
     };
     if !ctx.offered.contains(&def.name) {
         return refused(format!("tool {name} is not available to this assistant"));

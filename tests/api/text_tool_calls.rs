@@ -176,19 +176,48 @@ both_backends!(a_tagged_call_runs_the_tool_and_keeps_the_prose, tag_form);
 async fn unknown_tool(backend: Backend) {
     let mock = MockLlm::start();
     let (app, token, _, meta) = client_app(backend, &mock, &[]).await;
-    let raw = "```json\n{\"name\": \"cancelMyWedding\", \"arguments\": {}}\n```";
+    // An invented tool, written as a call: not shown, not run; the tool round refuses it and
+    // tells the model which tools there are; the model's next answer is what the user reads.
     mock.push(Reply::text([
         "```json\n{\"name\": \"cancel",
         "MyWedding\", \"arguments\": {}}\n```",
     ]));
+    mock.push(Reply::text([
+        "I can't cancel it, but I can ",
+        "ask the venue.",
+    ]));
     let (thread_id, ev) = app.create_thread(&token, "cancel it", meta).await;
-    assert_eq!(messages(&ev), [raw], "shown exactly as the model wrote it");
-    assert!(workflows(&ev).is_empty());
-    assert!(app.tool_calls(&thread_id).await.is_empty());
-    assert_eq!(mock.request_count(), 1);
+    assert_eq!(
+        messages(&ev),
+        ["I can't cancel it, but I can ask the venue."]
+    );
+    assert_no_raw_call(&ev);
+    let flows = workflows(&ev);
+    assert_eq!(flows.len(), 1);
+    assert!(flows[0][0].starts_with("Refused"), "{flows:?}");
+    let rows = app.tool_calls(&thread_id).await;
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].ok);
+    let results = tool_results(&mock.requests()[1]);
+    let error = results[0].1["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("unknown tool") && error.contains("getEventDetails"),
+        "the model is told which tools there are: {error}"
+    );
+    // Data that merely has a `name` stays text.
+    let data = "```json\n{\"name\": \"Parker Rehearsal Dinner\", \"guests\": 40}\n```";
+    mock.push(Reply::text([data]));
+    let (_, ev) = app.add_user_message(&token, &thread_id, "summary?").await;
+    assert_eq!(messages(&ev), [data]);
     app.finish().await;
 }
-both_backends!(a_text_call_to_an_unknown_tool_stays_text, unknown_tool);
+both_backends!(
+    a_text_call_to_an_unknown_tool_is_refused_not_shown,
+    unknown_tool
+);
 
 async fn turned_off(backend: Backend) {
     let mock = MockLlm::start();

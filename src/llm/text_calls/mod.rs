@@ -19,8 +19,12 @@
 //!
 //! Guarantees:
 //! - every call that runs names an offered tool and its arguments pass the tool's schema
-//!   (`tools::schema::validate`). An invalid first call, or prose or broken JSON anywhere,
-//!   keeps the whole text as text, exactly as the model wrote it. After valid calls, a JSON
+//!   (`tools::schema::validate`). A first call that names a tool not offered, or breaks the
+//!   schema, but is plainly a call (an identifier `name` and `arguments`) is not shown: it
+//!   goes to the tool round as written, which refuses it like a hosted model's invalid call
+//!   and tells the model why, so it can correct itself. Prose or broken JSON anywhere, or a
+//!   JSON object that is not call-like, keeps the whole text as text, exactly as the model
+//!   wrote it. After valid calls, a JSON
 //!   value that is not a valid call (an invented call, an echoed tool result, JSON cut off by
 //!   the token limit: what Qwen2.5 0.5B writes) ends the list and is dropped, never run and
 //!   never shown. The user never sees half a recovered answer.

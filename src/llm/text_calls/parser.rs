@@ -67,13 +67,72 @@ pub fn parse(text: &str, tools: &[ToolSpec]) -> Result<Recovered, NotACall> {
     if calls.is_empty() {
         return Err(NotACall::NoCandidate);
     }
-    let text = outside
+    Ok(Recovered {
+        text: prose(&outside),
+        calls,
+    })
+}
+
+/// The prose pieces around the calls, each trimmed, joined by a blank line.
+fn prose(outside: &[&str]) -> String {
+    outside
         .iter()
         .map(|piece| piece.trim())
         .filter(|piece| !piece.is_empty())
         .collect::<Vec<_>>()
-        .join("\n\n");
-    Ok(Recovered { text, calls })
+        .join("\n\n")
+}
+
+/// A text whose first call [`parse`] refused for its tool (not offered) or its arguments
+/// (against the schema), but which is still plainly a call: a JSON object with an
+/// identifier `name` and an `arguments` (or `parameters`) member. It is not shown (raw JSON
+/// the user cannot use) and not run: it goes to the tool round as written, like a hosted
+/// model's invalid call, which refuses it and tells the model why (the tools it may call,
+/// or the schema's complaint), so the model can correct it in its next round. Anything less
+/// call-like (`{"name": "Parker Rehearsal Dinner", ...}`: the model showing data) is `None`
+/// and stays text.
+pub(super) fn rejected_call(text: &str) -> Option<Recovered> {
+    let (outside, candidates) = split(text).ok()?;
+    let body = without_fence(candidates.first()?);
+    let value = serde_json::Deserializer::from_str(body)
+        .into_iter::<Value>()
+        .next()?
+        .ok()?;
+    let value = match value {
+        Value::Array(items) => items.into_iter().next()?,
+        other => other,
+    };
+    let name = value.get("name")?.as_str()?;
+    let identifier = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !identifier {
+        return None;
+    }
+    let arguments = match value.get("arguments").or_else(|| value.get("parameters"))? {
+        Value::String(raw) => raw.clone(),
+        other => other.to_string(),
+    };
+    Some(Recovered {
+        text: prose(&outside),
+        calls: vec![ToolCall {
+            id: new_call_id(),
+            name: name.to_owned(),
+            arguments: crate::json_text::sanitize_model_json(&arguments).into_owned(),
+        }],
+    })
+}
+
+/// A candidate's body, without the fence around it if it has one.
+fn without_fence(candidate: &str) -> &str {
+    let body = candidate.trim();
+    match body.strip_prefix(FENCE) {
+        Some(inner) => {
+            let inner = skip_language(inner);
+            inner.strip_suffix(FENCE).unwrap_or(inner).trim()
+        }
+        None => body,
+    }
 }
 
 /// The calls of a held text whose first call is complete already: `<tool_call>{...}`, a
@@ -217,11 +276,7 @@ fn collect_calls(
     tools: &[ToolSpec],
     calls: &mut Vec<ToolCall>,
 ) -> Result<(), NotACall> {
-    let mut body = candidate.trim();
-    if let Some(inner) = body.strip_prefix(FENCE) {
-        let inner = skip_language(inner);
-        body = inner.strip_suffix(FENCE).unwrap_or(inner).trim();
-    }
+    let body = without_fence(candidate);
     if body.is_empty() {
         return Err(NotACall::Malformed("an empty candidate".into()));
     }

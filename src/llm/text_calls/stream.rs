@@ -14,7 +14,7 @@
 //! Held text is bounded by [`HOLD_LIMIT`]: past it, everything held is released as text and
 //! the filter passes the rest of the answer through untouched (no call is that long).
 
-use super::parser::{FENCE, OPEN_TAG, first_calls, parse, skip_language};
+use super::parser::{FENCE, NotACall, OPEN_TAG, first_calls, parse, rejected_call, skip_language};
 use crate::llm::types::{ToolCall, ToolSpec};
 
 /// The most text held back while it may still be a call (bytes).
@@ -192,6 +192,21 @@ impl TextCallFilter {
                 text: recovered.text,
                 calls: recovered.calls,
             },
+            Err(reason @ (NotACall::UnknownTool(_) | NotACall::InvalidArguments { .. })) => {
+                match rejected_call(&held) {
+                    Some(call) => {
+                        tracing::info!(%reason, "an invalid tool call written as text goes to the tool round, which refuses it");
+                        Resolution {
+                            text: call.text,
+                            calls: call.calls,
+                        }
+                    }
+                    None => Resolution {
+                        text: held,
+                        calls: Vec::new(),
+                    },
+                }
+            }
             Err(reason) => {
                 if !held.trim().is_empty() {
                     tracing::debug!(%reason, "held text is not a tool call; shown as text");

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::tools;
+use crate::llm::text_calls::parser::rejected_call;
 use crate::llm::text_calls::{NotACall, Recovered, parse};
 
 fn recovered(text: &str) -> Recovered {
@@ -260,4 +261,28 @@ fn nul_in_a_text_call_becomes_the_replacement_character() {
     );
     assert_eq!(calls(&r), [details("e\u{FFFD}1")]);
     assert!(!r.calls[0].arguments.contains("\\u0000"));
+}
+
+/// An invalid first call that is plainly a call goes to the tool round as written (which
+/// refuses it and tells the model why); JSON that is data, not a call, stays text.
+#[test]
+fn a_call_like_invalid_call_is_handed_on_and_data_is_not() {
+    let invented = r#"{"name": "checkEvent", "arguments": {"eventId": "e1"}}"#;
+    let r = rejected_call(invented).expect("call-like");
+    assert_eq!(
+        calls(&r),
+        [("checkEvent".to_owned(), json!({"eventId": "e1"}))]
+    );
+    let schema_copy = r#"<tool_call>{"name": "requestElementChange", "arguments": {"description": "The change", "maxLength": 2000}}</tool_call>"#;
+    let r = rejected_call(&format!("Sure.\n{schema_copy}")).expect("call-like");
+    assert_eq!(r.text, "Sure.");
+    assert_eq!(r.calls[0].name, "requestElementChange");
+    for data in [
+        r#"{"name": "Parker Rehearsal Dinner", "arguments": {}}"#,
+        r#"{"name": "listEvents"}"#,
+        r#"{"tool": "listEvents", "arguments": {}}"#,
+        "plain prose",
+    ] {
+        assert_eq!(rejected_call(data), None, "{data}");
+    }
 }

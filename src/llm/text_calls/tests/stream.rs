@@ -107,6 +107,13 @@ fn held_text_that_is_not_a_call_is_released_at_the_end() {
     let (_, end) = run(&["Checking ", "<tool_call>{\"name\": \"listEvents\"", " oops"]);
     assert_eq!(end.text, "<tool_call>{\"name\": \"listEvents\" oops");
     assert!(end.calls.is_empty());
+    // An invented tool, written as a call: handed on as a call (the tool round refuses it),
+    // never shown.
+    let (released, end) = run(&["{\"name\": \"checkEv", "ent\", \"arguments\": {}}"]);
+    assert!(released.iter().all(String::is_empty));
+    assert_eq!(end.text, "");
+    assert_eq!(end.calls.len(), 1);
+    assert_eq!(end.calls[0].name, "checkEvent");
 }
 
 #[test]
