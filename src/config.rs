@@ -102,6 +102,9 @@ pub struct DatabaseSettings {
     /// writer touches the index pages of every table a turn writes; SQLite's default of 2 MiB
     /// stops holding them once the file is a few hundred MB.
     pub sqlite_writer_cache_kib: u32,
+    /// SQLite only: at most this many of the turn path's writes share one commit
+    /// (`store::group_commit`); 0 gives each write its own transaction.
+    pub sqlite_group_commit_max: usize,
     /// Log every statement (sqlx's `sqlx::query` target, at info): for counting what a
     /// request runs; off in production, where it would log a line per statement.
     pub log_statements: bool,

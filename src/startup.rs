@@ -107,7 +107,14 @@ impl Application {
             .await
             .map_err(StartupError::Database)?;
         let owners = cluster.as_ref().map(|c| c.owners().clone());
-        let stores = Stores::with_writer(conn, writer, owners);
+        let max_batch = settings.database.sqlite_group_commit_max;
+        let group = (conn.get_database_backend() == sea_orm::DbBackend::Sqlite && max_batch > 0)
+            .then(|| crate::store::GroupCommit::spawn(writer.clone(), max_batch));
+        let writes = crate::store::Writes {
+            pool: writer,
+            group,
+        };
+        let stores = Stores::with_writer(conn, writes, owners);
         match &cluster {
             // In a cluster the other nodes' turns are running: a turn left by a dead node
             // is closed by the node that takes its thread over (`actors::registry`).

@@ -46,6 +46,11 @@ if [ ! -x "$bin" ]; then
             exit 1
         fi
     fi
+    # Newer llama.cpp keeps the benchmark in `llama_bench()` and its `main` in another file
+    # (llama-bench-api.h beside it): give it one.
+    if ! grep -q '^int main(' "$cpp" && grep -q '^int llama_bench(int argc, char \*\* argv)' "$cpp"; then
+        printf '\nint main(int argc, char ** argv) { return llama_bench(argc, argv); }\n' >> "$cpp"
+    fi
     # Only llama-bench among the tools: the others' sources are not in the package either.
     cat > "$out/src/tools/CMakeLists.txt" <<'EOF'
 find_package(Threads REQUIRED)

@@ -244,6 +244,7 @@ mod tests {
             sqlite_wal_autocheckpoint_pages: 1234,
             ping_idle_after_secs: 30,
             sqlite_writer_cache_kib: 1024,
+            sqlite_group_commit_max: 0,
             log_statements: false,
         }
     }

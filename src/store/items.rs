@@ -21,7 +21,11 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use super::Writes;
 use super::error::{StoreError, StoreResult};
+use super::group_commit::GroupCommit;
 use super::owners::{OwnerStore, fenced};
 use super::paging::{Order, PageOf, after_condition};
 use super::threads::ThreadRecord;
@@ -72,22 +76,23 @@ fn from_model(m: chatkit_thread_items::Model) -> StoreResult<ItemRecord> {
     })
 }
 
-/// [`ItemStore::upsert_item`] on any connection (a transaction too, see `runs.rs`).
+/// [`ItemStore::upsert_item`] on any connection (a transaction too, see `runs.rs`), into
+/// thread `thread_id`.
 pub(super) async fn upsert_on<C: ConnectionTrait>(
     conn: &C,
-    thread: &ThreadRecord,
+    thread_id: &str,
     item: &ItemRecord,
 ) -> StoreResult<()> {
-    if item.thread_id != thread.id {
+    if item.thread_id != thread_id {
         return Err(StoreError::Conflict(format!(
-            "item {} names thread {}, not {}",
-            item.id, item.thread_id, thread.id
+            "item {} names thread {}, not {thread_id}",
+            item.id, item.thread_id
         )));
     }
     let model = chatkit_thread_items::ActiveModel {
         seq: NotSet,
         id: Set(item.id.clone()),
-        thread_id: Set(thread.id.clone()),
+        thread_id: Set(thread_id.to_owned()),
         item_type: Set(item.item_type.as_str().to_owned()),
         role: Set(item.role.clone()),
         content: Set(item.content.clone()),
@@ -105,7 +110,7 @@ pub(super) async fn upsert_on<C: ConnectionTrait>(
                     Column::Status,
                     Column::Metadata,
                 ])
-                .action_and_where(Expr::col((Entity, Column::ThreadId)).eq(thread.id.clone()))
+                .action_and_where(Expr::col((Entity, Column::ThreadId)).eq(thread_id))
                 .to_owned(),
         )
         .exec_without_returning(conn)
@@ -126,23 +131,35 @@ pub struct ItemStore {
     db: DatabaseConnection,
     /// Where the writes go (`db::writer`).
     writer: DatabaseConnection,
+    /// Group commit of the unfenced upserts (SQLite, `group_commit.rs`).
+    group: Option<GroupCommit>,
     owners: Option<OwnerStore>,
 }
 
 impl ItemStore {
-    /// Reads on `db`, writes on `writer` (`db::writer`; `db` itself where there is none).
-    pub fn new(
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        owners: Option<OwnerStore>,
-    ) -> Self {
-        Self { db, writer, owners }
+    /// Reads on `db`, writes on `writes` (`db::writer`; `db` itself where there is none).
+    pub fn new(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
+        Self {
+            db,
+            writer: writes.pool,
+            group: writes.group,
+            owners,
+        }
     }
 
     /// Inserts the item, or updates it in place if its id exists in the same thread.
     pub async fn upsert_item(&self, thread: &ThreadRecord, item: &ItemRecord) -> StoreResult<()> {
+        if let Some(group) = self.group.as_ref().filter(|_| self.owners.is_none()) {
+            let write = Arc::new((thread.id.clone(), item.clone()));
+            return group
+                .write(move |c| {
+                    let write = write.clone();
+                    Box::pin(async move { upsert_on(c, &write.0, &write.1).await })
+                })
+                .await;
+        }
         fenced!(self.owners, &self.writer, &thread.id, |c| upsert_on(
-            c, thread, item
+            c, &thread.id, item
         )
         .await)
     }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod feedback;
+pub mod group_commit;
 pub mod items;
 pub mod outbox;
 pub mod owners;
@@ -27,6 +28,7 @@ pub use attachments::{AttachmentRecord, AttachmentStore};
 pub use domain::DomainStore;
 pub use error::{StoreError, StoreResult};
 pub use feedback::FeedbackStore;
+pub use group_commit::GroupCommit;
 pub use items::{ItemRecord, ItemStore, Visibility};
 pub use outbox::{OutboxChange, OutboxEntry, OutboxStore};
 pub use owners::{Claim, Hold, Owner, OwnerStore};
@@ -38,6 +40,23 @@ pub use threads::{ThreadFilter, ThreadRecord, ThreadStore};
 pub use users::{UserRecord, UserStore};
 
 use sea_orm::DatabaseConnection;
+
+/// Where the turn path's writes go: the writer pool (`db::writer`) and, on SQLite, the group
+/// commit task in front of it (`group_commit.rs`), which the stores use for the writes that
+/// need no fence. Writes that are not on the hot path (deletes, retries) use the pool
+/// directly; the pool serializes them with the task's batches.
+#[derive(Clone, Debug)]
+pub struct Writes {
+    pub pool: DatabaseConnection,
+    pub group: Option<GroupCommit>,
+}
+
+impl Writes {
+    /// Every write on `pool`, each in its own statement or transaction.
+    pub fn direct(pool: DatabaseConnection) -> Self {
+        Self { pool, group: None }
+    }
+}
 
 /// All stores over one pool; cheap to clone.
 #[derive(Clone, Debug)]
@@ -64,22 +83,18 @@ impl Stores {
 
     /// The stores of a cluster node: the writes of every thread `owners` holds are fenced.
     pub fn with_owners(db: DatabaseConnection, owners: Option<OwnerStore>) -> Self {
-        Self::with_writer(db.clone(), db, owners)
+        Self::with_writer(db.clone(), Writes::direct(db), owners)
     }
 
     /// [`Self::with_owners`] with the turn path's writes (items, thread rows, run rows) on
-    /// `writer` (`db::writer`: on SQLite a pool of one connection).
-    pub fn with_writer(
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        owners: Option<OwnerStore>,
-    ) -> Self {
+    /// `writes` (`db::writer`: on SQLite a pool of one connection, and group commit).
+    pub fn with_writer(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
         Self {
-            threads: ThreadStore::new(db.clone(), writer.clone(), owners.clone()),
-            items: ItemStore::new(db.clone(), writer.clone(), owners.clone()),
+            threads: ThreadStore::new(db.clone(), writes.clone(), owners.clone()),
+            items: ItemStore::new(db.clone(), writes.clone(), owners.clone()),
             attachments: AttachmentStore::new(db.clone()),
             feedback: FeedbackStore::new(db.clone()),
-            runs: RunStore::new(db.clone(), writer, owners.clone()),
+            runs: RunStore::new(db.clone(), writes, owners.clone()),
             users: UserStore::new(db.clone()),
             domain: DomainStore::new(db.clone(), owners.clone()),
             search: SearchStore::new(db.clone()),

@@ -23,7 +23,11 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use std::sync::Arc;
+
+use super::Writes;
 use super::error::StoreResult;
+use super::group_commit::GroupCommit;
 use super::items::{ItemRecord, upsert_on};
 use super::owners::OwnerStore;
 use super::threads::{ThreadRecord, add_token_usage_on, insert_on};
@@ -52,17 +56,25 @@ pub struct RunStore {
     db: DatabaseConnection,
     /// Where the writes go (`db::writer`).
     writer: DatabaseConnection,
+    /// Group commit of the unfenced writes (SQLite, `group_commit.rs`).
+    group: Option<GroupCommit>,
     owners: Option<OwnerStore>,
 }
 
 impl RunStore {
-    /// Reads on `db`, writes on `writer` (`db::writer`; `db` itself where there is none).
-    pub fn new(
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        owners: Option<OwnerStore>,
-    ) -> Self {
-        Self { db, writer, owners }
+    /// Reads on `db`, writes on `writes` (`db::writer`; `db` itself where there is none).
+    pub fn new(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
+        Self {
+            db,
+            writer: writes.pool,
+            group: writes.group,
+            owners,
+        }
+    }
+
+    /// The group commit task, when this store's writes go through it (SQLite, no fence).
+    fn group(&self) -> Option<&GroupCommit> {
+        self.group.as_ref().filter(|_| self.owners.is_none())
     }
 
     /// A write transaction of `thread_id`'s turn on the writer, fenced in a cluster like every
@@ -89,32 +101,38 @@ impl RunStore {
 
     /// A turn's first write, in one transaction (see the module doc).
     pub async fn begin(&self, b: TurnBegin<'_>) -> StoreResult<()> {
+        if let Some(group) = self.group() {
+            let owned = Arc::new(OwnedBegin {
+                thread: b.thread.clone(),
+                new_thread: b.new_thread,
+                item: b.item.cloned(),
+                turn_id: b.turn_id.to_owned(),
+                now: b.now,
+            });
+            return group
+                .write(move |c| {
+                    let o = owned.clone();
+                    Box::pin(async move { begin_on(c, &o.borrowed()).await })
+                })
+                .await;
+        }
         let txn = self.write_txn(&b.thread.id).await?;
-        if b.new_thread {
-            insert_on(&txn, b.thread).await?;
-        }
-        if let Some(item) = b.item {
-            upsert_on(&txn, b.thread, item).await?;
-        }
-        let row = chatkit_turn_runs::ActiveModel {
-            thread_id: Set(b.thread.id.clone()),
-            turn_id: Set(b.turn_id.to_owned()),
-            started_at: Set(b.now),
-        };
-        Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(Column::ThreadId)
-                    .update_columns([Column::TurnId, Column::StartedAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
+        begin_on(&txn, &b).await?;
         txn.commit().await?;
         Ok(())
     }
 
     /// The turn ended: its row goes (a row of a later turn of the thread stays).
     pub async fn end(&self, thread_id: &str, turn_id: &str) -> StoreResult<()> {
+        if let Some(group) = self.group() {
+            let ids = Arc::new((thread_id.to_owned(), turn_id.to_owned()));
+            return group
+                .write(move |c| {
+                    let ids = ids.clone();
+                    Box::pin(async move { delete_on(c, &ids.0, &ids.1).await })
+                })
+                .await;
+        }
         delete_on(&self.writer, thread_id, turn_id).await
     }
 
@@ -130,9 +148,17 @@ impl RunStore {
         if usage == (0, 0) {
             return self.end(thread_id, turn_id).await;
         }
+        if let Some(group) = self.group() {
+            let ids = Arc::new((thread_id.to_owned(), turn_id.to_owned()));
+            return group
+                .write(move |c| {
+                    let ids = ids.clone();
+                    Box::pin(async move { finish_on(c, &ids.0, &ids.1, usage).await })
+                })
+                .await;
+        }
         let txn = self.write_txn(thread_id).await?;
-        add_token_usage_on(&txn, thread_id, usage.0, usage.1).await?;
-        delete_on(&txn, thread_id, turn_id).await?;
+        finish_on(&txn, thread_id, turn_id, usage).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -173,6 +199,62 @@ impl RunStore {
             })
             .collect())
     }
+}
+
+/// [`TurnBegin`] with owned fields, for a write that may run twice (`group_commit.rs`).
+struct OwnedBegin {
+    thread: ThreadRecord,
+    new_thread: bool,
+    item: Option<ItemRecord>,
+    turn_id: String,
+    now: DateTime<Utc>,
+}
+
+impl OwnedBegin {
+    fn borrowed(&self) -> TurnBegin<'_> {
+        TurnBegin {
+            thread: &self.thread,
+            new_thread: self.new_thread,
+            item: self.item.as_ref(),
+            turn_id: &self.turn_id,
+            now: self.now,
+        }
+    }
+}
+
+/// The statements of [`RunStore::begin`], on `conn` (inside a transaction).
+async fn begin_on(conn: &impl ConnectionTrait, b: &TurnBegin<'_>) -> StoreResult<()> {
+    if b.new_thread {
+        insert_on(conn, b.thread).await?;
+    }
+    if let Some(item) = b.item {
+        upsert_on(conn, &b.thread.id, item).await?;
+    }
+    let row = chatkit_turn_runs::ActiveModel {
+        thread_id: Set(b.thread.id.clone()),
+        turn_id: Set(b.turn_id.to_owned()),
+        started_at: Set(b.now),
+    };
+    Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(Column::ThreadId)
+                .update_columns([Column::TurnId, Column::StartedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The statements of [`RunStore::finish`], on `conn` (inside a transaction).
+async fn finish_on(
+    conn: &impl ConnectionTrait,
+    thread_id: &str,
+    turn_id: &str,
+    usage: (i64, i64),
+) -> StoreResult<()> {
+    add_token_usage_on(conn, thread_id, usage.0, usage.1).await?;
+    delete_on(conn, thread_id, turn_id).await
 }
 
 /// Deletes the run row of `turn_id` (and only that turn's), on `conn`.

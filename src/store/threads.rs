@@ -18,7 +18,13 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
+use sea_orm::UpdateMany;
+
+use super::Writes;
 use super::error::{StoreError, StoreResult};
+use super::group_commit::GroupCommit;
 use super::owners::{OwnerStore, fenced};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
@@ -148,17 +154,20 @@ pub struct ThreadStore {
     db: DatabaseConnection,
     /// Where the writes go (`db::writer`).
     writer: DatabaseConnection,
+    /// Group commit of the unfenced row updates (SQLite, `group_commit.rs`).
+    group: Option<GroupCommit>,
     owners: Option<OwnerStore>,
 }
 
 impl ThreadStore {
-    /// Reads on `db`, writes on `writer` (`db::writer`; `db` itself where there is none).
-    pub fn new(
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        owners: Option<OwnerStore>,
-    ) -> Self {
-        Self { db, writer, owners }
+    /// Reads on `db`, writes on `writes` (`db::writer`; `db` itself where there is none).
+    pub fn new(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
+        Self {
+            db,
+            writer: writes.pool,
+            group: writes.group,
+            owners,
+        }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -207,9 +216,21 @@ impl ThreadStore {
             .filter(Column::Id.eq(thread_id))
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null());
-        let res: sea_orm::UpdateResult = fenced!(self.owners, &self.writer, thread_id, |c| {
-            update.exec(c).await.map_err(StoreError::from)
-        })?;
+        let res: sea_orm::UpdateResult = match self.group.as_ref().filter(|_| self.owners.is_none())
+        {
+            Some(group) => {
+                let update = Arc::new(update);
+                group
+                    .write(move |c| {
+                        let update = UpdateMany::clone(&update);
+                        Box::pin(async move { update.exec(c).await.map_err(StoreError::from) })
+                    })
+                    .await?
+            }
+            None => fenced!(self.owners, &self.writer, thread_id, |c| {
+                update.exec(c).await.map_err(StoreError::from)
+            })?,
+        };
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("thread"));
         }
