@@ -130,6 +130,11 @@ pub struct Metrics {
     pub llm_tokens_out: Counter,
     pub llm_errors: Counter,
     pub db_errors: Counter,
+    /// SQLite group commit (`store::group_commit`): batches committed, the writes they held,
+    /// and batches rolled back to run their writes one at a time.
+    pub db_group_commits: Counter,
+    pub db_group_commit_writes: Counter,
+    pub db_group_commit_splits: Counter,
     pub tool_calls: Counter,
     /// The local model (issue #16): prompt tokens evaluated, prompt tokens found in a
     /// thread's KV cache instead (of which those taken from another thread's cache: a shared
@@ -270,7 +275,7 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
-        let counters: [(&str, &str, &Counter); 22] = [
+        let counters: [(&str, &str, &Counter); 25] = [
             (
                 "eventchat_cluster_forwards_total",
                 "Requests this node handed to the thread's owner node.",
@@ -341,6 +346,21 @@ impl Metrics {
                 "eventchat_db_errors_total",
                 "Database operations that failed.",
                 &self.db_errors,
+            ),
+            (
+                "eventchat_db_group_commits_total",
+                "SQLite: transactions of the group-commit writer (one per batch of writes).",
+                &self.db_group_commits,
+            ),
+            (
+                "eventchat_db_group_commit_writes_total",
+                "SQLite: writes run by the group-commit writer.",
+                &self.db_group_commit_writes,
+            ),
+            (
+                "eventchat_db_group_commit_splits_total",
+                "SQLite: batches rolled back because one write failed, then run one write at a time.",
+                &self.db_group_commit_splits,
             ),
             (
                 "eventchat_tool_calls_total",

@@ -42,7 +42,8 @@
 //! SQLite takes one writer at a time anyway. Reads and the tools' domain writes use the main
 //! pool. A write transaction on the writer must not wait for another writer write (it would
 //! wait for itself until the acquire timeout): every write inside one goes through the
-//! transaction. On PostgreSQL the writer is the main pool.
+//! transaction. In front of it, `group_commit.rs` commits the writes of many threads that
+//! queue behind one commit together. On PostgreSQL the writer is the main pool.
 
 use std::path::Path;
 use std::str::FromStr;

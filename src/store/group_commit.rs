@@ -155,12 +155,16 @@ async fn run(
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    let metrics = crate::metrics::global();
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         stats.batches.fetch_add(1, Relaxed);
         stats.writes.fetch_add(batch.len() as u64, Relaxed);
+        metrics.db_group_commits.inc();
+        metrics.db_group_commit_writes.add(batch.len() as u64);
         if batch.len() == 1 || commit_together(&writer, &mut batch).await.is_err() {
             if batch.len() > 1 {
                 stats.split.fetch_add(1, Relaxed);
+                metrics.db_group_commit_splits.inc();
             }
             for job in &mut batch {
                 commit_alone(&writer, job.as_mut()).await;

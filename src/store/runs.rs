@@ -7,8 +7,9 @@
 //!   the run row. So a thread never exists without its first message (nothing the client
 //!   never saw shows in `threads.list`), and a stored user message always has its run row.
 //! - [`RunStore::finish`] is a turn's last write, however it ends: the turn's token usage
-//!   (an increment of the thread's counters) and the delete of its row, in one transaction,
-//!   so a turn costs two commits of its own beside its items. [`RunStore::end`] is the
+//!   (an increment of the thread's counters) and the delete of its row, in one transaction
+//!   (on SQLite, one write of a group commit, `group_commit.rs`, which may share its
+//!   transaction with other threads' writes). [`RunStore::end`] is the
 //!   delete alone (recovery, a turn stopped from outside). Both name the turn, so a late
 //!   delete never removes the row of the thread's next turn.
 //! - [`RunStore::open`] lists the rows left; only startup reads it, before any turn runs
