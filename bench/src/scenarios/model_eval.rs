@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use eventchat::config::Settings;
 use eventchat::store::db;
-use eventchat::store::seed::{DEMO_ADMIN_EMAIL, DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
+use eventchat::store::seed::{DEMO_CLIENT_EMAIL, DEMO_STAFF_EMAIL};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
@@ -293,7 +293,8 @@ async fn run_model(report: &mut Report, setup: &Setup, model: &str, cases: &[Val
     for (user, email) in [
         ("client", DEMO_CLIENT_EMAIL),
         ("staff", DEMO_STAFF_EMAIL),
-        ("admin", DEMO_ADMIN_EMAIL),
+        // Staff of the second venue (Willow Creek Estate): the admin has no assistant.
+        ("staff2", "olivia@willowcreek.example"),
     ] {
         tokens.insert(user, (email, token_for(&ec.settings, email).await?));
     }
