@@ -9,13 +9,15 @@
 #
 # Builds into target/llama-bench/ (once; delete it to rebuild) and writes
 # target/llama-bench/NAME.jsonl (NAME = the file name without .gguf), which scenario (m)
-# reads, besides printing llama-bench's table (pp512 and tg128, 3 repetitions).
+# reads, besides printing llama-bench's table (pp512 and tg128, empty and after 3,072 tokens
+# of context, about the server's prompt size: (m) compares with the depth nearest its own
+# context; 3 repetitions).
 #
 # The crate's package leaves out the sources of llama.cpp's tools (tools/llama-bench/ holds
 # only its README). Give the file of the same llama.cpp release with
 # LLAMA_BENCH_CPP=/path/to/llama-bench.cpp, or a llama.cpp checkout of that release with
 # LLAMA_CPP_DIR=/path/to/llama.cpp; nothing of llama.cpp is kept in this repository.
-# Environment: LLAMA_BENCH_ARGS (default "-p 512 -n 128 -r 3"), JOBS (default nproc).
+# Environment: LLAMA_BENCH_ARGS (default "-p 512 -n 128 -d 0,3072 -r 3"), JOBS (default nproc).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -83,7 +85,7 @@ fi
 
 name="$(basename "$model" .gguf)"
 # shellcheck disable=SC2086 # LLAMA_BENCH_ARGS is a list of options
-"$bin" -m "$model" -t "$threads" ${LLAMA_BENCH_ARGS:--p 512 -n 128 -r 3} -o jsonl > "$out/$name.jsonl"
+"$bin" -m "$model" -t "$threads" ${LLAMA_BENCH_ARGS:--p 512 -n 128 -d 0,3072 -r 3} -o jsonl > "$out/$name.jsonl"
 # The table, from the same run (llama-bench prints one format per run).
 python3 - "$out/$name.jsonl" <<'EOF'
 import json, sys
@@ -92,6 +94,8 @@ print("| model | threads | test | t/s |")
 print("|---|---|---|---|")
 for r in rows:
     test = f"pp{r['n_prompt']}" if r["n_gen"] == 0 else f"tg{r['n_gen']}"
+    if r.get("n_depth"):
+        test += f" @ d{r['n_depth']}"
     print(f"| {r['model_type']} | {r['n_threads']} | {test} | {r['avg_ts']:.2f} ± {r['stddev_ts']:.2f} |")
 EOF
 echo "written: $out/$name.jsonl"

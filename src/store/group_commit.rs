@@ -21,6 +21,9 @@
 //!   and each write runs again alone, in its own transaction, so every write gets its own true
 //!   outcome and a failing one takes no other with it. A write is therefore a function
 //!   (`Fn`): it may run twice, each time on a transaction that was rolled back before.
+//! - A write of one statement ([`GroupCommit::write_single`]) that is alone in its batch runs
+//!   without BEGIN and COMMIT (SQLite's autocommit), so a quiet server pays no round trip
+//!   for the grouping; in a batch it joins the transaction like any other.
 //! - One thread's writes are never reordered: its turn awaits each write before the next, and
 //!   the task runs a batch in the order the writes arrived.
 //!
@@ -31,12 +34,65 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::{StoreError, StoreResult};
+
+/// What a write runs on: the batch's transaction, or, for a single-statement write that is
+/// alone in its batch, the writer connection itself (SQLite's autocommit: one round trip
+/// instead of BEGIN, statement, COMMIT; the statement is atomic by itself).
+pub enum Conn<'a> {
+    Txn(&'a DatabaseTransaction),
+    Pool(&'a DatabaseConnection),
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Conn<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Conn::Txn(t) => t.get_database_backend(),
+            Conn::Pool(p) => p.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Conn::Txn(t) => t.execute_raw(stmt).await,
+            Conn::Pool(p) => p.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Conn::Txn(t) => t.execute_unprepared(sql).await,
+            Conn::Pool(p) => p.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Conn::Txn(t) => t.query_one_raw(stmt).await,
+            Conn::Pool(p) => p.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Conn::Txn(t) => t.query_all_raw(stmt).await,
+            Conn::Pool(p) => p.query_all_raw(stmt).await,
+        }
+    }
+
+    fn support_returning(&self) -> bool {
+        match self {
+            Conn::Txn(t) => t.support_returning(),
+            Conn::Pool(p) => p.support_returning(),
+        }
+    }
+}
 
 /// How many writes may wait for the writer task before senders wait too.
 const QUEUE: usize = 4096;
@@ -84,14 +140,30 @@ impl GroupCommit {
     pub async fn write<T, F>(&self, write: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + Sync
-            + 'static,
+        F: for<'c> Fn(&'c Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + Sync + 'static,
+    {
+        self.send(write, false).await
+    }
+
+    /// [`Self::write`] for a write of one statement: alone in its batch, it runs without a
+    /// transaction around it (see [`Conn`]).
+    pub async fn write_single<T, F>(&self, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + Sync + 'static,
+    {
+        self.send(write, true).await
+    }
+
+    async fn send<T, F>(&self, write: F, single: bool) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + Sync + 'static,
     {
         let (reply, outcome) = oneshot::channel();
         let job = Box::new(TypedJob {
             write,
+            single,
             outcome: None,
             reply,
         });
@@ -108,8 +180,10 @@ fn stopped() -> StoreError {
 
 /// A queued write with its outcome, type-erased for the queue.
 trait Job: Send {
-    /// Runs the write on `txn` and keeps its outcome; whether it succeeded.
-    fn run<'a>(&'a mut self, txn: &'a DatabaseTransaction) -> BoxFuture<'a, bool>;
+    /// Runs the write on `conn` and keeps its outcome; whether it succeeded.
+    fn run<'a>(&'a mut self, conn: &'a Conn<'a>) -> BoxFuture<'a, bool>;
+    /// The write is one statement (atomic without a transaction).
+    fn single(&self) -> bool;
     /// Replaces the kept outcome with a failure of the transaction around the write.
     fn fail(&mut self, e: StoreError);
     /// Sends the kept outcome to the waiting caller.
@@ -118,6 +192,7 @@ trait Job: Send {
 
 struct TypedJob<T, F> {
     write: F,
+    single: bool,
     outcome: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
@@ -125,15 +200,19 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send + 'static,
-    F: for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, StoreResult<T>> + Send + Sync + 'static,
+    F: for<'c> Fn(&'c Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + Sync + 'static,
 {
-    fn run<'a>(&'a mut self, txn: &'a DatabaseTransaction) -> BoxFuture<'a, bool> {
+    fn run<'a>(&'a mut self, conn: &'a Conn<'a>) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            let out = (self.write)(txn).await;
+            let out = (self.write)(conn).await;
             let ok = out.is_ok();
             self.outcome = Some(out);
             ok
         })
+    }
+
+    fn single(&self) -> bool {
+        self.single
     }
 
     fn fail(&mut self, e: StoreError) {
@@ -194,23 +273,30 @@ async fn commit_together(
     batch: &mut [Box<dyn Job>],
 ) -> Result<(), ()> {
     let txn = begin(writer).await.map_err(|_| ())?;
-    for job in batch.iter_mut() {
-        if !job.run(&txn).await {
-            return Err(());
+    {
+        let conn = Conn::Txn(&txn);
+        for job in batch.iter_mut() {
+            if !job.run(&conn).await {
+                return Err(());
+            }
         }
     }
     txn.commit().await.map_err(|_| ())
 }
 
-/// Runs one write in a transaction of its own, keeping its true outcome.
+/// Runs one write in a transaction of its own (a single statement in none), keeping its
+/// true outcome.
 async fn commit_alone(writer: &DatabaseConnection, job: &mut dyn Job) {
+    if job.single() {
+        job.run(&Conn::Pool(writer)).await;
+        return;
+    }
     let txn = match begin(writer).await {
         Ok(t) => t,
         Err(e) => return job.fail(e.into()),
     };
-    if job.run(&txn).await
-        && let Err(e) = txn.commit().await
-    {
+    let ok = job.run(&Conn::Txn(&txn)).await;
+    if ok && let Err(e) = txn.commit().await {
         job.fail(e.into());
     }
 }
@@ -236,10 +322,8 @@ mod tests {
 
     fn insert(
         x: i64,
-    ) -> impl for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, StoreResult<u64>>
-    + Send
-    + Sync
-    + 'static {
+    ) -> impl for<'c> Fn(&'c Conn<'c>) -> BoxFuture<'c, StoreResult<u64>> + Send + Sync + 'static
+    {
         move |c| {
             Box::pin(async move {
                 let sql = format!("INSERT INTO t (x) VALUES ({x})");
@@ -292,7 +376,19 @@ mod tests {
             .unwrap();
         let group = GroupCommit::spawn(db.clone(), 64);
         // 7 exists: its insert violates the primary key.
-        let writes: Vec<_> = (0..20).map(|x| group.write(insert(x))).collect();
+        // Single-statement and transactional writes mixed.
+        let writes: Vec<_> = (0..20)
+            .map(|x| {
+                let group = group.clone();
+                async move {
+                    if x % 2 == 0 {
+                        group.write(insert(x)).await
+                    } else {
+                        group.write_single(insert(x)).await
+                    }
+                }
+            })
+            .collect();
         let outcomes = futures::future::join_all(writes).await;
         for (x, o) in outcomes.iter().enumerate() {
             if x == 7 {
@@ -319,7 +415,12 @@ mod tests {
         let group = GroupCommit::spawn(db.clone(), 8);
         let other = db.clone();
         for x in 0..20 {
-            group.write(insert(x)).await.unwrap();
+            // Alone in its batch: a single statement runs without a transaction.
+            if x % 2 == 0 {
+                group.write(insert(x)).await.unwrap();
+            } else {
+                group.write_single(insert(x)).await.unwrap();
+            }
             assert_eq!(count(&other).await, x + 1);
         }
     }

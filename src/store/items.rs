@@ -152,7 +152,7 @@ impl ItemStore {
         if let Some(group) = self.group.as_ref().filter(|_| self.owners.is_none()) {
             let write = Arc::new((thread.id.clone(), item.clone()));
             return group
-                .write(move |c| {
+                .write_single(move |c| {
                     let write = write.clone();
                     Box::pin(async move { upsert_on(c, &write.0, &write.1).await })
                 })

@@ -128,7 +128,7 @@ impl RunStore {
         if let Some(group) = self.group() {
             let ids = Arc::new((thread_id.to_owned(), turn_id.to_owned()));
             return group
-                .write(move |c| {
+                .write_single(move |c| {
                     let ids = ids.clone();
                     Box::pin(async move { delete_on(c, &ids.0, &ids.1).await })
                 })

@@ -221,7 +221,7 @@ impl ThreadStore {
             Some(group) => {
                 let update = Arc::new(update);
                 group
-                    .write(move |c| {
+                    .write_single(move |c| {
                         let update = UpdateMany::clone(&update);
                         Box::pin(async move { update.exec(c).await.map_err(StoreError::from) })
                     })

@@ -263,13 +263,24 @@ pub fn llama_bench(dir: &Path, model: &str) -> Option<Vec<(String, f64)>> {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter_map(|v| {
             let (p, n) = (v["n_prompt"].as_u64()?, v["n_gen"].as_u64()?);
-            let test = if n == 0 {
+            let mut test = if n == 0 {
                 format!("pp{p}")
             } else {
                 format!("tg{n}")
             };
+            // A test run after `depth` tokens already in the context (`-d`).
+            if let Some(d) = v["n_depth"].as_u64().filter(|d| *d > 0) {
+                test.push_str(&format!("@d{d}"));
+            }
             Some((test, v["avg_ts"].as_f64()?))
         })
         .collect();
     (!rows.is_empty()).then_some(rows)
+}
+
+/// The depth of a test name of [`llama_bench`] (`tg64@d3072` -> 3072, `tg128` -> 0).
+pub fn bench_depth(test: &str) -> u64 {
+    test.split_once("@d")
+        .and_then(|(_, d)| d.parse().ok())
+        .unwrap_or(0)
 }
