@@ -34,65 +34,13 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
+pub use super::conn::Conn;
 use super::error::{StoreError, StoreResult};
-
-/// What a write runs on: the batch's transaction, or, for a single-statement write that is
-/// alone in its batch, the writer connection itself (SQLite's autocommit: one round trip
-/// instead of BEGIN, statement, COMMIT; the statement is atomic by itself).
-pub enum Conn<'a> {
-    Txn(&'a DatabaseTransaction),
-    Pool(&'a DatabaseConnection),
-}
-
-#[async_trait::async_trait]
-impl ConnectionTrait for Conn<'_> {
-    fn get_database_backend(&self) -> DbBackend {
-        match self {
-            Conn::Txn(t) => t.get_database_backend(),
-            Conn::Pool(p) => p.get_database_backend(),
-        }
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match self {
-            Conn::Txn(t) => t.execute_raw(stmt).await,
-            Conn::Pool(p) => p.execute_raw(stmt).await,
-        }
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        match self {
-            Conn::Txn(t) => t.execute_unprepared(sql).await,
-            Conn::Pool(p) => p.execute_unprepared(sql).await,
-        }
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match self {
-            Conn::Txn(t) => t.query_one_raw(stmt).await,
-            Conn::Pool(p) => p.query_one_raw(stmt).await,
-        }
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match self {
-            Conn::Txn(t) => t.query_all_raw(stmt).await,
-            Conn::Pool(p) => p.query_all_raw(stmt).await,
-        }
-    }
-
-    fn support_returning(&self) -> bool {
-        match self {
-            Conn::Txn(t) => t.support_returning(),
-            Conn::Pool(p) => p.support_returning(),
-        }
-    }
-}
 
 /// How many writes may wait for the writer task before senders wait too.
 const QUEUE: usize = 4096;
@@ -146,7 +94,8 @@ impl GroupCommit {
     }
 
     /// [`Self::write`] for a write of one statement: alone in its batch, it runs without a
-    /// transaction around it (see [`Conn`]).
+    /// transaction around it (SQLite's autocommit: one round trip instead of BEGIN, statement,
+    /// COMMIT; the statement is atomic by itself).
     pub async fn write_single<T, F>(&self, write: F) -> StoreResult<T>
     where
         T: Send + 'static,

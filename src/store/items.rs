@@ -25,7 +25,6 @@ use std::sync::Arc;
 
 use super::Writes;
 use super::error::{StoreError, StoreResult};
-use super::group_commit::GroupCommit;
 use super::owners::{OwnerStore, fenced};
 use super::paging::{Order, PageOf, after_condition};
 use super::threads::ThreadRecord;
@@ -129,27 +128,20 @@ pub(super) async fn upsert_on<C: ConnectionTrait>(
 #[derive(Clone, Debug)]
 pub struct ItemStore {
     db: DatabaseConnection,
-    /// Where the writes go (`db::writer`).
-    writer: DatabaseConnection,
-    /// Group commit of the unfenced upserts (SQLite, `group_commit.rs`).
-    group: Option<GroupCommit>,
+    /// Where the writes go (`db::writer`, and group commit on SQLite).
+    writes: Writes,
     owners: Option<OwnerStore>,
 }
 
 impl ItemStore {
     /// Reads on `db`, writes on `writes` (`db::writer`; `db` itself where there is none).
     pub fn new(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
-        Self {
-            db,
-            writer: writes.pool,
-            group: writes.group,
-            owners,
-        }
+        Self { db, writes, owners }
     }
 
     /// Inserts the item, or updates it in place if its id exists in the same thread.
     pub async fn upsert_item(&self, thread: &ThreadRecord, item: &ItemRecord) -> StoreResult<()> {
-        if let Some(group) = self.group.as_ref().filter(|_| self.owners.is_none()) {
+        if let Some(group) = self.writes.grouped(&self.owners) {
             let write = Arc::new((thread.id.clone(), item.clone()));
             return group
                 .write_single(move |c| {
@@ -158,7 +150,7 @@ impl ItemStore {
                 })
                 .await;
         }
-        fenced!(self.owners, &self.writer, &thread.id, |c| upsert_on(
+        fenced!(self.owners, &self.writes.pool, &thread.id, |c| upsert_on(
             c, &thread.id, item
         )
         .await)
@@ -263,9 +255,10 @@ impl ItemStore {
         let delete = Entity::delete_many()
             .filter(Column::ThreadId.eq(&thread.id))
             .filter(Column::Id.eq(item_id));
-        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.writer, &thread.id, |c| {
-            delete.exec(c).await.map_err(StoreError::from)
-        })?;
+        let res: sea_orm::DeleteResult =
+            fenced!(self.owners, &self.writes.pool, &thread.id, |c| {
+                delete.exec(c).await.map_err(StoreError::from)
+            })?;
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("item"));
         }
@@ -288,9 +281,10 @@ impl ItemStore {
                 Column::Seq,
                 anchor.seq,
             ));
-        let res: sea_orm::DeleteResult = fenced!(self.owners, &self.writer, &thread.id, |c| {
-            delete.exec(c).await.map_err(StoreError::from)
-        })?;
+        let res: sea_orm::DeleteResult =
+            fenced!(self.owners, &self.writes.pool, &thread.id, |c| {
+                delete.exec(c).await.map_err(StoreError::from)
+            })?;
         Ok(res.rows_affected)
     }
 

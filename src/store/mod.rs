@@ -5,6 +5,7 @@
 //! by user id (see `threads`). The same code runs on SQLite and PostgreSQL.
 
 pub mod attachments;
+pub mod conn;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -55,6 +56,12 @@ impl Writes {
     /// Every write on `pool`, each in its own statement or transaction.
     pub fn direct(pool: DatabaseConnection) -> Self {
         Self { pool, group: None }
+    }
+
+    /// The group commit task, for a write that needs no fence (`owners` is a cluster node's:
+    /// its writes are fenced, each in its own transaction; a cluster never runs on SQLite).
+    pub(crate) fn grouped(&self, owners: &Option<OwnerStore>) -> Option<&GroupCommit> {
+        self.group.as_ref().filter(|_| owners.is_none())
     }
 }
 

@@ -28,7 +28,6 @@ use std::sync::Arc;
 
 use super::Writes;
 use super::error::StoreResult;
-use super::group_commit::GroupCommit;
 use super::items::{ItemRecord, upsert_on};
 use super::owners::OwnerStore;
 use super::threads::{ThreadRecord, add_token_usage_on, insert_on};
@@ -55,27 +54,15 @@ pub struct TurnBegin<'a> {
 #[derive(Clone, Debug)]
 pub struct RunStore {
     db: DatabaseConnection,
-    /// Where the writes go (`db::writer`).
-    writer: DatabaseConnection,
-    /// Group commit of the unfenced writes (SQLite, `group_commit.rs`).
-    group: Option<GroupCommit>,
+    /// Where the writes go (`db::writer`, and group commit on SQLite).
+    writes: Writes,
     owners: Option<OwnerStore>,
 }
 
 impl RunStore {
     /// Reads on `db`, writes on `writes` (`db::writer`; `db` itself where there is none).
     pub fn new(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
-        Self {
-            db,
-            writer: writes.pool,
-            group: writes.group,
-            owners,
-        }
-    }
-
-    /// The group commit task, when this store's writes go through it (SQLite, no fence).
-    fn group(&self) -> Option<&GroupCommit> {
-        self.group.as_ref().filter(|_| self.owners.is_none())
+        Self { db, writes, owners }
     }
 
     /// A write transaction of `thread_id`'s turn on the writer, fenced in a cluster like every
@@ -86,7 +73,8 @@ impl RunStore {
         // first read and its first write fails at once with SQLITE_BUSY, which concurrent
         // turns made happen (the default `BEGIN` is deferred). PostgreSQL ignores the mode.
         let txn = self
-            .writer
+            .writes
+            .pool
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
@@ -102,7 +90,7 @@ impl RunStore {
 
     /// A turn's first write, in one transaction (see the module doc).
     pub async fn begin(&self, b: TurnBegin<'_>) -> StoreResult<()> {
-        if let Some(group) = self.group() {
+        if let Some(group) = self.writes.grouped(&self.owners) {
             let owned = Arc::new(OwnedBegin {
                 thread: b.thread.clone(),
                 new_thread: b.new_thread,
@@ -125,7 +113,7 @@ impl RunStore {
 
     /// The turn ended: its row goes (a row of a later turn of the thread stays).
     pub async fn end(&self, thread_id: &str, turn_id: &str) -> StoreResult<()> {
-        if let Some(group) = self.group() {
+        if let Some(group) = self.writes.grouped(&self.owners) {
             let ids = Arc::new((thread_id.to_owned(), turn_id.to_owned()));
             return group
                 .write_single(move |c| {
@@ -134,7 +122,7 @@ impl RunStore {
                 })
                 .await;
         }
-        delete_on(&self.writer, thread_id, turn_id).await
+        delete_on(&self.writes.pool, thread_id, turn_id).await
     }
 
     /// The turn ended having used `usage` (prompt, completion) tokens: the thread's counters
@@ -149,7 +137,7 @@ impl RunStore {
         if usage == (0, 0) {
             return self.end(thread_id, turn_id).await;
         }
-        if let Some(group) = self.group() {
+        if let Some(group) = self.writes.grouped(&self.owners) {
             let ids = Arc::new((thread_id.to_owned(), turn_id.to_owned()));
             return group
                 .write(move |c| {

@@ -24,7 +24,6 @@ use sea_orm::UpdateMany;
 
 use super::Writes;
 use super::error::{StoreError, StoreResult};
-use super::group_commit::GroupCommit;
 use super::owners::{OwnerStore, fenced};
 use super::paging::{Order, PageOf, after_condition};
 use super::thread_patch::{ThreadPatch, TitleChange};
@@ -152,22 +151,15 @@ fn to_active(t: &ThreadRecord) -> StoreResult<chatkit_threads::ActiveModel> {
 #[derive(Clone, Debug)]
 pub struct ThreadStore {
     db: DatabaseConnection,
-    /// Where the writes go (`db::writer`).
-    writer: DatabaseConnection,
-    /// Group commit of the unfenced row updates (SQLite, `group_commit.rs`).
-    group: Option<GroupCommit>,
+    /// Where the writes go (`db::writer`, and group commit on SQLite).
+    writes: Writes,
     owners: Option<OwnerStore>,
 }
 
 impl ThreadStore {
     /// Reads on `db`, writes on `writes` (`db::writer`; `db` itself where there is none).
     pub fn new(db: DatabaseConnection, writes: Writes, owners: Option<OwnerStore>) -> Self {
-        Self {
-            db,
-            writer: writes.pool,
-            group: writes.group,
-            owners,
-        }
+        Self { db, writes, owners }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -176,7 +168,7 @@ impl ThreadStore {
 
     /// Inserts a new thread; an existing id is a conflict.
     pub async fn insert_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-        insert_on(&self.writer, thread).await
+        insert_on(&self.writes.pool, thread).await
     }
 
     /// Writes the fields a patch changes (see `thread_patch.rs`); token counters are never
@@ -216,8 +208,7 @@ impl ThreadStore {
             .filter(Column::Id.eq(thread_id))
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null());
-        let res: sea_orm::UpdateResult = match self.group.as_ref().filter(|_| self.owners.is_none())
-        {
+        let res: sea_orm::UpdateResult = match self.writes.grouped(&self.owners) {
             Some(group) => {
                 let update = Arc::new(update);
                 group
@@ -227,7 +218,7 @@ impl ThreadStore {
                     })
                     .await?
             }
-            None => fenced!(self.owners, &self.writer, thread_id, |c| {
+            None => fenced!(self.owners, &self.writes.pool, thread_id, |c| {
                 update.exec(c).await.map_err(StoreError::from)
             })?,
         };
@@ -338,7 +329,7 @@ impl ThreadStore {
             .filter(Column::Id.eq(thread_id))
             .filter(Column::UserId.eq(user_id))
             .filter(Column::DeletedAt.is_null())
-            .exec(&self.writer)
+            .exec(&self.writes.pool)
             .await?;
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("thread"));

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::store::conn::Conn;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
     QueryResult, Statement, TransactionTrait,
@@ -26,40 +27,35 @@ impl DomainConn {
     }
 }
 
+impl DomainConn {
+    /// The pool or the transaction, borrowed as one connection type.
+    fn conn(&self) -> Conn<'_> {
+        match self {
+            Self::Pool(db) => Conn::Pool(db),
+            Self::Txn(t) => Conn::Txn(t),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for DomainConn {
     fn get_database_backend(&self) -> DbBackend {
-        match self {
-            Self::Pool(db) => db.get_database_backend(),
-            Self::Txn(t) => t.get_database_backend(),
-        }
+        self.conn().get_database_backend()
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::Pool(db) => db.execute_raw(stmt).await,
-            Self::Txn(t) => t.execute_raw(stmt).await,
-        }
+        self.conn().execute_raw(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::Pool(db) => db.execute_unprepared(sql).await,
-            Self::Txn(t) => t.execute_unprepared(sql).await,
-        }
+        self.conn().execute_unprepared(sql).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match self {
-            Self::Pool(db) => db.query_one_raw(stmt).await,
-            Self::Txn(t) => t.query_one_raw(stmt).await,
-        }
+        self.conn().query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match self {
-            Self::Pool(db) => db.query_all_raw(stmt).await,
-            Self::Txn(t) => t.query_all_raw(stmt).await,
-        }
+        self.conn().query_all_raw(stmt).await
     }
 }
