@@ -12,6 +12,8 @@
 //!   still being streamed (status `in_progress`, see `conversation::snapshot`) are filtered in
 //!   SQL when the caller asks for visible items, so pages stay full.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::chatkit_thread_items::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -20,8 +22,6 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
-
-use std::sync::Arc;
 
 use super::Writes;
 use super::error::{StoreError, StoreResult};

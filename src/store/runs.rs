@@ -15,6 +15,8 @@
 //! - [`RunStore::open`] lists the rows left; only startup reads it, before any turn runs
 //!   (one process per database: the cluster of issue #17 adds the owner's fencing).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::chatkit_turn_runs::{self, Column, Entity};
 use sea_orm::sea_query::OnConflict;
@@ -23,8 +25,6 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
-
-use std::sync::Arc;
 
 use super::Writes;
 use super::error::StoreResult;

@@ -9,18 +9,16 @@
 //!   neither skipped nor repeated, and filters by assistant, venue and event in the query
 //!   ([`ThreadFilter`]), so paging stays exact within the filtered list.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::chatkit_threads::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, UpdateMany,
 };
 use serde_json::{Map, Value};
-
-use std::sync::Arc;
-
-use sea_orm::UpdateMany;
 
 use super::Writes;
 use super::error::{StoreError, StoreResult};
