@@ -51,7 +51,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
@@ -184,6 +187,19 @@ pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bo
             (m.name().to_owned(), applied)
         })
         .collect())
+}
+
+/// A write transaction on `db`, `IMMEDIATE` on SQLite: the write lock is taken (waiting on
+/// the busy handler) at BEGIN. A deferred transaction that meets another connection's commit
+/// between its first read and its first write fails at once with SQLITE_BUSY, which
+/// concurrent turns and the tools' domain writes (other connections) make happen; SQLite's
+/// default `BEGIN` is deferred. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// A trivial round trip, for `/ready`.

@@ -33,10 +33,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
 pub use super::conn::Conn;
@@ -204,24 +201,13 @@ async fn run(
     }
 }
 
-async fn begin(writer: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    // IMMEDIATE: the write lock is taken at BEGIN (the tools' domain writes come from other
-    // connections; a deferred transaction would fail with SQLITE_BUSY on its first write).
-    writer
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        })
-        .await
-}
-
 /// Runs the batch in one transaction. `Err` when anything failed: the transaction is then
 /// rolled back (dropping it does that) and the outcomes kept are void.
 async fn commit_together(
     writer: &DatabaseConnection,
     batch: &mut [Box<dyn Job>],
 ) -> Result<(), ()> {
-    let txn = begin(writer).await.map_err(|_| ())?;
+    let txn = super::db::begin_write(writer).await.map_err(|_| ())?;
     {
         let conn = Conn::Txn(&txn);
         for job in batch.iter_mut() {
@@ -240,7 +226,7 @@ async fn commit_alone(writer: &DatabaseConnection, job: &mut dyn Job) {
         job.run(&Conn::Pool(writer)).await;
         return;
     }
-    let txn = match begin(writer).await {
+    let txn = match super::db::begin_write(writer).await {
         Ok(t) => t,
         Err(e) => return job.fail(e.into()),
     };

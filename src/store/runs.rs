@@ -22,8 +22,7 @@ use entity::chatkit_turn_runs::{self, Column, Entity};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::Writes;
@@ -68,18 +67,7 @@ impl RunStore {
     /// A write transaction of `thread_id`'s turn on the writer, fenced in a cluster like every
     /// other write of the thread's owner (`owners.rs`).
     async fn write_txn(&self, thread_id: &str) -> StoreResult<DatabaseTransaction> {
-        // IMMEDIATE on SQLite: the write lock is taken (waiting on the busy timeout) at
-        // BEGIN. A deferred transaction that meets another writer's commit between its
-        // first read and its first write fails at once with SQLITE_BUSY, which concurrent
-        // turns made happen (the default `BEGIN` is deferred). PostgreSQL ignores the mode.
-        let txn = self
-            .writes
-            .pool
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?;
+        let txn = super::db::begin_write(&self.writes.pool).await?;
         if let Some(owners) = &self.owners
             && let Some(epoch) = owners.guard(thread_id)?
         {
